@@ -1,0 +1,189 @@
+"""Read BED3+/narrowPeak files strictly, and merge intervals with bedtools.
+
+Every problem is reported with the file, the 1-based line and the offending value.
+Coordinates stay 0-based, half-open, exactly as BED stores them.
+"""
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Mapping, TextIO
+
+import numpy as np
+import pybedtools
+
+from .errors import located
+from .genome import compression_of, describe_names
+
+log = logging.getLogger(__name__)
+
+_SKIPPED_PREFIXES = ("#", "track", "browser")
+NO_SUMMIT = -1
+
+
+@dataclass
+class Intervals:
+    """Intervals of one file, as parallel arrays (0-based, half-open)."""
+
+    chrom: np.ndarray  # str
+    start: np.ndarray  # int64
+    end: np.ndarray  # int64
+    summit: np.ndarray  # int64, absolute position; the midpoint when the file has none
+    line: np.ndarray  # int64, 1-based line in the source file
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def on(self, chrom: str) -> "Intervals":
+        """The intervals on ``chrom``, sorted by (start, end)."""
+        rows = np.flatnonzero(self.chrom == chrom)
+        rows = rows[np.lexsort((self.end[rows], self.start[rows]))]
+        return Intervals(self.chrom[rows], self.start[rows], self.end[rows],
+                         self.summit[rows], self.line[rows], self.source)
+
+
+def _open_text(path: Path) -> TextIO:
+    if compression_of(path) == "none":
+        return open(path, "rt", newline="")
+    return gzip.open(path, "rt", newline="")
+
+
+def _fields(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Yield (line number, fields) for each data line; skip track/browser/# lines."""
+    with _open_text(path) as handle:
+        for number, raw in enumerate(handle, 1):
+            text = raw.rstrip("\r\n")
+            if not text.strip() or text.startswith(_SKIPPED_PREFIXES):
+                continue
+            yield number, (text.split("\t") if "\t" in text else text.split())
+
+
+def _integer(path: Path, number: int, column: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise located(path, number, f"{column} is not an integer: {value!r}",
+                      "BED coordinates are whole numbers, 0-based, half-open") from None
+
+
+def suggest_aliases(names: set[str], reference: set[str]) -> dict[str, str]:
+    """Guess a ``chrom_aliases`` mapping between UCSC-style and Ensembl-style names."""
+    special = {"MT": "chrM", "chrM": "MT"}
+    suggestion = {}
+    for name in sorted(names):
+        for candidate in (f"chr{name}", name[3:] if name.startswith("chr") else None,
+                          special.get(name)):
+            if candidate and candidate in reference:
+                suggestion[name] = candidate
+                break
+    return suggestion
+
+
+def read_intervals(path: str | os.PathLike, sizes: Mapping[str, int],
+                   aliases: Mapping[str, str] | None = None, what: str = "peaks",
+                   allow_past_end: bool = False) -> Intervals:
+    """Parse a BED3+ or narrowPeak file (plain or gzip) and check it against ``sizes``.
+
+    Parameters
+    ----------
+    path : the file; track, browser, ``#`` and blank lines are skipped.
+    sizes : chromosome sizes of the reference (names as in the FASTA).
+    aliases : maps a name used in the file to the FASTA's name (``{"22": "chr22"}``).
+    what : what the file is, for messages ("peaks", "blacklist", "windows").
+    allow_past_end : keep intervals that run past a chromosome's end (the caller drops
+        and counts them) instead of failing.
+
+    Raises
+    ------
+    InputError : missing columns, non-integer coordinates, start >= end, negative
+        starts, a summit outside its peak, an interval past its chromosome's end, or no
+        chromosome name in common with the FASTA.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise located(path, None, f"the {what} file does not exist", "Check the config")
+    aliases = dict(aliases or {})
+    chroms: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    summits: list[int] = []
+    lines: list[int] = []
+    for number, fields in _fields(path):
+        if len(fields) < 3:
+            raise located(path, number, f"expected at least 3 columns (chrom, start, end), found "
+                          f"{len(fields)}: {fields!r}", f"Give the {what} as BED3+ or narrowPeak")
+        start = _integer(path, number, "start (column 2)", fields[1])
+        end = _integer(path, number, "end (column 3)", fields[2])
+        if start < 0:
+            raise located(path, number, f"start is negative: {start}", "BED starts are >= 0")
+        if start >= end:
+            raise located(path, number, f"start {start} is not below end {end}",
+                          "BED intervals are half-open: start < end")
+        summit = (start + end) // 2
+        if len(fields) >= 10:
+            offset = _integer(path, number, "summit offset (column 10)", fields[9])
+            if offset != NO_SUMMIT:
+                if not 0 <= offset < end - start:
+                    raise located(path, number, f"summit offset {offset} lies outside the peak "
+                                  f"of length {end - start}",
+                                  "narrowPeak column 10 is an offset from start, or -1")
+                summit = start + offset
+        chroms.append(aliases.get(fields[0], fields[0]))
+        starts.append(start)
+        ends.append(end)
+        summits.append(summit)
+        lines.append(number)
+    chrom = np.array(chroms, dtype=object)
+    _check_names(path, what, set(chroms), sizes, aliases)
+    known = np.array([name in sizes for name in chroms], dtype=bool)
+    result = Intervals(chrom[known].astype(str) if known.any() else np.array([], dtype=str),
+                       np.array(starts, dtype=np.int64)[known], np.array(ends, dtype=np.int64)[known],
+                       np.array(summits, dtype=np.int64)[known], np.array(lines, dtype=np.int64)[known],
+                       str(path))
+    if not allow_past_end and len(result):
+        limit = np.array([sizes[name] for name in result.chrom], dtype=np.int64)
+        past = np.flatnonzero(result.end > limit)
+        if past.size:
+            row = past[0]
+            raise located(path, int(result.line[row]), f"end {result.end[row]} runs past the end of "
+                          f"{result.chrom[row]} ({limit[row]} bp); {past.size} interval(s) do",
+                          "Is the file for another assembly? Otherwise clip it to the chromosome "
+                          "sizes (e.g. UCSC bedClip)")
+    return result
+
+
+def _check_names(path: Path, what: str, names: set[str], sizes: Mapping[str, int],
+                 aliases: Mapping[str, str]) -> None:
+    if not names:
+        return
+    unknown = names - set(sizes)
+    if unknown == names:
+        suggestion = suggest_aliases(unknown, set(sizes))
+        advice = ("Map them with chrom_aliases in the config"
+                  + (f", e.g. chrom_aliases: {suggestion}" if suggestion else ""))
+        raise located(path, None, f"no chromosome name of the {what} is in the FASTA: the {what} "
+                      f"use {describe_names(names)}; the FASTA has {describe_names(set(sizes))}",
+                      advice)
+    if unknown:
+        log.warning("%s: %d chromosome name(s) of the %s are not in the FASTA and are ignored: %s",
+                    path, len(unknown), what, describe_names(unknown))
+
+
+def merge_intervals(starts: np.ndarray, ends: np.ndarray, chrom: str = "chr") -> tuple[np.ndarray, np.ndarray]:
+    """Union of intervals on one chromosome via ``bedtools merge``: sorted, disjoint,
+    with touching intervals joined."""
+    if len(starts) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.lexsort((ends, starts))
+    text = "".join(f"{chrom}\t{s}\t{e}\n" for s, e in zip(starts[order].tolist(), ends[order].tolist()))
+    merged = pybedtools.BedTool(text, from_string=True).merge()
+    try:
+        rows = [(iv.start, iv.end) for iv in merged]
+    finally:
+        pybedtools.cleanup()
+    table = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    return table[:, 0].copy(), table[:, 1].copy()

@@ -1,0 +1,174 @@
+"""The ``tfbinding`` command: one sub-command per workflow step.
+
+Each step reads files and writes files atomically; the Snakemake rules only call these.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Sequence
+
+from .errors import InputError
+
+log = logging.getLogger("tfbinding")
+
+
+def _aliases(text: str) -> dict[str, str]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("--aliases takes a JSON object, e.g. '{\"22\": \"chr22\"}'")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _optional_path(text: str) -> str | None:
+    return text or None
+
+
+def _run_prepare_genome(args: argparse.Namespace) -> None:
+    from .genome import prepare_fasta
+    prepare_fasta(args.fasta, args.out)
+
+
+def _run_windows(args: argparse.Namespace) -> None:
+    from .chromosome import build_windows
+    build_windows(args.fasta, args.chrom, args.out, length=args.length, stride=args.stride,
+                  offset=args.offset, max_n_fraction=args.max_n_fraction,
+                  windows_bed=args.windows_bed, blacklist=args.blacklist, aliases=args.aliases)
+
+
+def _run_labels(args: argparse.Namespace) -> None:
+    from .chromosome import build_labels
+    from .labels import LabelRule
+    rule = LabelRule(mode=args.mode, min_overlap_bp=args.min_overlap_bp,
+                     min_overlap_fraction=args.min_overlap_fraction,
+                     exclude_ambiguous=args.exclude_ambiguous)
+    build_labels(args.windows, args.peaks, args.fasta, args.chrom, args.out, length=args.length,
+                 rule=rule, aliases=args.aliases)
+
+
+def _run_onehot(args: argparse.Namespace) -> None:
+    from .chromosome import build_onehot
+    build_onehot(args.labels, args.fasta, args.chrom, args.out, length=args.length, flank=args.flank)
+
+
+def _run_dataset(args: argparse.Namespace) -> None:
+    from .dataset import SplitSpec, assemble_dataset
+    from .manifest import describe_input
+    if not len(args.chroms) == len(args.labels) == len(args.onehot):
+        raise InputError("--chroms, --labels and --onehot need one entry per chromosome each")
+    split = SplitSpec(method=args.split_method, fractions=tuple(args.fractions), seed=args.seed,
+                      valid=tuple(args.valid), test=tuple(args.test), block_size=args.block_size)
+    with open(args.genome_info) as handle:
+        genome = json.load(handle)
+    provenance = {
+        "name": args.name,
+        "config": json.loads(args.config_json) if args.config_json else None,
+        "inputs": {"fasta": genome, "peaks": describe_input(args.peaks),
+                   "blacklist": describe_input(args.blacklist),
+                   "windows_bed": describe_input(args.windows_bed)},
+    }
+    manifest = assemble_dataset(args.chroms, args.labels, args.onehot, args.out, length=args.length,
+                                flank=args.flank, split=split, weights=args.weights,
+                                provenance=provenance)
+    for name, summary in manifest["splits"].items():
+        log.info("%s: %d windows, %d positive, weights %s / %s", name, summary["windows"],
+                 summary["positives"], summary["weight_negative"], summary["weight_positive"])
+
+
+def _run_demo_data(args: argparse.Namespace) -> None:
+    from .demo import write_demo_data
+    write_demo_data(args.out_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all sub-commands."""
+    parser = argparse.ArgumentParser(prog="tfbinding", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    steps = parser.add_subparsers(dest="step", required=True)
+
+    step = steps.add_parser("prepare-genome", help="decompress/normalise and index a FASTA")
+    step.add_argument("--fasta", required=True, help="FASTA, plain, gzip or bgzip")
+    step.add_argument("--out", required=True, help="the indexed FASTA to write (.fa)")
+    step.set_defaults(run=_run_prepare_genome)
+
+    step = steps.add_parser("windows", help="tile or read, and filter, one chromosome's windows")
+    step.add_argument("--fasta", required=True)
+    step.add_argument("--chrom", required=True)
+    step.add_argument("--out", required=True, help=".npz of window starts and drop counts")
+    step.add_argument("--length", type=int, default=101)
+    step.add_argument("--stride", type=int, default=101)
+    step.add_argument("--offset", type=int, default=0)
+    step.add_argument("--max-n-fraction", type=float, default=0.5)
+    step.add_argument("--windows-bed", type=_optional_path, default=None)
+    step.add_argument("--blacklist", type=_optional_path, default=None)
+    step.add_argument("--aliases", type=_aliases, default={})
+    step.set_defaults(run=_run_windows)
+
+    step = steps.add_parser("labels", help="label one chromosome's windows from peaks")
+    step.add_argument("--windows", required=True)
+    step.add_argument("--peaks", required=True)
+    step.add_argument("--fasta", required=True)
+    step.add_argument("--chrom", required=True)
+    step.add_argument("--out", required=True)
+    step.add_argument("--length", type=int, default=101)
+    step.add_argument("--mode", choices=("overlap", "summit"), default="overlap")
+    step.add_argument("--min-overlap-bp", type=int, default=1)
+    step.add_argument("--min-overlap-fraction", type=float, default=0.0)
+    step.add_argument("--exclude-ambiguous", action="store_true")
+    step.add_argument("--aliases", type=_aliases, default={})
+    step.set_defaults(run=_run_labels)
+
+    step = steps.add_parser("onehot", help="one-hot encode one chromosome's labelled windows")
+    step.add_argument("--labels", required=True)
+    step.add_argument("--fasta", required=True)
+    step.add_argument("--chrom", required=True)
+    step.add_argument("--out", required=True)
+    step.add_argument("--length", type=int, default=101)
+    step.add_argument("--flank", type=int, default=0)
+    step.set_defaults(run=_run_onehot)
+
+    step = steps.add_parser("dataset", help="split, weight and write the .npy dataset")
+    step.add_argument("--name", required=True)
+    step.add_argument("--chroms", nargs="+", required=True)
+    step.add_argument("--labels", nargs="+", required=True)
+    step.add_argument("--onehot", nargs="+", required=True)
+    step.add_argument("--out", required=True)
+    step.add_argument("--length", type=int, default=101)
+    step.add_argument("--flank", type=int, default=0)
+    step.add_argument("--split-method", choices=("random", "chromosome", "blocks"), default="random")
+    step.add_argument("--fractions", type=float, nargs=3, default=[0.8, 0.1, 0.1])
+    step.add_argument("--seed", type=int, default=0)
+    step.add_argument("--valid", nargs="*", default=[])
+    step.add_argument("--test", nargs="*", default=[])
+    step.add_argument("--block-size", type=int, default=1_000_000)
+    step.add_argument("--weights", choices=("balanced", "none"), default="balanced")
+    step.add_argument("--genome-info", required=True, help="the .source.json of prepare-genome")
+    step.add_argument("--peaks", required=True)
+    step.add_argument("--blacklist", type=_optional_path, default=None)
+    step.add_argument("--windows-bed", type=_optional_path, default=None)
+    step.add_argument("--config-json", default="", help="the run's config, kept in the manifest")
+    step.set_defaults(run=_run_dataset)
+
+    step = steps.add_parser("demo-data", help="write the synthetic demo genome and peaks")
+    step.add_argument("--out-dir", default="resources/demo")
+    step.set_defaults(run=_run_demo_data)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tfbinding`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="tfbinding %(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        args.run(args)
+    except InputError as err:
+        print(f"tfbinding error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Reference FASTA: normalise it once, index it, and read whole chromosomes fast.
+
+Coordinates are 0-based, half-open everywhere here, as in BED and pysam.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pysam
+
+from .atomic import atomic_path, save_json
+from .errors import InputError, located
+
+log = logging.getLogger(__name__)
+
+_BLOCK = 8 << 20
+
+
+def sha256sum(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def compression_of(path: str | os.PathLike) -> str:
+    """Return ``"bgzip"``, ``"gzip"`` or ``"none"`` from the file's magic bytes."""
+    with open(path, "rb") as handle:
+        head = handle.read(18)
+    if head[:2] != b"\x1f\x8b":
+        return "none"
+    has_extra = len(head) >= 14 and head[3] & 4
+    return "bgzip" if has_extra and head[12:14] == b"BC" else "gzip"
+
+
+@dataclass
+class FastaScan:
+    """What one streaming pass over a FASTA found."""
+
+    names: list[str]
+    has_cr: bool
+
+
+def _scan_blocks(source: BinaryIO, path: object, sink: BinaryIO | None) -> FastaScan:
+    """Read ``source`` in blocks of whole lines, collect record names, check for
+    duplicates and CR bytes, and copy the lines (CR removed) to ``sink`` if given."""
+    names: list[str] = []
+    first_line: dict[str, int] = {}
+    has_cr = False
+    lines_before = 0
+    carry = b""
+    started = False
+    while True:
+        chunk = source.read(_BLOCK)
+        block = carry + chunk
+        if chunk:
+            cut = block.rfind(b"\n") + 1
+            block, carry = block[:cut], block[cut:]
+        else:
+            carry = b""
+        if not block:
+            if not chunk:
+                break
+            continue
+        if not started:
+            if not block.lstrip().startswith(b">"):
+                raise located(path, 1, f"not a FASTA file: the first line is {block[:40]!r}",
+                              "Give a FASTA file whose first line is a '>name' header")
+            started = True
+        if b"\r" in block:
+            has_cr = True
+            block = block.replace(b"\r", b"")
+        pos = 0 if block.startswith(b">") else block.find(b"\n>")
+        while pos != -1:
+            begin = pos if block[pos:pos + 1] == b">" else pos + 1
+            end = block.find(b"\n", begin)
+            header = block[begin + 1:end].decode("ascii", "replace")
+            name = header.split()[0] if header.split() else ""
+            line = lines_before + block.count(b"\n", 0, begin) + 1
+            if not name:
+                raise located(path, line, "a FASTA header has no sequence name",
+                              "Every record needs '>name'")
+            if name in first_line:
+                raise located(path, line, f"duplicate FASTA record {name!r} (first seen on line "
+                              f"{first_line[name]})", "Remove or rename one of the two records")
+            first_line[name] = line
+            names.append(name)
+            pos = block.find(b"\n>", end)
+        lines_before += block.count(b"\n")
+        if sink is not None:
+            sink.write(block)
+        if not chunk:
+            break
+    if not started:
+        raise located(path, None, "the FASTA file is empty")
+    return FastaScan(names=names, has_cr=has_cr)
+
+
+def prepare_fasta(source: str | os.PathLike, dest: str | os.PathLike) -> dict:
+    """Make ``dest`` an indexed, uncompressed, LF-only copy (or link) of ``source``.
+
+    A gzip or bgzip FASTA (as UCSC serves them) is decompressed; a plain FASTA is linked,
+    unless it has CRLF line ends, which are rewritten. Duplicate record names are an
+    error. Writes ``dest``, ``dest.fai`` and ``dest.source.json`` (sha256 and size of
+    the source); returns that description.
+    """
+    source, dest = Path(source), Path(dest)
+    if not source.exists():
+        raise located(source, None, "the genome FASTA does not exist",
+                      "Check genome.fasta in the config")
+    compression = compression_of(source)
+    with atomic_path(dest) as tmp:
+        if compression != "none":
+            with gzip.open(source, "rb") as raw, open(tmp, "wb") as sink:
+                scan = _scan_blocks(raw, source, sink)
+        else:
+            with open(source, "rb") as raw:
+                scan = _scan_blocks(raw, source, None)
+            if scan.has_cr:
+                with open(source, "rb") as raw, open(tmp, "wb") as sink:
+                    _scan_blocks(raw, source, sink)
+            else:
+                os.symlink(source.resolve(), tmp)
+    if scan.has_cr:
+        log.warning("%s has CRLF line endings; wrote an LF-only copy to %s", source, dest)
+    fai = Path(f"{dest}.fai")
+    with atomic_path(fai) as tmp_fai:
+        try:
+            pysam.faidx(str(dest), "--fai-idx", str(tmp_fai))
+        except pysam.SamtoolsError as err:
+            raise located(source, None, f"samtools faidx could not index it: {err}",
+                          "Check that every record's lines have the same length") from err
+    description = {
+        "source": str(source),
+        "sha256": sha256sum(source),
+        "bytes": source.stat().st_size,
+        "compression": compression,
+        "crlf_rewritten": scan.has_cr,
+        "records": len(scan.names),
+    }
+    save_json(f"{dest}.source.json", description)
+    return description
+
+
+def read_chrom_sizes(path: str | os.PathLike) -> dict[str, int]:
+    """Sizes, in file order, from a ``.fai`` index or a UCSC ``chrom.sizes`` file."""
+    sizes: dict[str, int] = {}
+    with open(path) as handle:
+        for line in handle:
+            fields = line.split()
+            if fields:
+                sizes[fields[0]] = int(fields[1])
+    return sizes
+
+
+def describe_names(names: list[str] | set[str], most: int = 8) -> str:
+    """A short, sorted listing of names for error messages."""
+    ordered = sorted(names)
+    shown = ", ".join(ordered[:most])
+    return shown + (f", … ({len(ordered)} in all)" if len(ordered) > most else "")
+
+
+class Genome:
+    """Read access to an indexed FASTA (see :func:`prepare_fasta`)."""
+
+    def __init__(self, fasta: str | os.PathLike):
+        self.path = Path(fasta)
+        fai = Path(f"{fasta}.fai")
+        if not fai.exists():
+            raise located(fasta, None, "the FASTA has no .fai index",
+                          "Run 'tfbinding prepare-genome' (the workflow does it for you)")
+        self.sizes = read_chrom_sizes(fai)
+        self._fasta = pysam.FastaFile(str(fasta))
+
+    def check_chromosomes(self, chromosomes: list[str]) -> None:
+        """Fail, listing the FASTA's names, if any requested chromosome is absent."""
+        missing = [c for c in chromosomes if c not in self.sizes]
+        if missing:
+            raise located(self.path, None, f"chromosome(s) {', '.join(missing)} are not in the "
+                          f"FASTA, which has: {describe_names(self.sizes)}",
+                          "Fix 'chromosomes' in the config (names must match the FASTA)")
+
+    def sequence(self, chrom: str) -> np.ndarray:
+        """The whole chromosome as a uint8 array of ASCII bytes (case kept)."""
+        self.check_chromosomes([chrom])
+        text = self._fasta.fetch(chrom)
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)

@@ -1,0 +1,62 @@
+"""Windows along a chromosome: tile them, or take them from a BED, then filter them.
+
+Every window is ``[start, start + length)``, 0-based and half-open. Filters drop a window
+for the first reason that applies, in this order: it runs past the chromosome's end, it
+overlaps the blacklist, or its fraction of non-ACGT bases exceeds ``max_n_fraction``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .intervals import overlap_bp, prefix_count
+from .onehot import IS_ACGT
+
+PAST_END = "past_chrom_end"
+BLACKLIST = "blacklist"
+N_FRACTION = "n_fraction"
+
+
+def tile(chrom_size: int, length: int, stride: int, offset: int = 0) -> np.ndarray:
+    """Starts ``offset, offset + stride, …`` below ``chrom_size`` (the last ones may run past
+    the end; :func:`select_windows` drops and counts them)."""
+    if offset >= chrom_size:
+        return np.zeros(0, dtype=np.int64)
+    return np.arange(offset, chrom_size, stride, dtype=np.int64)
+
+
+def n_fraction(sequence: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """Fraction of bases in each window that are not A, C, G or T (any case)."""
+    unknown = prefix_count(~IS_ACGT[sequence])
+    return (unknown[starts + length] - unknown[starts]) / length
+
+
+@dataclass
+class WindowSelection:
+    """Windows kept on one chromosome, and how many were dropped for each reason."""
+
+    starts: np.ndarray
+    dropped: dict[str, int] = field(default_factory=dict)
+    considered: int = 0
+
+
+def select_windows(sequence: np.ndarray, starts: np.ndarray, length: int, max_n_fraction: float,
+                   blacklist: tuple[np.ndarray, np.ndarray] | None = None) -> WindowSelection:
+    """Drop windows past the end, on the blacklist (merged, sorted intervals) or too N-rich.
+
+    A window is kept when its N fraction is at most ``max_n_fraction``.
+    """
+    starts = np.unique(np.asarray(starts, dtype=np.int64))
+    considered = len(starts)
+    dropped = {PAST_END: 0, BLACKLIST: 0, N_FRACTION: 0}
+    inside = starts + length <= len(sequence)
+    dropped[PAST_END] = int(np.count_nonzero(~inside))
+    starts = starts[inside]
+    if blacklist is not None and len(blacklist[0]):
+        hit = overlap_bp(starts, starts + length, *blacklist) > 0
+        dropped[BLACKLIST] = int(np.count_nonzero(hit))
+        starts = starts[~hit]
+    too_many_n = n_fraction(sequence, starts, length) > max_n_fraction
+    dropped[N_FRACTION] = int(np.count_nonzero(too_many_n))
+    return WindowSelection(starts[~too_many_n], dropped, considered)
