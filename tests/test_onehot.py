@@ -1,0 +1,154 @@
+"""Tests for tfbinding.onehot: the A,C,G,T one-hot table, window encoding with flanks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tfbinding.errors import InputError
+from tfbinding.onehot import check_alphabet, encode_windows, one_hot
+
+EYE = np.eye(4, dtype=np.uint8)
+ZERO = [0, 0, 0, 0]
+
+
+def seq(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+
+
+# --------------------------------------------------------------------------- one_hot
+
+def test_channels_are_a_c_g_t_in_that_order():
+    got = one_hot("ACGT")
+    assert got.dtype == np.uint8
+    assert got.shape == (4, 4)
+    assert np.array_equal(got, EYE)
+
+
+def test_lowercase_encodes_like_uppercase():
+    assert np.array_equal(one_hot("acgt"), EYE)
+    assert np.array_equal(one_hot("aCgT"), one_hot("ACGT"))
+
+
+@pytest.mark.parametrize("code", list("NnRYSWKMBDHVryswkmbdhvUu-.X"))
+def test_n_iupac_and_other_codes_are_all_zero_rows(code):
+    assert one_hot(code).tolist() == [ZERO]
+
+
+def test_accepts_str_bytes_and_uint8_array_alike():
+    text = "ACNGTtacg"
+    expected = one_hot(text)
+    assert np.array_equal(one_hot(text.encode()), expected)
+    assert np.array_equal(one_hot(seq(text)), expected)
+    assert expected.tolist() == [
+        [1, 0, 0, 0], [0, 1, 0, 0], ZERO, [0, 0, 1, 0], [0, 0, 0, 1],
+        [0, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]
+
+
+def test_empty_sequence():
+    assert one_hot("").shape == (0, 4)
+
+
+# --------------------------------------------------------------------------- check_alphabet
+
+def test_check_alphabet_accepts_nucleotides_iupac_and_gaps():
+    check_alphabet(seq("ACGTNacgtnRYSWKMBDHVU-."), "chrT")  # no error
+
+
+def test_check_alphabet_names_sequence_position_and_byte():
+    with pytest.raises(InputError) as info:
+        check_alphabet(seq("ACGT>ACG@T"), "genome.fa: chrT")
+    message = str(info.value)
+    assert "genome.fa: chrT" in message
+    assert "position 4" in message
+    assert "'>'" in message
+    assert "2 such bytes" in message
+
+
+# --------------------------------------------------------------------------- encode_windows
+
+def test_encode_windows_without_flank_is_the_slice():
+    s = seq("ACGTNacgtA")
+    got = encode_windows(s, np.array([0, 3, 6]), width=4)
+    assert got.shape == (3, 4, 4)
+    for row, start in enumerate([0, 3, 6]):
+        assert np.array_equal(got[row], one_hot(s[start:start + 4]))
+
+
+def test_flanks_past_either_end_are_all_zero_rows():
+    s = seq("ACGTAC")  # length 6
+    got = encode_windows(s, np.array([0, 2]), width=4, flank=2)
+    assert got.shape == (2, 8, 4)
+    # window at 0: flank [-2, 0) is outside -> zero, then ACGT, then flank [4, 6) = AC
+    assert got[0].tolist() == [ZERO, ZERO] + EYE.tolist() + [[1, 0, 0, 0], [0, 1, 0, 0]]
+    # window at 2 (last that fits): flank [0, 2) = AC, window GTAC, flank [6, 8) outside -> zero
+    assert got[1].tolist() == ([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1],
+                                [1, 0, 0, 0], [0, 1, 0, 0], ZERO, ZERO])
+
+
+def test_flank_longer_than_chromosome():
+    s = seq("GT")
+    got = encode_windows(s, np.array([0]), width=2, flank=3)
+    assert got.shape == (1, 8, 4)
+    assert got[0].tolist() == [ZERO] * 3 + [[0, 0, 1, 0], [0, 0, 0, 1]] + [ZERO] * 3
+
+
+def test_encode_windows_fills_given_out_array_in_chunks(tmp_path):
+    rng = np.random.default_rng(1)
+    s = rng.choice(np.frombuffer(b"ACGTNacgt", np.uint8), size=200)
+    starts = np.arange(0, 190, 7)
+    out = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.uint8,
+                                    shape=(len(starts), 10 + 2 * 3, 4))
+    returned = encode_windows(s, starts, width=10, flank=3, out=out, chunk=4)
+    assert returned is out
+    expected = encode_windows(s, starts, width=10, flank=3)
+    out.flush()
+    assert np.array_equal(np.load(tmp_path / "x.npy"), expected)
+
+
+def test_encode_windows_no_starts():
+    got = encode_windows(seq("ACGT"), np.array([], dtype=np.int64), width=2, flank=1)
+    assert got.shape == (0, 4, 4)
+
+
+# --------------------------------------------------------------------------- properties
+
+bases = st.sampled_from(list("ACGTNacgtnRYrykM-"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text(alphabet=bases, max_size=60))
+def test_one_hot_rows_sum_to_zero_or_one(text):
+    encoded = one_hot(text)
+    sums = encoded.sum(axis=1)
+    assert set(sums.tolist()) <= {0, 1}
+    # a row is hot exactly for A, C, G, T in any case
+    assert sums.tolist() == [1 if c in "ACGTacgt" else 0 for c in text]
+
+
+@st.composite
+def sequence_and_windows(draw):
+    length = draw(st.integers(1, 50))
+    text = draw(st.text(alphabet=bases, min_size=length, max_size=length))
+    width = draw(st.integers(1, length))
+    flank = draw(st.integers(0, 12))
+    starts = draw(st.lists(st.integers(0, length - width), max_size=10))
+    return text, width, flank, starts
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=sequence_and_windows(), chunk=st.integers(1, 5))
+def test_encode_windows_equals_one_hot_of_padded_slice(case, chunk):
+    text, width, flank, starts = case
+    s = seq(text)
+    got = encode_windows(s, np.array(starts, dtype=np.int64), width, flank, chunk=chunk)
+    assert got.shape == (len(starts), width + 2 * flank, 4)
+    for row, start in enumerate(starts):
+        # brute force: base by base, positions outside the sequence are zero rows
+        expected = []
+        for pos in range(start - flank, start + width + flank):
+            expected.append(one_hot(text[pos]).tolist()[0] if 0 <= pos < len(text) else ZERO)
+        assert got[row].tolist() == expected
+        # and the window proper is one_hot of the slice
+        assert np.array_equal(got[row, flank:flank + width], one_hot(s[start:start + width]))

@@ -1,0 +1,152 @@
+"""Tests for tfbinding.windows: tiling and the past-end / blacklist / N-fraction filters."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tfbinding.windows import (BLACKLIST, N_FRACTION, PAST_END, n_fraction, select_windows,
+                               tile)
+
+
+def seq(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+
+
+def arr(values):
+    return np.array(values, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- tile
+
+def test_tile_starts_every_stride_below_the_chromosome_size():
+    assert tile(10, 4, 3).tolist() == [0, 3, 6, 9]
+    assert tile(10, 4, 5).tolist() == [0, 5]
+    assert tile(10, 4, 3, offset=2).tolist() == [2, 5, 8]
+    assert tile(10, 4, 3).dtype == np.int64
+
+
+def test_tile_offset_at_or_past_end_gives_nothing():
+    assert tile(10, 4, 3, offset=10).tolist() == []
+    assert tile(10, 4, 3, offset=11).tolist() == []
+    assert tile(10, 4, 3, offset=9).tolist() == [9]
+
+
+# --------------------------------------------------------------------------- n_fraction
+
+def test_n_fraction_counts_every_non_acgt_and_ignores_case():
+    s = seq("ACGTNNacgtRY")
+    assert n_fraction(s, arr([0, 2, 4, 6, 8]), 4).tolist() == [0.0, 0.5, 0.5, 0.0, 0.5]
+
+
+# --------------------------------------------------------------------------- select_windows
+
+def test_window_ending_exactly_at_chromosome_end_is_kept_one_past_is_dropped():
+    s = seq("ACGTACGTAC")  # 10 bp
+    sel = select_windows(s, arr([5, 6, 7]), 4, max_n_fraction=0.0)
+    assert sel.starts.tolist() == [5, 6]  # [6, 10) ends at the end; [7, 11) runs past it
+    assert sel.dropped == {PAST_END: 1, BLACKLIST: 0, N_FRACTION: 0}
+    assert sel.considered == 3
+
+
+def test_blacklist_edges_are_half_open():
+    s = seq("A" * 40)
+    blacklist = (arr([10]), arr([20]))  # bases 10..19
+    starts = arr([0, 1, 6, 19, 20, 25])
+    sel = select_windows(s, starts, 10, max_n_fraction=0.0, blacklist=blacklist)
+    # [0,10) touches the blacklist without sharing a base: kept
+    # [1,11) shares base 10; [6,16) inside; [19,29) shares base 19: dropped
+    # [20,30) starts at the blacklist's end: kept
+    assert sel.starts.tolist() == [0, 20, 25]
+    assert sel.dropped[BLACKLIST] == 3
+
+
+def test_empty_blacklist_drops_nothing():
+    s = seq("ACGT" * 5)
+    sel = select_windows(s, arr([0, 4, 8]), 4, 0.0, blacklist=(arr([]), arr([])))
+    assert sel.starts.tolist() == [0, 4, 8]
+    assert sel.dropped == {PAST_END: 0, BLACKLIST: 0, N_FRACTION: 0}
+
+
+def test_n_fraction_threshold_is_inclusive():
+    s = seq("NNAA" + "NNNA" + "acgt" + "ryAC")
+    sel = select_windows(s, arr([0, 4, 8, 12]), 4, max_n_fraction=0.5)
+    # 0.5 is kept (at most max_n_fraction), 0.75 dropped; lowercase acgt is no N
+    assert sel.starts.tolist() == [0, 8, 12]
+    assert sel.dropped[N_FRACTION] == 1
+
+
+def test_max_n_fraction_zero_drops_any_n():
+    s = seq("ACGTACGNACGT")
+    sel = select_windows(s, arr([0, 4, 8]), 4, max_n_fraction=0.0)
+    assert sel.starts.tolist() == [0, 8]
+
+
+def test_each_window_is_dropped_for_the_first_reason_only():
+    # 12 bp, all N; blacklist covers everything
+    s = seq("N" * 12)
+    blacklist = (arr([0]), arr([12]))
+    sel = select_windows(s, arr([0, 4, 10]), 4, max_n_fraction=0.0, blacklist=blacklist)
+    # [10,14) past end (also blacklisted and N): counted as past end only
+    # [0,4), [4,8): blacklisted (also all N): counted as blacklist only
+    assert sel.dropped == {PAST_END: 1, BLACKLIST: 2, N_FRACTION: 0}
+    assert sel.starts.tolist() == []
+    assert sel.considered == 3
+
+
+def test_duplicate_and_unsorted_starts_are_considered_once():
+    s = seq("ACGT" * 4)
+    sel = select_windows(s, arr([8, 0, 8, 4]), 4, 0.0)
+    assert sel.starts.tolist() == [0, 4, 8]
+    assert sel.considered == 3
+
+
+# --------------------------------------------------------------------------- properties
+
+@st.composite
+def chromosome_case(draw):
+    size = draw(st.integers(1, 80))
+    text = draw(st.text(alphabet=st.sampled_from(list("ACGTNacgtn")), min_size=size, max_size=size))
+    length = draw(st.integers(1, 30))
+    stride = draw(st.integers(1, 20))
+    offset = draw(st.integers(0, 90))
+    max_n = draw(st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0]))
+    n_black = draw(st.integers(0, min(3, (size + 1) // 2)))
+    black = sorted(draw(st.lists(st.integers(0, size), min_size=2 * n_black, max_size=2 * n_black,
+                                 unique=True)))
+    return text, length, stride, offset, max_n, black
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=chromosome_case())
+def test_tile_and_select_keep_inside_and_account_for_every_window(case):
+    text, length, stride, offset, max_n, black = case
+    s = seq(text)
+    size = len(s)
+    starts = tile(size, length, stride, offset)
+    assert all(0 <= x < size for x in starts.tolist())
+    assert starts.tolist() == list(range(offset, size, stride))
+    blacklist = (arr(black[0::2]), arr(black[1::2]))
+    sel = select_windows(s, starts, length, max_n, blacklist)
+    kept = sel.starts.tolist()
+    assert sel.considered == len(starts)
+    assert len(kept) + sum(sel.dropped.values()) == sel.considered
+    assert set(kept) <= set(starts.tolist())
+    banned = np.zeros(size, dtype=bool)
+    for b0, b1 in zip(blacklist[0].tolist(), blacklist[1].tolist()):
+        banned[b0:b1] = True
+    # brute-force expectation of what is kept
+    expected = []
+    for x in starts.tolist():
+        if x + length > size:
+            continue
+        if banned[x:x + length].any():
+            continue
+        window = text[x:x + length]
+        if sum(c not in "ACGTacgt" for c in window) / length > max_n:
+            continue
+        expected.append(x)
+    assert kept == expected
+    for x in kept:
+        assert 0 <= x and x + length <= size

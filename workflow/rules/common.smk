@@ -1,0 +1,61 @@
+import json
+import shlex
+from pathlib import Path
+
+from snakemake.utils import validate
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+if config["split"]["method"] == "random" and config["windows"]["stride"] < config["windows"]["length"]:
+    raise ValueError(
+        "config: split.method 'random' with windows.stride < windows.length would put "
+        "overlapping windows in different splits (leakage). Use split.method: blocks."
+    )
+if abs(sum(config["split"]["fractions"]) - 1.0) > 1e-6:
+    raise ValueError(f"config: split.fractions {config['split']['fractions']} must sum to 1")
+
+NAME = config["name"]
+RESULTS = f"results/{NAME}"
+CHROMOSOMES = config["chromosomes"]
+SPLITS = ["train", "valid", "test"]
+ARRAYS = ["X", "y", "w", "ids"]
+DATASET = f"{RESULTS}/dataset"
+DATASET_FILES = [f"{DATASET}/manifest.json"] + [
+    f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS
+]
+# The rules call the package through its CLI; PYTHONPATH lets a conda env without the
+# package installed run the same code as the venv.
+TFBINDING = f"PYTHONPATH={shlex.quote(str(Path(workflow.basedir) / 'src'))}${{PYTHONPATH:+:$PYTHONPATH}} python -m tfbinding.cli"
+CONDA_ENV = "../../envs/tfbinding.yaml"
+
+
+def genome_stem(path):
+    """resources/genomes/<stem>.fa: the file name without .fa/.fasta/.gz."""
+    name = Path(path).name
+    for suffix in (".gz", ".bgz", ".fa", ".fasta", ".fna"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+PREPARED_FASTA = f"resources/genomes/{genome_stem(config['genome']['fasta'])}.fa"
+
+
+def optional_input(path):
+    """Snakemake input for an optional file: [] when it is not configured."""
+    return path if path else []
+
+
+def aliases_json():
+    return json.dumps(config["chrom_aliases"], sort_keys=True)
+
+
+def chrom_mem_mb(wildcards, input, attempt, bytes_per_base=6):
+    """Memory for a per-chromosome step: a few copies of the chromosome, plus headroom."""
+    sizes = {}
+    with open(input.fai) as handle:
+        for line in handle:
+            name, size = line.split("\t")[:2]
+            sizes[name] = int(size)
+    size = sizes.get(wildcards.chrom, max(sizes.values()))
+    return int((500 + bytes_per_base * size / 1e6) * attempt)

@@ -1,0 +1,132 @@
+rule windows:
+    input:
+        fasta=PREPARED_FASTA,
+        fai=f"{PREPARED_FASTA}.fai",
+        bed=optional_input(config["windows"]["bed"]),
+        blacklist=optional_input(config["blacklist"]),
+    output:
+        f"{RESULTS}/chromosomes/{{chrom}}/windows.npz",
+    params:
+        window=config["windows"],
+        bed=config["windows"]["bed"] or "",
+        blacklist=config["blacklist"] or "",
+        aliases=aliases_json(),
+    log:
+        f"{RESULTS}/logs/windows/{{chrom}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/windows/{{chrom}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=chrom_mem_mb,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    shell:
+        "{TFBINDING} windows --fasta {input.fasta:q} --chrom {wildcards.chrom:q} --out {output:q}"
+        " --length {params.window[length]} --stride {params.window[stride]}"
+        " --offset {params.window[offset]} --max-n-fraction {params.window[max_n_fraction]}"
+        " --windows-bed={params.bed:q} --blacklist={params.blacklist:q}"
+        " --aliases {params.aliases:q} > {log:q} 2>&1"
+
+
+rule labels:
+    input:
+        windows=rules.windows.output[0],
+        peaks=config["peaks"],
+        fasta=PREPARED_FASTA,
+        fai=f"{PREPARED_FASTA}.fai",
+    output:
+        f"{RESULTS}/chromosomes/{{chrom}}/labels.npz",
+    params:
+        length=config["windows"]["length"],
+        rule=config["labels"],
+        exclude="--exclude-ambiguous" if config["labels"]["exclude_ambiguous"] else "",
+        aliases=aliases_json(),
+    log:
+        f"{RESULTS}/logs/labels/{{chrom}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/labels/{{chrom}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    shell:
+        "{TFBINDING} labels --windows {input.windows:q} --peaks {input.peaks:q}"
+        " --fasta {input.fasta:q} --chrom {wildcards.chrom:q} --out {output:q}"
+        " --length {params.length} --mode {params.rule[mode]}"
+        " --min-overlap-bp {params.rule[min_overlap_bp]}"
+        " --min-overlap-fraction {params.rule[min_overlap_fraction]} {params.exclude}"
+        " --aliases {params.aliases:q} > {log:q} 2>&1"
+
+
+rule onehot:
+    input:
+        labels=rules.labels.output[0],
+        fasta=PREPARED_FASTA,
+        fai=f"{PREPARED_FASTA}.fai",
+    output:
+        f"{RESULTS}/chromosomes/{{chrom}}/X.npy",
+    params:
+        length=config["windows"]["length"],
+        flank=config["windows"]["flank"],
+    log:
+        f"{RESULTS}/logs/onehot/{{chrom}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/onehot/{{chrom}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=chrom_mem_mb,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    shell:
+        "{TFBINDING} onehot --labels {input.labels:q} --fasta {input.fasta:q}"
+        " --chrom {wildcards.chrom:q} --out {output:q} --length {params.length}"
+        " --flank {params.flank} > {log:q} 2>&1"
+
+
+rule dataset:
+    input:
+        labels=expand(rules.labels.output[0], chrom=CHROMOSOMES),
+        onehot=expand(rules.onehot.output[0], chrom=CHROMOSOMES),
+        genome_info=f"{PREPARED_FASTA}.source.json",
+        peaks=config["peaks"],
+        blacklist=optional_input(config["blacklist"]),
+        bed=optional_input(config["windows"]["bed"]),
+    output:
+        manifest=report(
+            f"{DATASET}/manifest.json",
+            caption="../report/dataset.rst",
+            category="Dataset",
+        ),
+        arrays=[f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS],
+    params:
+        chroms=CHROMOSOMES,
+        window=config["windows"],
+        split=config["split"],
+        weights=config["weights"],
+        blacklist=config["blacklist"] or "",
+        bed=config["windows"]["bed"] or "",
+        config_json=json.dumps(config, sort_keys=True),
+    log:
+        f"{RESULTS}/logs/dataset.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/dataset.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input, attempt: int((1000 + 3 * input.size_mb) * attempt),
+        runtime=60,
+    conda:
+        CONDA_ENV
+    shell:
+        "{TFBINDING} dataset --name {NAME:q} --chroms {params.chroms:q}"
+        " --labels {input.labels:q} --onehot {input.onehot:q} --out {DATASET:q}"
+        " --length {params.window[length]} --flank {params.window[flank]}"
+        " --split-method {params.split[method]} --fractions {params.split[fractions]}"
+        " --seed {params.split[seed]} --valid {params.split[valid]:q} --test {params.split[test]:q}"
+        " --block-size {params.split[block_size]} --weights {params.weights}"
+        " --genome-info {input.genome_info:q} --peaks {input.peaks:q}"
+        " --blacklist={params.blacklist:q} --windows-bed={params.bed:q}"
+        " --config-json {params.config_json:q} > {log:q} 2>&1"
