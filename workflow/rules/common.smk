@@ -1,5 +1,5 @@
 import json
-import shlex
+import os
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -24,9 +24,6 @@ DATASET = f"{RESULTS}/dataset"
 DATASET_FILES = [f"{DATASET}/manifest.json"] + [
     f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS
 ]
-# The rules call the package through its CLI; PYTHONPATH lets a conda env without the
-# package installed run the same code as the venv.
-TFBINDING = f"PYTHONPATH={shlex.quote(str(Path(workflow.basedir) / 'src'))}${{PYTHONPATH:+:$PYTHONPATH}} python -m tfbinding.cli"
 CONDA_ENV = "../../envs/tfbinding.yaml"
 
 

@@ -8,8 +8,8 @@ rule windows:
         f"{RESULTS}/chromosomes/{{chrom}}/windows.npz",
     params:
         window=config["windows"],
-        bed=config["windows"]["bed"] or "",
-        blacklist=config["blacklist"] or "",
+        bed=lambda wildcards, input: input.bed or "",
+        blacklist=lambda wildcards, input: input.blacklist or "",
         aliases=aliases_json(),
     log:
         f"{RESULTS}/logs/windows/{{chrom}}.log",
@@ -22,7 +22,7 @@ rule windows:
     conda:
         CONDA_ENV
     shell:
-        "{TFBINDING} windows --fasta {input.fasta:q} --chrom {wildcards.chrom:q} --out {output:q}"
+        "tfbinding windows --fasta {input.fasta:q} --chrom {wildcards.chrom:q} --out {output:q}"
         " --length {params.window[length]} --stride {params.window[stride]}"
         " --offset {params.window[offset]} --max-n-fraction {params.window[max_n_fraction]}"
         " --windows-bed={params.bed:q} --blacklist={params.blacklist:q}"
@@ -53,7 +53,7 @@ rule labels:
     conda:
         CONDA_ENV
     shell:
-        "{TFBINDING} labels --windows {input.windows:q} --peaks {input.peaks:q}"
+        "tfbinding labels --windows {input.windows:q} --peaks {input.peaks:q}"
         " --fasta {input.fasta:q} --chrom {wildcards.chrom:q} --out {output:q}"
         " --length {params.length} --mode {params.rule[mode]}"
         " --min-overlap-bp {params.rule[min_overlap_bp]}"
@@ -82,7 +82,7 @@ rule onehot:
     conda:
         CONDA_ENV
     shell:
-        "{TFBINDING} onehot --labels {input.labels:q} --fasta {input.fasta:q}"
+        "tfbinding onehot --labels {input.labels:q} --fasta {input.fasta:q}"
         " --chrom {wildcards.chrom:q} --out {output:q} --length {params.length}"
         " --flank {params.flank} > {log:q} 2>&1"
 
@@ -107,8 +107,10 @@ rule dataset:
         window=config["windows"],
         split=config["split"],
         weights=config["weights"],
-        blacklist=config["blacklist"] or "",
-        bed=config["windows"]["bed"] or "",
+        blacklist=lambda wildcards, input: input.blacklist or "",
+        bed=lambda wildcards, input: input.bed or "",
+        name=NAME,
+        out=lambda wildcards, output: os.path.dirname(output.manifest),
         config_json=json.dumps(config, sort_keys=True),
     log:
         f"{RESULTS}/logs/dataset.log",
@@ -121,8 +123,8 @@ rule dataset:
     conda:
         CONDA_ENV
     shell:
-        "{TFBINDING} dataset --name {NAME:q} --chroms {params.chroms:q}"
-        " --labels {input.labels:q} --onehot {input.onehot:q} --out {DATASET:q}"
+        "tfbinding dataset --name {params.name:q} --chroms {params.chroms:q}"
+        " --labels {input.labels:q} --onehot {input.onehot:q} --out {params.out:q}"
         " --length {params.window[length]} --flank {params.window[flank]}"
         " --split-method {params.split[method]} --fractions {params.split[fractions]}"
         " --seed {params.split[seed]} --valid {params.split[valid]:q} --test {params.split[test]:q}"

@@ -16,4 +16,4 @@ rule prepare_genome:
     conda:
         CONDA_ENV
     shell:
-        "{TFBINDING} prepare-genome --fasta {input:q} --out {output.fasta:q} > {log:q} 2>&1"
+        "tfbinding prepare-genome --fasta {input:q} --out {output.fasta:q} > {log:q} 2>&1"
