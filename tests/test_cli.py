@@ -1,0 +1,69 @@
+"""The command line: clear one-line errors, exit status 1, and nothing half-written."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tfbinding.cli import main
+from tfbinding.genome import prepare_fasta
+
+
+@pytest.fixture()
+def genome(tmp_path):
+    source = tmp_path / "tiny.fa"
+    source.write_text(">chr1\n" + "ACGTN" * 60 + "\n>chr2\n" + "acgtt" * 40 + "\n")
+    prepared = tmp_path / "prepared" / "tiny.fa"
+    prepare_fasta(source, prepared)
+    return prepared
+
+
+def _windows(tmp_path, genome):
+    out = tmp_path / "chr1.windows.npz"
+    assert main(["windows", "--fasta", str(genome), "--chrom", "chr1", "--out", str(out),
+                 "--length", "10", "--stride", "10", "--max-n-fraction", "0.2"]) == 0
+    return out
+
+
+def test_steps_run_from_the_command_line(tmp_path, genome):
+    windows = _windows(tmp_path, genome)
+    peaks = tmp_path / "peaks.bed"
+    peaks.write_text("track name=test\n# comment\nchr1\t25\t35\n")
+    labels, onehot = tmp_path / "labels.npz", tmp_path / "X.npy"
+    assert main(["labels", "--windows", str(windows), "--peaks", str(peaks), "--fasta", str(genome),
+                 "--chrom", "chr1", "--out", str(labels), "--length", "10"]) == 0
+    assert main(["onehot", "--labels", str(labels), "--fasta", str(genome), "--chrom", "chr1",
+                 "--out", str(onehot), "--length", "10", "--flank", "2"]) == 0
+    with np.load(labels) as archive:
+        # "ACGTN" repeated: each 10-bp window is 20% N, so every one of the 30 is kept
+        assert archive["starts"].tolist() == list(range(0, 300, 10))
+        assert archive["labels"][:5].tolist() == [0, 0, 1, 1, 0]  # [20,30) and [30,40) touch [25,35)
+    X = np.load(onehot)
+    assert X.shape == (30, 14, 4)
+    assert X[0, :2].sum() == 0  # the left flank of the first window lies before position 0
+    assert X[0, 2].tolist() == [1, 0, 0, 0]
+
+
+def test_a_bad_peak_line_is_one_clear_message_and_no_output(tmp_path, genome):
+    windows = _windows(tmp_path, genome)
+    peaks = tmp_path / "peaks.bed"
+    peaks.write_text("chr1\t10\t20\nchr1\t290\t400\n")
+    out = tmp_path / "labels.npz"
+    result = subprocess.run([sys.executable, "-m", "tfbinding.cli", "labels", "--windows", str(windows),
+                             "--peaks", str(peaks), "--fasta", str(genome), "--chrom", "chr1",
+                             "--out", str(out), "--length", "10"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{peaks}, line 2: end 400 runs past the end of chr1 (300 bp)" in result.stderr
+    assert not out.exists()
+    assert not list(tmp_path.glob(".labels.npz.partial-*"))
+
+
+def test_an_absent_chromosome_lists_the_fasta_names(tmp_path, genome, capsys):
+    assert main(["windows", "--fasta", str(genome), "--chrom", "chr22", "--out",
+                 str(tmp_path / "w.npz")]) == 1
+    message = capsys.readouterr().err
+    assert "chr22" in message and "chr1, chr2" in message
+    assert not (tmp_path / "w.npz").exists()
