@@ -31,19 +31,28 @@ def test_steps_run_from_the_command_line(tmp_path, genome):
     windows = _windows(tmp_path, genome)
     peaks = tmp_path / "peaks.bed"
     peaks.write_text("track name=test\n# comment\nchr1\t25\t35\n")
-    labels, onehot = tmp_path / "labels.npz", tmp_path / "X.npy"
+    labels, table = tmp_path / "labels.npz", tmp_path / "split.npz"
     assert main(["labels", "--windows", str(windows), "--peaks", str(peaks), "--fasta", str(genome),
                  "--chrom", "chr1", "--out", str(labels), "--length", "10"]) == 0
-    assert main(["onehot", "--labels", str(labels), "--fasta", str(genome), "--chrom", "chr1",
-                 "--out", str(onehot), "--length", "10", "--flank", "2"]) == 0
+    assert main(["split", "--chroms", "chr1", "--labels", str(labels), "--out", str(table),
+                 "--length", "10", "--flank", "2", "--fractions", "0.6", "0.2", "0.2"]) == 0
+    assert main(["onehot", "--split-table", str(table), "--fasta", str(genome), "--chrom", "chr1",
+                 "--out-prefix", str(tmp_path / "X")]) == 0
     with np.load(labels) as archive:
         # "ACGTN" repeated: each 10-bp window is 20% N, so every one of the 30 is kept
         assert archive["starts"].tolist() == list(range(0, 300, 10))
         assert archive["labels"][:5].tolist() == [0, 0, 1, 1, 0]  # [20,30) and [30,40) touch [25,35)
-    X = np.load(onehot)
-    assert X.shape == (30, 14, 4)
-    assert X[0, :2].sum() == 0  # the left flank of the first window lies before position 0
-    assert X[0, 2].tolist() == [1, 0, 0, 0]
+    with np.load(table) as archive:
+        split, starts = archive["split"], archive["starts"]
+    assert np.bincount(split).tolist() == [18, 6, 6]
+    for value, name in enumerate(("train", "valid", "test")):
+        X = np.load(tmp_path / f"X.{name}.npy")
+        assert X.shape == (np.count_nonzero(split == value), 14, 4)
+        mine = starts[split == value]
+        if 0 in mine:
+            first = X[mine.tolist().index(0)]
+            assert first[:2].sum() == 0  # the left flank lies before position 0
+            assert first[2].tolist() == [1, 0, 0, 0]
 
 
 def test_a_bad_peak_line_is_one_clear_message_and_no_output(tmp_path, genome):

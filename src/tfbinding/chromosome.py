@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
-from numpy.lib.format import open_memmap
 
 from .atomic import atomic_path, save_npz
 from .bedio import merge_intervals, read_intervals
 from .errors import located
 from .genome import Genome
 from .labels import AMBIGUOUS, AMBIGUOUS_REASON, LabelRule, label_windows
-from .onehot import check_alphabet, encode_windows
+from .npyio import write_npy_header
+from .onehot import check_alphabet, iter_encoded_windows
+from .splits import SPLITS, rows_for_chrom
 from .windows import select_windows, tile
 
 log = logging.getLogger(__name__)
@@ -105,16 +106,23 @@ def build_labels(windows: PathLike, peaks: PathLike, fasta: PathLike, chrom: str
     return labels[keep]
 
 
-def build_onehot(labels: PathLike, fasta: PathLike, chrom: str, out: PathLike, *, length: int,
-                 flank: int = 0) -> Path:
-    """One-hot encode the labelled windows of ``chrom`` (with flanks) into ``out`` (.npy)."""
+def build_onehot(split_table: PathLike, fasta: PathLike, chrom: str, prefix: PathLike) -> list[Path]:
+    """One-hot encode the windows of ``chrom`` (with flanks), one ``<prefix>.<split>.npy``
+    per split, rows ordered by start. Returns the three paths."""
+    from .dataset import onehot_path
+
     sequence = Genome(fasta).sequence(chrom)
     check_alphabet(sequence, f"{fasta}: {chrom}")
-    with np.load(labels) as archive:
-        starts = archive["starts"]
-    with atomic_path(out) as tmp:
-        array = open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(starts), length + 2 * flank, 4))
-        encode_windows(sequence, starts, length, flank, out=array)
-        array.flush()
-        del array
-    return Path(out)
+    with np.load(split_table) as archive:
+        table = {key: archive[key] for key in ("chroms", "chrom_index", "split", "starts", "length", "flank")}
+    length, flank = int(table["length"]), int(table["flank"])
+    written = []
+    for value, name in enumerate(SPLITS):
+        starts = table["starts"][rows_for_chrom(table, chrom, value)]
+        out = onehot_path(prefix, name)
+        with atomic_path(out) as tmp, open(tmp, "wb") as handle:
+            write_npy_header(handle, (len(starts), length + 2 * flank, 4), np.uint8)
+            for block in iter_encoded_windows(sequence, starts, length, flank):
+                handle.write(memoryview(block))
+        written.append(out)
+    return written

@@ -48,18 +48,24 @@ def _run_labels(args: argparse.Namespace) -> None:
                  rule=rule, aliases=args.aliases)
 
 
+def _run_split(args: argparse.Namespace) -> None:
+    from .dataset import SplitSpec, split_windows
+    if len(args.chroms) != len(args.labels):
+        raise InputError("--chroms and --labels need one entry per chromosome each")
+    split = SplitSpec(method=args.method, fractions=tuple(args.fractions), seed=args.seed,
+                      valid=tuple(args.valid), test=tuple(args.test), block_size=args.block_size)
+    split_windows(args.chroms, args.labels, args.out, length=args.length, flank=args.flank,
+                  split=split, weights=args.weights)
+
+
 def _run_onehot(args: argparse.Namespace) -> None:
     from .chromosome import build_onehot
-    build_onehot(args.labels, args.fasta, args.chrom, args.out, length=args.length, flank=args.flank)
+    build_onehot(args.split_table, args.fasta, args.chrom, args.out_prefix)
 
 
 def _run_dataset(args: argparse.Namespace) -> None:
-    from .dataset import SplitSpec, assemble_dataset
+    from .dataset import assemble_dataset
     from .manifest import describe_input
-    if not len(args.chroms) == len(args.labels) == len(args.onehot):
-        raise InputError("--chroms, --labels and --onehot need one entry per chromosome each")
-    split = SplitSpec(method=args.split_method, fractions=tuple(args.fractions), seed=args.seed,
-                      valid=tuple(args.valid), test=tuple(args.test), block_size=args.block_size)
     with open(args.genome_info) as handle:
         genome = json.load(handle)
     provenance = {
@@ -69,9 +75,7 @@ def _run_dataset(args: argparse.Namespace) -> None:
                    "blacklist": describe_input(args.blacklist),
                    "windows_bed": describe_input(args.windows_bed)},
     }
-    manifest = assemble_dataset(args.chroms, args.labels, args.onehot, args.out, length=args.length,
-                                flank=args.flank, split=split, weights=args.weights,
-                                provenance=provenance)
+    manifest = assemble_dataset(args.split_table, args.onehot_prefixes, args.out, provenance=provenance)
     for name, summary in manifest["splits"].items():
         log.info("%s: %d windows, %d positive, weights %s / %s", name, summary["windows"],
                  summary["positives"], summary["weight_negative"], summary["weight_positive"])
@@ -120,30 +124,34 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--aliases", type=_aliases, default={})
     step.set_defaults(run=_run_labels)
 
-    step = steps.add_parser("onehot", help="one-hot encode one chromosome's labelled windows")
-    step.add_argument("--labels", required=True)
-    step.add_argument("--fasta", required=True)
-    step.add_argument("--chrom", required=True)
-    step.add_argument("--out", required=True)
-    step.add_argument("--length", type=int, default=101)
-    step.add_argument("--flank", type=int, default=0)
-    step.set_defaults(run=_run_onehot)
-
-    step = steps.add_parser("dataset", help="split, weight and write the .npy dataset")
-    step.add_argument("--name", required=True)
+    step = steps.add_parser("split", help="assign labelled windows to splits and weight them")
     step.add_argument("--chroms", nargs="+", required=True)
-    step.add_argument("--labels", nargs="+", required=True)
-    step.add_argument("--onehot", nargs="+", required=True)
-    step.add_argument("--out", required=True)
+    step.add_argument("--labels", nargs="+", required=True, help="one labels .npz per chromosome")
+    step.add_argument("--out", required=True, help="the split table (.npz)")
     step.add_argument("--length", type=int, default=101)
     step.add_argument("--flank", type=int, default=0)
-    step.add_argument("--split-method", choices=("random", "chromosome", "blocks"), default="random")
+    step.add_argument("--method", choices=("random", "chromosome", "blocks"), default="random")
     step.add_argument("--fractions", type=float, nargs=3, default=[0.8, 0.1, 0.1])
     step.add_argument("--seed", type=int, default=0)
     step.add_argument("--valid", nargs="*", default=[])
     step.add_argument("--test", nargs="*", default=[])
     step.add_argument("--block-size", type=int, default=1_000_000)
     step.add_argument("--weights", choices=("balanced", "none"), default="balanced")
+    step.set_defaults(run=_run_split)
+
+    step = steps.add_parser("onehot", help="one-hot encode one chromosome's windows")
+    step.add_argument("--split-table", required=True)
+    step.add_argument("--fasta", required=True)
+    step.add_argument("--chrom", required=True)
+    step.add_argument("--out-prefix", required=True, help="writes <prefix>.{train,valid,test}.npy")
+    step.set_defaults(run=_run_onehot)
+
+    step = steps.add_parser("dataset", help="write the .npy splits and manifest.json")
+    step.add_argument("--name", required=True)
+    step.add_argument("--split-table", required=True)
+    step.add_argument("--onehot-prefixes", nargs="+", required=True,
+                      help="the onehot step's --out-prefix of each chromosome, in table order")
+    step.add_argument("--out", required=True)
     step.add_argument("--genome-info", required=True, help="the .source.json of prepare-genome")
     step.add_argument("--peaks", required=True)
     step.add_argument("--blacklist", type=_optional_path, default=None)

@@ -10,28 +10,26 @@ Output layout (see the README's output contract)::
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
-from numpy.lib.format import open_memmap
 
-from .atomic import atomic_path
+from .atomic import atomic_path, save_npz
 from .chromosome import read_drops
 from .errors import InputError
+from .ids import format_ids
 from .manifest import software_versions
+from .npyio import npy_data_offset, write_npy_header
 from .splits import (BLOCK_BOUNDARY, SPLITS, block_split, chromosome_split, crosses_block,
-                     random_split)
+                     random_split, rows_for_chrom)
 from .weights import balanced_weights, uniform_weights
 
 log = logging.getLogger(__name__)
-
-_ROWS_PER_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -97,94 +95,159 @@ def _assign(windows: _Windows, spec: SplitSpec, length: int, flank: int) -> np.n
                      "(use random, chromosome or blocks)")
 
 
-def _write_split(folder: Path, rows: np.ndarray, windows: _Windows, onehot: Sequence[np.ndarray],
-                 weights_mode: str, length: int) -> dict[str, Any]:
-    folder.mkdir(parents=True)
-    span = onehot[0].shape[1] if onehot else length
-    digests = {name: hashlib.sha256() for name in ("X", "y", "w", "ids")}
-    X = open_memmap(folder / "X.npy", mode="w+", dtype=np.uint8, shape=(len(rows), span, 4))
-    for first in range(0, len(rows), _ROWS_PER_CHUNK):
-        chunk = rows[first:first + _ROWS_PER_CHUNK]
-        block = np.empty((len(chunk), span, 4), dtype=np.uint8)
-        for index in np.unique(windows.chrom_index[chunk]):
-            mine = windows.chrom_index[chunk] == index
-            block[mine] = onehot[index][windows.local_row[chunk[mine]]]
-        X[first:first + len(chunk)] = block
-        digests["X"].update(block.tobytes())
-    X.flush()
-    del X
-    labels = windows.labels[rows].astype(np.float32)
-    weights = balanced_weights(labels) if weights_mode == "balanced" else uniform_weights(labels)
-    starts = windows.starts[rows]
-    chrom_names = [windows.chroms[i] for i in windows.chrom_index[rows].tolist()]
-    ids = np.array([f"{c}:{s}-{s + length}" for c, s in zip(chrom_names, starts.tolist())], dtype=str)
-    arrays = {"y": labels.reshape(-1, 1), "w": weights.reshape(-1, 1), "ids": ids}
-    for name, array in arrays.items():
-        np.save(folder / f"{name}.npy", array, allow_pickle=False)
-        digests[name].update(np.ascontiguousarray(array).tobytes())
-    positives = int(labels.sum())
-    summary = {
-        "windows": len(rows), "positives": positives, "negatives": len(rows) - positives,
-        "positive_fraction": positives / len(rows) if len(rows) else 0.0,
-        "weight_positive": float(weights[labels == 1][0]) if positives else None,
-        "weight_negative": float(weights[labels == 0][0]) if len(rows) > positives else None,
-        "weight_sum_positive": float(weights[labels == 1].sum(dtype=np.float64)),
-        "weight_sum_negative": float(weights[labels == 0].sum(dtype=np.float64)),
-        "data_sha256": {name: digest.hexdigest() for name, digest in digests.items()},
-    }
-    if positives in (0, len(rows)):
-        log.warning("split %s has %s; metrics such as ROC AUC are undefined on it", folder.name,
-                    "no positive window" if positives == 0 else "no negative window")
-    return summary
+def _split_weights(labels: np.ndarray, assignment: np.ndarray, mode: str) -> np.ndarray:
+    weights = np.zeros(len(labels), dtype=np.float32)
+    for value in range(len(SPLITS)):
+        rows = assignment == value
+        weights[rows] = balanced_weights(labels[rows]) if mode == "balanced" else uniform_weights(labels[rows])
+    return weights
 
 
-def assemble_dataset(chroms: Sequence[str], label_files: Sequence[os.PathLike | str],
-                     onehot_files: Sequence[os.PathLike | str], out_dir: os.PathLike | str, *,
-                     length: int, flank: int = 0, split: SplitSpec = SplitSpec(),
-                     weights: str = "balanced", provenance: dict[str, Any] | None = None) -> dict:
-    """Split, weight and write the dataset folder atomically; return the manifest."""
-    if not (len(chroms) == len(label_files) == len(onehot_files)):
-        raise InputError("assemble_dataset: give one labels file and one one-hot file per chromosome")
+def split_windows(chroms: Sequence[str], label_files: Sequence[os.PathLike | str],
+                  out: os.PathLike | str, *, length: int, flank: int = 0,
+                  split: SplitSpec = SplitSpec(), weights: str = "balanced") -> dict[str, Any]:
+    """Assign every labelled window to a split and weight it; write the split table (.npz).
+
+    The table lists all windows in chromosome order, then by start: ``chrom_index``,
+    ``starts``, ``labels``, ``split`` (0 train, 1 valid, 2 test, -1 dropped at a block
+    boundary) and ``weights``. Returns the per-chromosome summary.
+    """
     windows = _gather(chroms, label_files)
     assignment = _assign(windows, split, length, flank)
-    onehot = [np.load(path, mmap_mode="r") for path in onehot_files]
-    for chrom, array, path in zip(chroms, onehot, onehot_files):
-        expected = np.count_nonzero(windows.chrom_index == chroms.index(chrom))
-        if array.shape[0] != expected:
-            raise InputError(f"{path}: holds {array.shape[0]} windows but the labels of {chrom} list "
-                             f"{expected}; rebuild it (delete it and rerun)")
+    for value, name in enumerate(SPLITS):
+        if not np.any(assignment == value):
+            raise InputError(f"split {name!r} is empty: {len(assignment)} windows, {split}. "
+                             "Give more chromosomes or windows, or change 'split'")
+    table = {"chroms": np.array(windows.chroms, dtype=str), "chrom_index": windows.chrom_index,
+             "starts": windows.starts, "labels": windows.labels, "split": assignment,
+             "weights": _split_weights(windows.labels, assignment, weights),
+             "length": np.int64(length), "flank": np.int64(flank),
+             "per_chrom": np.array(json.dumps(windows.per_chrom, sort_keys=True)),
+             "spec": np.array(json.dumps({**asdict(split), "weights": weights}, sort_keys=True))}
+    save_npz(out, **table)
+    return windows.per_chrom
+
+
+def _copy_range(source: int, sink: int, offset: int, count: int) -> None:
+    """Copy bytes between open files in the kernel (no trip through user memory)."""
+    while count:
+        try:
+            copied = os.copy_file_range(source, sink, count, offset)
+        except OSError:  # e.g. across file systems on old kernels
+            copied = os.write(sink, os.pread(source, min(count, 64 << 20), offset))
+        if copied == 0:
+            raise InputError(f"unexpected end of a one-hot file while copying {count} bytes")
+        offset += copied
+        count -= copied
+
+
+def onehot_path(prefix: os.PathLike | str, split: str) -> Path:
+    """Where the one-hot step writes a chromosome's windows of one split."""
+    return Path(f"{prefix}.{split}.npy")
+
+
+def _write_split_X(dest: Path, pieces: list[tuple[Path, int, int]], rows: int, span: int) -> None:
+    """Concatenate the data of per-chromosome one-hot files into one .npy file.
+
+    A split made of one chromosome's file is hard-linked, not copied: the X arrays are
+    then written to disk once, which is most of the build's cost.
+    """
+    nonempty = [piece for piece in pieces if piece[2]]
+    if len(nonempty) == 1:
+        try:
+            os.link(nonempty[0][0], dest)
+            return
+        except OSError:  # another file system, or no hard links: copy instead
+            pass
+    with open(dest, "wb") as sink:
+        write_npy_header(sink, (rows, span, 4), np.uint8)
+        sink.flush()
+        for source_path, offset, count in nonempty:
+            with open(source_path, "rb") as source:
+                _copy_range(source.fileno(), sink.fileno(), offset, count)
+
+
+def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[os.PathLike | str],
+                     out_dir: os.PathLike | str, provenance: dict[str, Any] | None = None) -> dict:
+    """Write ``{train,valid,test}/{X,y,w,ids}.npy`` and ``manifest.json`` atomically.
+
+    ``onehot_prefixes`` name each chromosome's one-hot files (in the table's chromosome
+    order), ``<prefix>.<split>.npy``, as written by
+    :func:`tfbinding.chromosome.build_onehot`.
+    """
+    with np.load(split_table) as archive:
+        table = {key: archive[key] for key in archive.files}
+    chroms = table["chroms"].tolist()
+    length, flank = int(table["length"]), int(table["flank"])
+    span = length + 2 * flank
+    if len(onehot_prefixes) != len(chroms):
+        raise InputError(f"{split_table} lists {len(chroms)} chromosomes but {len(onehot_prefixes)} "
+                         "one-hot prefixes were given")
     summaries = {}
     with atomic_path(out_dir) as tmp:
-        tmp.mkdir(parents=True)
         for value, name in enumerate(SPLITS):
-            rows = np.flatnonzero(assignment == value)
-            if rows.size == 0:
-                raise InputError(f"split {name!r} is empty: {len(assignment)} windows, split "
-                                 f"{split}. Give more chromosomes or windows, or change 'split'")
-            summaries[name] = _write_split(tmp / name, rows, windows, onehot, weights, length)
-        manifest = _manifest(windows, summaries, split, weights, length, flank, provenance or {})
+            folder = tmp / name
+            folder.mkdir(parents=True)
+            pieces = []
+            for chrom, prefix in zip(chroms, onehot_prefixes):
+                path = onehot_path(prefix, name)
+                offset, shape = npy_data_offset(path)
+                expected = (len(rows_for_chrom(table, chrom, value)), span, 4)
+                if shape != expected:
+                    raise InputError(f"{path}: shape {shape}, but the split table of {chrom} needs "
+                                     f"{expected}; delete it and rerun to rebuild it")
+                pieces.append((path, offset, expected[0] * span * 4))
+            rows = np.flatnonzero(table["split"] == value)
+            _write_split_X(folder / "X.npy", pieces, len(rows), span)
+            summaries[name] = _write_labels(folder, table, rows, chroms, length)
+        manifest = _manifest(table, summaries, provenance or {})
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
-def _manifest(windows: _Windows, summaries: dict, split: SplitSpec, weights: str, length: int,
-              flank: int, provenance: dict[str, Any]) -> dict[str, Any]:
-    per_chrom = windows.per_chrom
-    for index, chrom in enumerate(windows.chroms):
-        mine = windows.chrom_index == index
+def _write_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarray,
+                  chroms: list[str], length: int) -> dict[str, Any]:
+    labels = table["labels"][rows].astype(np.float32)
+    weights = table["weights"][rows]
+    starts = table["starts"][rows]
+    chrom_index = table["chrom_index"][rows]
+    ids = np.concatenate([format_ids(chrom, starts[chrom_index == i], starts[chrom_index == i] + length)
+                          for i, chrom in enumerate(chroms)])
+    np.save(folder / "y.npy", labels.reshape(-1, 1), allow_pickle=False)
+    np.save(folder / "w.npy", weights.reshape(-1, 1), allow_pickle=False)
+    np.save(folder / "ids.npy", ids, allow_pickle=False)
+    positives = int(labels.sum())
+    if positives in (0, len(rows)):
+        log.warning("split %s has %s; metrics such as ROC AUC are undefined on it", folder.name,
+                    "no positive window" if positives == 0 else "no negative window")
+    return {
+        "windows": len(rows), "positives": positives, "negatives": len(rows) - positives,
+        "positive_fraction": positives / len(rows),
+        "weight_positive": float(weights[labels == 1][0]) if positives else None,
+        "weight_negative": float(weights[labels == 0][0]) if len(rows) > positives else None,
+        "weight_sum_positive": float(weights[labels == 1].sum(dtype=np.float64)),
+        "weight_sum_negative": float(weights[labels == 0].sum(dtype=np.float64)),
+    }
+
+
+def _manifest(table: Mapping[str, np.ndarray], summaries: dict, provenance: dict[str, Any]) -> dict[str, Any]:
+    per_chrom = json.loads(str(table["per_chrom"]))
+    for index, chrom in enumerate(table["chroms"].tolist()):
+        mine = table["chrom_index"] == index
         per_chrom[chrom]["labelled"] = int(np.count_nonzero(mine))
-        per_chrom[chrom]["positives"] = int(windows.labels[mine].sum())
+        per_chrom[chrom]["positives"] = int(table["labels"][mine].sum())
+        per_chrom[chrom]["windows_by_split"] = {name: int(np.count_nonzero(table["split"][mine] == value))
+                                                for value, name in enumerate(SPLITS)}
     dropped: dict[str, int] = {}
     for info in per_chrom.values():
         for reason, count in info["dropped"].items():
             dropped[reason] = dropped.get(reason, 0) + count
+    length, flank = int(table["length"]), int(table["flank"])
     return {
         "format": "tfbinding-dataset/1",
         "window": {"length": length, "flank": flank, "input_length": length + 2 * flank,
                    "channels": "ACGT", "coordinates": "0-based, half-open (BED)"},
-        "split": {"method": split.method, "fractions": list(split.fractions), "seed": split.seed,
-                  "valid": list(split.valid), "test": list(split.test), "block_size": split.block_size},
-        "weights": weights,
+        "split": json.loads(str(table["spec"])),
         "splits": summaries,
         "totals": {"considered": sum(info["considered"] for info in per_chrom.values()),
                    "windows": sum(s["windows"] for s in summaries.values()),

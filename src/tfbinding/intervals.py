@@ -32,10 +32,3 @@ def points_inside(win_starts: np.ndarray, win_ends: np.ndarray, points: np.ndarr
     """How many of the sorted ``points`` fall in each window ``[win_starts, win_ends)``."""
     return (np.searchsorted(points, win_ends, side="left")
             - np.searchsorted(points, win_starts, side="left"))
-
-
-def prefix_count(mask: np.ndarray) -> np.ndarray:
-    """``out[i]`` = number of true values in ``mask[:i]`` (length ``len(mask) + 1``)."""
-    out = np.zeros(len(mask) + 1, dtype=np.int64)
-    np.cumsum(mask, out=out[1:])
-    return out

@@ -5,6 +5,8 @@ uint32, so one fancy-index per base does the whole job (no per-base Python).
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -27,12 +29,13 @@ IS_VALID[np.frombuffer(VALID_BYTES, np.uint8)] = True
 
 def check_alphabet(sequence: np.ndarray, name: str) -> None:
     """Fail on bytes that are no nucleotide or IUPAC code (a binary or corrupt FASTA)."""
+    if not sequence.tobytes().translate(None, VALID_BYTES):
+        return
     bad = np.flatnonzero(~IS_VALID[sequence])
-    if bad.size:
-        where = int(bad[0])
-        raise InputError(f"{name}: position {where} (0-based) holds {chr(sequence[where])!r}, "
-                         f"which is no nucleotide or IUPAC code ({bad.size} such bytes). "
-                         "Check that the FASTA is not corrupt")
+    where = int(bad[0])
+    raise InputError(f"{name}: position {where} (0-based) holds {chr(sequence[where])!r}, "
+                     f"which is no nucleotide or IUPAC code ({bad.size} such bytes). "
+                     "Check that the FASTA is not corrupt")
 
 
 def one_hot(sequence: bytes | str | np.ndarray) -> np.ndarray:
@@ -43,23 +46,26 @@ def one_hot(sequence: bytes | str | np.ndarray) -> np.ndarray:
     return ONE_HOT_TABLE[codes]
 
 
-def encode_windows(sequence: np.ndarray, starts: np.ndarray, width: int, flank: int = 0,
-                   out: np.ndarray | None = None, chunk: int = 1 << 16) -> np.ndarray:
-    """One-hot encode ``sequence[start - flank : start + width + flank]`` for each start.
+def iter_encoded_windows(sequence: np.ndarray, starts: np.ndarray, width: int, flank: int = 0,
+                         chunk: int = 1 << 15) -> Iterator[np.ndarray]:
+    """Yield ``(n, width + 2*flank, 4)`` uint8 blocks encoding, for each start,
+    ``sequence[start - flank : start + width + flank]``, ``chunk`` windows at a time.
 
     Parts of a window outside the sequence (a flank past a chromosome's end) are all-zero
-    rows. ``out`` may be a memory map of shape ``(len(starts), width + 2*flank, 4)``;
-    windows are encoded ``chunk`` at a time so memory stays bounded.
+    rows. Memory stays bounded by one chunk, whatever the number of windows.
     """
     span = width + 2 * flank
     starts = np.asarray(starts, dtype=np.int64)
-    if out is None:
-        out = np.empty((len(starts), span, 4), dtype=np.uint8)
-    if len(starts) == 0:
-        return out
     padded = np.concatenate((np.zeros(flank, np.uint8), sequence, np.zeros(flank, np.uint8)))
     views = sliding_window_view(padded, span)
     for first in range(0, len(starts), chunk):
         rows = starts[first:first + chunk]
-        out[first:first + len(rows)] = _TABLE32[views[rows]].view(np.uint8).reshape(len(rows), span, 4)
-    return out
+        yield _TABLE32[views[rows]].view(np.uint8).reshape(len(rows), span, 4)
+
+
+def encode_windows(sequence: np.ndarray, starts: np.ndarray, width: int, flank: int = 0) -> np.ndarray:
+    """All windows of :func:`iter_encoded_windows` as one ``(n, width + 2*flank, 4)`` array."""
+    blocks = list(iter_encoded_windows(sequence, starts, width, flank))
+    if not blocks:
+        return np.zeros((0, width + 2 * flank, 4), dtype=np.uint8)
+    return np.concatenate(blocks)

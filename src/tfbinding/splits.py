@@ -1,6 +1,8 @@
 """Assign windows to train / valid / test."""
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 
 from .errors import InputError
@@ -73,3 +75,9 @@ def block_split(chroms: np.ndarray, starts: np.ndarray, block_size: int, fractio
     block_split_of[order[n_train:n_train + n_valid]] = VALID
     block_split_of[order[n_train + n_valid:]] = TEST
     return block_split_of[blocks]
+
+
+def rows_for_chrom(table: Mapping[str, np.ndarray], chrom: str, split: int) -> np.ndarray:
+    """Rows of the split table that belong to ``chrom`` and go to ``split``, by start."""
+    index = int(np.flatnonzero(table["chroms"] == chrom)[0])
+    return np.flatnonzero((table["chrom_index"] == index) & (table["split"] == split))

@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .intervals import overlap_bp, prefix_count
+from .intervals import overlap_bp
 from .onehot import IS_ACGT
+
+#: maps A, C, G, T (any case) to byte 0 and every other byte to 1
+_UNKNOWN_TABLE = bytes(0 if known else 1 for known in IS_ACGT)
 
 PAST_END = "past_chrom_end"
 BLACKLIST = "blacklist"
@@ -26,10 +29,23 @@ def tile(chrom_size: int, length: int, stride: int, offset: int = 0) -> np.ndarr
     return np.arange(offset, chrom_size, stride, dtype=np.int64)
 
 
+def unknown_runs(sequence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Maximal runs ``[start, end)`` of bases that are not A, C, G or T (N, IUPAC codes).
+
+    Real genomes hold few, long runs (gaps, centromeres), so windows are checked against
+    these intervals instead of a per-base prefix sum.
+    """
+    unknown = np.frombuffer(sequence.tobytes().translate(_UNKNOWN_TABLE), dtype=np.bool_)
+    change = np.flatnonzero(unknown[1:] != unknown[:-1]) + 1
+    bounds = np.concatenate(([0], change, [len(unknown)])).astype(np.int64)
+    starts, ends = bounds[:-1], bounds[1:]
+    keep = unknown[starts] if len(unknown) else np.zeros(0, dtype=bool)
+    return starts[keep], ends[keep]
+
+
 def n_fraction(sequence: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
     """Fraction of bases in each window that are not A, C, G or T (any case)."""
-    unknown = prefix_count(~IS_ACGT[sequence])
-    return (unknown[starts + length] - unknown[starts]) / length
+    return overlap_bp(starts, starts + length, *unknown_runs(sequence)) / length
 
 
 @dataclass
@@ -47,7 +63,9 @@ def select_windows(sequence: np.ndarray, starts: np.ndarray, length: int, max_n_
 
     A window is kept when its N fraction is at most ``max_n_fraction``.
     """
-    starts = np.unique(np.asarray(starts, dtype=np.int64))
+    starts = np.asarray(starts, dtype=np.int64)
+    if not np.all(starts[1:] > starts[:-1]):
+        starts = np.unique(starts)
     considered = len(starts)
     dropped = {PAST_END: 0, BLACKLIST: 0, N_FRACTION: 0}
     inside = starts + length <= len(sequence)

@@ -61,16 +61,43 @@ rule labels:
         " --aliases {params.aliases:q} > {log:q} 2>&1"
 
 
+rule split:
+    input:
+        labels=expand(rules.labels.output[0], chrom=CHROMOSOMES),
+    output:
+        f"{RESULTS}/split.npz",
+    params:
+        chroms=CHROMOSOMES,
+        window=config["windows"],
+        split=config["split"],
+        weights=config["weights"],
+    log:
+        f"{RESULTS}/logs/split.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/split.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input, attempt: int((1000 + 4 * input.size_mb) * attempt),
+        runtime=30,
+    conda:
+        CONDA_ENV
+    shell:
+        "tfbinding split --chroms {params.chroms:q} --labels {input.labels:q} --out {output:q}"
+        " --length {params.window[length]} --flank {params.window[flank]}"
+        " --method {params.split[method]} --fractions {params.split[fractions]}"
+        " --seed {params.split[seed]} --valid {params.split[valid]:q} --test {params.split[test]:q}"
+        " --block-size {params.split[block_size]} --weights {params.weights} > {log:q} 2>&1"
+
+
 rule onehot:
     input:
-        labels=rules.labels.output[0],
+        split_table=rules.split.output[0],
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
     output:
-        f"{RESULTS}/chromosomes/{{chrom}}/X.npy",
+        [f"{RESULTS}/chromosomes/{{chrom}}/X.{split}.npy" for split in SPLITS],
     params:
-        length=config["windows"]["length"],
-        flank=config["windows"]["flank"],
+        prefix=lambda wildcards, output: output[0].removesuffix(".train.npy"),
     log:
         f"{RESULTS}/logs/onehot/{{chrom}}.log",
     benchmark:
@@ -82,15 +109,14 @@ rule onehot:
     conda:
         CONDA_ENV
     shell:
-        "tfbinding onehot --labels {input.labels:q} --fasta {input.fasta:q}"
-        " --chrom {wildcards.chrom:q} --out {output:q} --length {params.length}"
-        " --flank {params.flank} > {log:q} 2>&1"
+        "tfbinding onehot --split-table {input.split_table:q} --fasta {input.fasta:q}"
+        " --chrom {wildcards.chrom:q} --out-prefix {params.prefix:q} > {log:q} 2>&1"
 
 
 rule dataset:
     input:
-        labels=expand(rules.labels.output[0], chrom=CHROMOSOMES),
-        onehot=expand(rules.onehot.output[0], chrom=CHROMOSOMES),
+        split_table=rules.split.output[0],
+        onehot=expand(rules.onehot.output, chrom=CHROMOSOMES),
         genome_info=f"{PREPARED_FASTA}.source.json",
         peaks=config["peaks"],
         blacklist=optional_input(config["blacklist"]),
@@ -103,12 +129,11 @@ rule dataset:
         ),
         arrays=[f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS],
     params:
-        chroms=CHROMOSOMES,
-        window=config["windows"],
-        split=config["split"],
-        weights=config["weights"],
         blacklist=lambda wildcards, input: input.blacklist or "",
         bed=lambda wildcards, input: input.bed or "",
+        prefixes=lambda wildcards, input: [
+            p.removesuffix(".train.npy") for p in input.onehot if p.endswith(".train.npy")
+        ],
         name=NAME,
         out=lambda wildcards, output: os.path.dirname(output.manifest),
         config_json=json.dumps(config, sort_keys=True),
@@ -118,17 +143,13 @@ rule dataset:
         f"{RESULTS}/benchmarks/dataset.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, input, attempt: int((1000 + 3 * input.size_mb) * attempt),
+        mem_mb=lambda wildcards, input, attempt: int((1000 + input.size_mb / 10) * attempt),
         runtime=60,
     conda:
         CONDA_ENV
     shell:
-        "tfbinding dataset --name {params.name:q} --chroms {params.chroms:q}"
-        " --labels {input.labels:q} --onehot {input.onehot:q} --out {params.out:q}"
-        " --length {params.window[length]} --flank {params.window[flank]}"
-        " --split-method {params.split[method]} --fractions {params.split[fractions]}"
-        " --seed {params.split[seed]} --valid {params.split[valid]:q} --test {params.split[test]:q}"
-        " --block-size {params.split[block_size]} --weights {params.weights}"
+        "tfbinding dataset --name {params.name:q} --split-table {input.split_table:q}"
+        " --onehot-prefixes {params.prefixes:q} --out {params.out:q}"
         " --genome-info {input.genome_info:q} --peaks {input.peaks:q}"
         " --blacklist={params.blacklist:q} --windows-bed={params.bed:q}"
         " --config-json {params.config_json:q} > {log:q} 2>&1"

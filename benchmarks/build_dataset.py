@@ -1,0 +1,203 @@
+#!/usr/bin/env python
+"""Benchmark the dataset build on synthetic chromosomes the size of hg19 chr22 and chr1.
+
+For each size it prints, on this machine:
+  * the wall time of each build step (windows, labels, split, onehot, dataset), run in-process
+    as the CLI runs them but without Snakemake's or Python's start-up, and their Mbp/s;
+  * the peak RSS of the process that ran them (it runs in a child, measured by wait4);
+  * a naive per-window path (a pyfaidx fetch and a Python one-hot per window, as the
+    study's notebooks do), timed on a sample and extrapolated to every window;
+  * the I/O limit: reading the FASTA plus writing arrays of the output's size.
+
+Usage: python benchmarks/build_dataset.py [--sizes chr22 chr1] [--workdir DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+SIZES = {"chr22": (51_304_566, 2_000), "chr1": (249_250_621, 10_000)}
+LENGTH = 101
+NAIVE_SAMPLE = 20_000
+
+
+def write_synthetic(folder: Path, name: str, size: int, n_peaks: int) -> tuple[Path, Path]:
+    """A chromosome of random bases with N gaps (as at real centromeres) and random peaks."""
+    rng = np.random.default_rng(7)
+    seq = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, size)]
+    seq[: size // 50] = ord("N")
+    seq[size // 2: size // 2 + size // 40] = ord("N")
+    fasta = folder / f"{name}.fa"
+    with open(fasta, "wb") as handle:
+        handle.write(f">{name}\n".encode())
+        width = 60
+        body = np.full((-(-size // width), width + 1), ord("\n"), np.uint8)
+        padded = np.concatenate((seq, np.zeros(body.shape[0] * width - size, np.uint8)))
+        body[:, :width] = padded.reshape(-1, width)
+        flat = body.ravel()
+        tail = size % width
+        handle.write(flat[: flat.size - (width - tail if tail else 0)].tobytes())
+        if tail:
+            handle.write(b"\n")
+    starts = np.sort(rng.integers(size // 50 + 1000, size - 1000, n_peaks))
+    widths = rng.integers(150, 600, n_peaks)
+    peaks = folder / f"{name}.narrowPeak"
+    with open(peaks, "w") as handle:
+        for start, width in zip(starts.tolist(), widths.tolist()):
+            handle.write(f"{name}\t{start}\t{start + width}\tp\t0\t.\t1\t1\t1\t{width // 2}\n")
+    return fasta, peaks
+
+
+def timed_build(folder: Path, name: str, fasta: Path, peaks: Path) -> dict:
+    """Run the build steps in this process; return each step's seconds."""
+    from tfbinding.chromosome import build_labels, build_onehot, build_windows
+    from tfbinding.dataset import assemble_dataset, split_windows
+    from tfbinding.genome import prepare_fasta
+
+    prepared = folder / "prepared" / f"{name}.fa"
+    seconds = {}
+    start = time.perf_counter()
+    prepare_fasta(fasta, prepared)
+    seconds["prepare (one-time index)"] = time.perf_counter() - start
+    work = folder / "work"
+    steps = [
+        ("windows", lambda: build_windows(prepared, name, work / "windows.npz", length=LENGTH,
+                                          stride=LENGTH, max_n_fraction=0.5)),
+        ("labels", lambda: build_labels(work / "windows.npz", peaks, prepared, name,
+                                        work / "labels.npz", length=LENGTH)),
+        ("split", lambda: split_windows([name], [work / "labels.npz"], work / "split.npz",
+                                        length=LENGTH)),
+        ("onehot", lambda: build_onehot(work / "split.npz", prepared, name, work / "X")),
+        ("dataset", lambda: assemble_dataset(work / "split.npz", [work / "X"], folder / "dataset")),
+    ]
+    for step, run in steps:
+        start = time.perf_counter()
+        run()
+        seconds[step] = time.perf_counter() - start
+    return seconds
+
+
+def naive_seconds_per_window(fasta: Path, name: str, size: int) -> float:
+    """pyfaidx fetch + Python one-hot, per window, on a sample of windows."""
+    from pyfaidx import Fasta
+
+    genome = Fasta(str(fasta))
+    index = {"A": 0, "C": 1, "G": 2, "T": 3}
+    starts = np.random.default_rng(0).integers(0, size - LENGTH, NAIVE_SAMPLE)
+    begin = time.perf_counter()
+    for start in starts.tolist():
+        sequence = str(genome[name][start:start + LENGTH]).upper()
+        onehot = np.zeros((LENGTH, 4), dtype=np.uint8)
+        for position, base in enumerate(sequence):
+            channel = index.get(base)
+            if channel is not None:
+                onehot[position, channel] = 1
+    return (time.perf_counter() - begin) / NAIVE_SAMPLE
+
+
+def io_limit_seconds(fasta: Path, folder: Path, output_bytes: int) -> float:
+    """Read the FASTA, then write ``output_bytes`` in 64-MiB blocks."""
+    begin = time.perf_counter()
+    with open(fasta, "rb") as handle:
+        while handle.read(64 << 20):
+            pass
+    block = np.zeros(64 << 20, np.uint8).tobytes()
+    with open(folder / "io_probe.bin", "wb") as handle:
+        remaining = output_bytes
+        while remaining > 0:
+            handle.write(block[: min(remaining, len(block))])
+            remaining -= len(block)
+    elapsed = time.perf_counter() - begin
+    (folder / "io_probe.bin").unlink()
+    return elapsed
+
+
+def child(args: argparse.Namespace) -> None:
+    """Build in this (child) process and print the step times as JSON."""
+    folder = Path(args.folder)
+    seconds = timed_build(folder, args.name, Path(args.fasta), Path(args.peaks))
+    print(json.dumps(seconds))
+
+
+def measure(name: str, root: Path) -> dict:
+    size, n_peaks = SIZES[name]
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    fasta, peaks = write_synthetic(folder, name, size, n_peaks)
+    process = subprocess.Popen([sys.executable, __file__, "--child", "--name", name, "--folder",
+                                str(folder), "--fasta", str(fasta), "--peaks", str(peaks)],
+                               stdout=subprocess.PIPE, text=True)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"the build of {name} failed")
+    seconds = json.loads(output)
+    manifest = json.loads((folder / "dataset" / "manifest.json").read_text())
+    windows = manifest["totals"]["windows"]
+    output_bytes = sum((folder / "dataset" / s / f"{a}.npy").stat().st_size
+                       for s in ("train", "valid", "test") for a in ("X", "y", "w", "ids"))
+    naive = naive_seconds_per_window(folder / "prepared" / f"{name}.fa", name, size)
+    io_limit = io_limit_seconds(fasta, folder, output_bytes)
+    build = sum(t for step, t in seconds.items() if not step.startswith("prepare"))
+    return {"name": name, "bp": size, "peaks": n_peaks, "windows": windows,
+            "positives": manifest["totals"]["positives"], "output_bytes": output_bytes,
+            "seconds": seconds, "build_seconds": build, "mbp_per_s": size / 1e6 / build,
+            "peak_rss_gb": usage.ru_maxrss * 1024 / 1e9, "naive_us_per_window": naive * 1e6,
+            "naive_seconds": naive * windows, "io_limit_seconds": io_limit}
+
+
+def machine() -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{platform.node() and 'host'} {platform.machine()}, {os.cpu_count()} cores, "
+            f"{memory:.0f} GiB RAM, Python {platform.python_version()}, numpy {np.__version__}, "
+            f"{platform.platform()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
+    parser.add_argument("--workdir", help="scratch folder (default: a temporary one)")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--name", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--fasta", help=argparse.SUPPRESS)
+    parser.add_argument("--peaks", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    print(f"# build_dataset benchmark, {date.today().isoformat()}")
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(dir=args.workdir) as scratch:
+        results = [measure(name, Path(scratch)) for name in args.sizes]
+    print(f"inputs: synthetic chromosomes (random ACGT, 2% + 2.5% N gaps), {LENGTH}-bp windows, "
+          f"stride {LENGTH}, random 80/10/10 split, balanced weights\n")
+    print("| chromosome | bp | peaks | windows | windows | labels | split | onehot | dataset | build total "
+          "| Mbp/s | peak RSS | naive (extrapolated) | speed-up | I/O limit | × I/O limit | index (one-time) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        s = r["seconds"]
+        print(f"| {r['name']} size | {r['bp']:,} | {r['peaks']:,} | {r['windows']:,} | {s['windows']:.2f} s "
+              f"| {s['labels']:.2f} s | {s['split']:.2f} s | {s['onehot']:.2f} s | {s['dataset']:.2f} s | "
+              f"**{r['build_seconds']:.2f} s** | {r['mbp_per_s']:.0f} | {r['peak_rss_gb']:.2f} GB | "
+              f"{r['naive_seconds']:.1f} s ({r['naive_us_per_window']:.1f} µs/window) | "
+              f"{r['naive_seconds'] / r['build_seconds']:.1f}× | {r['io_limit_seconds']:.2f} s | "
+              f"{r['build_seconds'] / r['io_limit_seconds']:.1f}× | "
+              f"{s['prepare (one-time index)']:.2f} s |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Window ids ``chrom:start-end`` (0-based, half-open, as in BED), built without Python loops."""
+from __future__ import annotations
+
+import numpy as np
+
+_DIGITS = np.arange(ord("0"), ord("9") + 1, dtype=np.uint8)
+
+
+def _digit_count(values: np.ndarray) -> np.ndarray:
+    count = np.ones(values.shape, dtype=np.int64)
+    limit = 10
+    while (more := values >= limit).any():
+        count += more
+        limit *= 10
+    return count
+
+
+def _write_number(block: np.ndarray, first: int, values: np.ndarray, digits: int) -> None:
+    for place in range(digits - 1, -1, -1):
+        values, digit = np.divmod(values, 10)
+        block[:, first + place] = _DIGITS[digit]
+
+
+def format_ids(chrom: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``chrom:start-end`` for each window, as a fixed-width unicode array.
+
+    Equal to ``np.array([f"{chrom}:{s}-{e}" for s, e in zip(starts, ends)])``, but faster:
+    digits are written column by column as ASCII bytes, run by run of rows whose
+    numbers have the same digit counts (few runs when the starts are sorted).
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    ends = np.asarray(ends, dtype=np.int64)
+    prefix = np.frombuffer(f"{chrom}:".encode("ascii"), dtype=np.uint8)
+    n_start, n_end = _digit_count(starts), _digit_count(ends)
+    width = len(prefix) + int(n_start.max(initial=1)) + 1 + int(n_end.max(initial=1))
+    text = np.zeros((len(starts), width), dtype=np.uint8)  # ASCII, NUL-padded
+    text[:, :len(prefix)] = prefix
+    groups = n_start * 100 + n_end
+    bounds = np.concatenate(([0], np.flatnonzero(np.diff(groups)) + 1, [len(groups)])).tolist()
+    for low, high in zip(bounds[:-1], bounds[1:]):
+        if low == high:
+            continue
+        digits_start, digits_end = divmod(int(groups[low]), 100)
+        block = text[low:high]
+        _write_number(block, len(prefix), starts[low:high], digits_start)
+        block[:, len(prefix) + digits_start] = ord("-")
+        _write_number(block, len(prefix) + digits_start + 1, ends[low:high], digits_end)
+    return text.view(f"S{width}").reshape(-1).astype(f"<U{width}")
+
+
+def parse_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split ``chrom:start-end`` ids into (chroms, starts, ends)."""
+    parts = np.char.partition(np.asarray(ids, dtype=str), ":")
+    spans = np.char.partition(parts[:, 2], "-")
+    return parts[:, 0], spans[:, 0].astype(np.int64), spans[:, 2].astype(np.int64)
