@@ -165,8 +165,9 @@ def _check_names(path: Path, what: str, names: set[str], sizes: Mapping[str, int
         suggestion = suggest_aliases(unknown, set(sizes))
         advice = ("Map them with chrom_aliases in the config"
                   + (f", e.g. chrom_aliases: {suggestion}" if suggestion else ""))
-        raise located(path, None, f"no chromosome name of the {what} is in the FASTA: the {what} "
-                      f"use {describe_names(names)}; the FASTA has {describe_names(set(sizes))}",
+        raise located(path, None, f"no chromosome name in the {what} file is in the FASTA: the "
+                      f"{what} file uses {describe_names(names)}; the FASTA has "
+                      f"{describe_names(set(sizes))}",
                       advice)
     if unknown:
         log.warning("%s: %d chromosome name(s) of the %s are not in the FASTA and are ignored: %s",
