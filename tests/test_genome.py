@@ -70,6 +70,30 @@ def test_compression_of(tmp_path, plain_fasta):
     assert compression_of(empty) == "none"
 
 
+def gzip_with_extra_field(data: bytes, subfield: bytes) -> bytes:
+    """A gzip member whose header carries an FEXTRA subfield (as BGZF does with 'BC')."""
+    import struct
+    import zlib
+    extra = subfield + struct.pack("<H", 2) + b"\x00\x00"
+    header = b"\x1f\x8b\x08\x04" + b"\x00" * 4 + b"\x00\xff" + struct.pack("<H", len(extra)) + extra
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = deflate.compress(data) + deflate.flush()
+    return header + body + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+
+
+def test_gzip_with_another_extra_field_is_gzip_not_bgzip(tmp_path, plain_fasta):
+    path = tmp_path / "extra.fa.gz"
+    path.write_bytes(gzip_with_extra_field(plain_fasta.read_bytes(), b"AB"))
+    assert gzip.decompress(path.read_bytes()) == plain_fasta.read_bytes()  # a valid gzip
+    assert compression_of(path) == "gzip"
+    bc = tmp_path / "bc.fa.gz"
+    bc.write_bytes(gzip_with_extra_field(plain_fasta.read_bytes(), b"BC"))
+    assert compression_of(bc) == "bgzip"
+    dest = tmp_path / "out" / "genome.fa"
+    assert prepare_fasta(path, dest)["compression"] == "gzip"
+    check_prepared(dest)
+
+
 def test_sha256sum_matches_hashlib(plain_fasta):
     assert sha256sum(plain_fasta) == hashlib.sha256(plain_fasta.read_bytes()).hexdigest()
 
@@ -276,3 +300,49 @@ def test_describe_names_sorted_and_truncated():
     assert describe_names({"b", "a"}) == "a, b"
     names = [f"c{i:02d}" for i in range(10)]
     assert describe_names(names, most=3) == "c00, c01, c02, … (10 in all)"
+
+
+# --------------------------------------------------------------------------- corrupt bytes
+
+def load_and_check(dest, name):
+    """What the pipeline does with a chromosome: read it, then check its alphabet."""
+    from tfbinding.onehot import check_alphabet
+    sequence = Genome(dest).sequence(name)
+    check_alphabet(sequence, f"{dest}: {name}")
+    return sequence
+
+
+def test_corrupt_ascii_byte_is_reported_with_its_position(tmp_path):
+    source = tmp_path / "bad.fa"
+    source.write_bytes(b">a\nAC*T\n")
+    dest = tmp_path / "out" / "bad.fa"
+    prepare_fasta(source, dest)
+    with pytest.raises(InputError, match=r"position 2 .* holds '\*'"):
+        load_and_check(dest, "a")
+
+
+def test_non_ascii_byte_gives_an_input_error(tmp_path):
+    source = tmp_path / "latin1.fa"
+    source.write_bytes(b">a\nAC\xe9T\n")
+    dest = tmp_path / "out" / "latin1.fa"
+    with pytest.raises(InputError):
+        prepare_fasta(source, dest)
+        load_and_check(dest, "a")
+
+
+def test_nul_byte_is_not_silently_truncated(tmp_path):
+    source = tmp_path / "nul.fa"
+    source.write_bytes(b">a\nAC\x00T\n")
+    dest = tmp_path / "out" / "nul.fa"
+    with pytest.raises(InputError):
+        prepare_fasta(source, dest)
+        load_and_check(dest, "a")
+
+
+def test_last_header_without_newline_is_read_whole(tmp_path):
+    source = tmp_path / "tail.fa"
+    source.write_bytes(b">a\nAC\n>aa")
+    with pytest.raises(InputError) as info:
+        prepare_fasta(source, tmp_path / "out" / "tail.fa")
+    # the file is invalid (the last record is empty), but not because of a duplicate name
+    assert "duplicate" not in str(info.value)

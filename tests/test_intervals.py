@@ -7,7 +7,7 @@ from hypothesis import given, settings, HealthCheck
 from hypothesis import strategies as st
 
 from tfbinding.bedio import merge_intervals
-from tfbinding.intervals import covered_before, overlap_bp, points_inside, prefix_count
+from tfbinding.intervals import covered_before, overlap_bp, points_inside
 
 I64 = np.int64
 
@@ -103,12 +103,6 @@ def test_points_inside_counts_repeated_points():
     assert points_inside(arr([0, 5, 6]), arr([5, 6, 10]), points).tolist() == [0, 3, 1]
 
 
-def test_prefix_count():
-    mask = np.array([True, False, True, True, False])
-    assert prefix_count(mask).tolist() == [0, 1, 1, 2, 3, 3]
-    assert prefix_count(np.zeros(0, dtype=bool)).tolist() == [0]
-
-
 # --------------------------------------------------------------------------- properties
 
 SIZE = 60
@@ -154,10 +148,3 @@ def test_points_inside_equals_brute_force(points, windows):
     ws, we = arr([w[0] for w in windows]), arr([w[1] for w in windows])
     expected = [sum(1 for p in points if s <= p < e) for s, e in windows]
     assert points_inside(ws, we, sorted_points).tolist() == expected
-
-
-@settings(max_examples=100, deadline=None)
-@given(mask=st.lists(st.booleans(), max_size=40))
-def test_prefix_count_equals_brute_force(mask):
-    m = np.array(mask, dtype=bool)
-    assert prefix_count(m).tolist() == [sum(mask[:i]) for i in range(len(mask) + 1)]

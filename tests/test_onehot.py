@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tfbinding.errors import InputError
-from tfbinding.onehot import check_alphabet, encode_windows, one_hot
+from tfbinding.onehot import check_alphabet, encode_windows, iter_encoded_windows, one_hot
 
 EYE = np.eye(4, dtype=np.uint8)
 ZERO = [0, 0, 0, 0]
@@ -94,17 +94,23 @@ def test_flank_longer_than_chromosome():
     assert got[0].tolist() == [ZERO] * 3 + [[0, 0, 1, 0], [0, 0, 0, 1]] + [ZERO] * 3
 
 
-def test_encode_windows_fills_given_out_array_in_chunks(tmp_path):
+def test_iter_encoded_windows_yields_bounded_chunks_in_order():
     rng = np.random.default_rng(1)
     s = rng.choice(np.frombuffer(b"ACGTNacgt", np.uint8), size=200)
-    starts = np.arange(0, 190, 7)
-    out = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.uint8,
-                                    shape=(len(starts), 10 + 2 * 3, 4))
-    returned = encode_windows(s, starts, width=10, flank=3, out=out, chunk=4)
-    assert returned is out
-    expected = encode_windows(s, starts, width=10, flank=3)
-    out.flush()
-    assert np.array_equal(np.load(tmp_path / "x.npy"), expected)
+    starts = np.arange(0, 190, 7)  # 28 windows
+    blocks = list(iter_encoded_windows(s, starts, width=10, flank=3, chunk=8))
+    assert [len(b) for b in blocks] == [8, 8, 8, 4]
+    assert all(b.shape[1:] == (16, 4) and b.dtype == np.uint8 for b in blocks)
+    together = np.concatenate(blocks)
+    assert np.array_equal(together, encode_windows(s, starts, width=10, flank=3))
+    for row, start in enumerate(starts.tolist()):
+        lo, hi = max(0, start - 3), min(len(s), start + 13)
+        pad_left = lo - (start - 3)
+        assert np.array_equal(together[row, pad_left:pad_left + hi - lo], one_hot(s[lo:hi]))
+
+
+def test_iter_encoded_windows_no_starts_yields_nothing():
+    assert list(iter_encoded_windows(seq("ACGT"), np.array([], dtype=np.int64), 2, 1)) == []
 
 
 def test_encode_windows_no_starts():
@@ -142,7 +148,11 @@ def sequence_and_windows(draw):
 def test_encode_windows_equals_one_hot_of_padded_slice(case, chunk):
     text, width, flank, starts = case
     s = seq(text)
-    got = encode_windows(s, np.array(starts, dtype=np.int64), width, flank, chunk=chunk)
+    got = encode_windows(s, np.array(starts, dtype=np.int64), width, flank)
+    chunks = list(iter_encoded_windows(s, np.array(starts, dtype=np.int64), width, flank, chunk))
+    assert all(len(block) <= chunk for block in chunks)
+    if starts:
+        assert np.array_equal(np.concatenate(chunks), got)
     assert got.shape == (len(starts), width + 2 * flank, 4)
     for row, start in enumerate(starts):
         # brute force: base by base, positions outside the sequence are zero rows

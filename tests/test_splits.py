@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tfbinding.errors import InputError
 from tfbinding.splits import (TEST, TRAIN, VALID, block_ids, block_split, chromosome_split,
-                              crosses_block, random_split)
+                              crosses_block, random_split, rows_for_chrom)
 
 
 def arr(values):
@@ -159,3 +159,18 @@ def test_same_block_number_on_two_chromosomes_can_go_to_different_splits():
     starts = np.tile(np.arange(0, 2000, 100, dtype=np.int64), 2)
     assignment = block_split(chroms, starts, 100, [0.5, 0.25, 0.25], seed=0)
     assert not np.array_equal(assignment[:20], assignment[20:])
+
+
+# --------------------------------------------------------------------------- rows_for_chrom
+
+def test_rows_for_chrom_selects_one_chromosome_and_split_in_table_order():
+    table = {"chroms": np.array(["chr1", "chr2"]),
+             "chrom_index": np.array([0, 0, 0, 1, 1, 1], dtype=np.int32),
+             "split": np.array([TRAIN, TEST, TRAIN, TRAIN, VALID, -1], dtype=np.int8)}
+    assert rows_for_chrom(table, "chr1", TRAIN).tolist() == [0, 2]
+    assert rows_for_chrom(table, "chr1", TEST).tolist() == [1]
+    assert rows_for_chrom(table, "chr1", VALID).tolist() == []
+    assert rows_for_chrom(table, "chr2", TRAIN).tolist() == [3]
+    assert rows_for_chrom(table, "chr2", VALID).tolist() == [4]
+    # a row dropped at a block boundary (-1) belongs to no split
+    assert 5 not in np.concatenate([rows_for_chrom(table, "chr2", s) for s in (TRAIN, VALID, TEST)])

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tfbinding.windows import (BLACKLIST, N_FRACTION, PAST_END, n_fraction, select_windows,
-                               tile)
+                               tile, unknown_runs)
 
 
 def seq(text: str) -> np.ndarray:
@@ -38,6 +38,52 @@ def test_tile_offset_at_or_past_end_gives_nothing():
 def test_n_fraction_counts_every_non_acgt_and_ignores_case():
     s = seq("ACGTNNacgtRY")
     assert n_fraction(s, arr([0, 2, 4, 6, 8]), 4).tolist() == [0.0, 0.5, 0.5, 0.0, 0.5]
+
+
+def test_n_fraction_of_windows_at_both_ends_of_the_sequence():
+    s = seq("NACGTACGTN")
+    assert n_fraction(s, arr([0, 6, 1]), 4).tolist() == [0.25, 0.25, 0.0]
+    assert n_fraction(s, arr([0]), 10).tolist() == [0.2]
+
+
+# --------------------------------------------------------------------------- unknown_runs
+
+def test_unknown_runs_are_maximal_half_open_runs_of_non_acgt():
+    starts, ends = unknown_runs(seq("NNACgtRYnAN"))
+    # NN at [0,2), RYn at [6,9), N at [10,11); lowercase acgt is known
+    assert starts.tolist() == [0, 6, 10]
+    assert ends.tolist() == [2, 9, 11]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", ([], [])),
+    ("ACGT", ([], [])),
+    ("NNNN", ([0], [4])),
+    ("N", ([0], [1])),
+    ("A", ([], [])),
+])
+def test_unknown_runs_edge_cases(text, expected):
+    starts, ends = unknown_runs(seq(text))
+    assert (starts.tolist(), ends.tolist()) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("ACGTacgtNnRY")), max_size=40),
+       length=st.integers(1, 10))
+def test_unknown_runs_and_n_fraction_equal_brute_force(text, length):
+    s = seq(text)
+    starts, ends = unknown_runs(s)
+    unknown = [c not in "ACGTacgt" for c in text]
+    covered = [False] * len(text)
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        assert a < b
+        assert a == 0 or not unknown[a - 1]          # maximal on the left
+        assert b == len(text) or not unknown[b]      # maximal on the right
+        covered[a:b] = [True] * (b - a)
+    assert covered == unknown
+    window_starts = arr(range(0, max(0, len(text) - length + 1)))
+    expected = [sum(unknown[x:x + length]) / length for x in window_starts.tolist()]
+    assert n_fraction(s, window_starts, length).tolist() == pytest.approx(expected)
 
 
 # --------------------------------------------------------------------------- select_windows

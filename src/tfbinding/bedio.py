@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, TextIO
@@ -21,6 +22,7 @@ from .genome import compression_of, describe_names
 log = logging.getLogger(__name__)
 
 _SKIPPED_PREFIXES = ("#", "track", "browser")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 NO_SUMMIT = -1
 
 
@@ -63,11 +65,10 @@ def _fields(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _integer(path: Path, number: int, column: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
+    if not _INTEGER.fullmatch(value):  # int() would also take '1_000' and non-ASCII digits
         raise located(path, number, f"{column} is not an integer: {value!r}",
-                      "BED coordinates are whole numbers, 0-based, half-open") from None
+                      "BED coordinates are whole numbers, 0-based, half-open")
+    return int(value)
 
 
 def suggest_aliases(names: set[str], reference: set[str]) -> dict[str, str]:
@@ -181,10 +182,12 @@ def merge_intervals(starts: np.ndarray, ends: np.ndarray, chrom: str = "chr") ->
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     order = np.lexsort((ends, starts))
     text = "".join(f"{chrom}\t{s}\t{e}\n" for s, e in zip(starts[order].tolist(), ends[order].tolist()))
-    merged = pybedtools.BedTool(text, from_string=True).merge()
+    source = pybedtools.BedTool(text, from_string=True)
+    merged = source.merge()
     try:
         rows = [(iv.start, iv.end) for iv in merged]
     finally:
-        pybedtools.cleanup()
+        for temporary in (source.fn, merged.fn):  # only ours: other BedTools stay usable
+            Path(temporary).unlink(missing_ok=True)
     table = np.array(rows, dtype=np.int64).reshape(-1, 2)
     return table[:, 0].copy(), table[:, 1].copy()

@@ -80,9 +80,13 @@ def _scan_blocks(source: BinaryIO, path: object, sink: BinaryIO | None) -> Fasta
             has_cr = True
             block = block.replace(b"\r", b"")
         pos = 0 if block.startswith(b">") else block.find(b"\n>")
+        if b"\0" in block:
+            line = lines_before + block.count(b"\n", 0, block.index(b"\0")) + 1
+            raise located(path, line, "the FASTA holds a NUL byte", "Is it a binary or corrupt file?")
         while pos != -1:
             begin = pos if block[pos:pos + 1] == b">" else pos + 1
             end = block.find(b"\n", begin)
+            end = len(block) if end == -1 else end
             header = block[begin + 1:end].decode("ascii", "replace")
             name = header.split()[0] if header.split() else ""
             line = lines_before + block.count(b"\n", 0, begin) + 1
@@ -118,7 +122,8 @@ def prepare_fasta(source: str | os.PathLike, dest: str | os.PathLike) -> dict:
         raise located(source, None, "the genome FASTA does not exist",
                       "Check genome.fasta in the config")
     compression = compression_of(source)
-    with atomic_path(dest) as tmp:
+    fai = Path(f"{dest}.fai")
+    with atomic_path(dest) as tmp, atomic_path(fai) as tmp_fai:
         if compression != "none":
             with gzip.open(source, "rb") as raw, open(tmp, "wb") as sink:
                 scan = _scan_blocks(raw, source, sink)
@@ -130,15 +135,13 @@ def prepare_fasta(source: str | os.PathLike, dest: str | os.PathLike) -> dict:
                     _scan_blocks(raw, source, sink)
             else:
                 os.symlink(source.resolve(), tmp)
-    if scan.has_cr:
-        log.warning("%s has CRLF line endings; wrote an LF-only copy to %s", source, dest)
-    fai = Path(f"{dest}.fai")
-    with atomic_path(fai) as tmp_fai:
         try:
-            pysam.faidx(str(dest), "--fai-idx", str(tmp_fai))
+            pysam.faidx(str(tmp), "--fai-idx", str(tmp_fai))
         except pysam.SamtoolsError as err:
             raise located(source, None, f"samtools faidx could not index it: {err}",
                           "Check that every record's lines have the same length") from err
+    if scan.has_cr:
+        log.warning("%s has CRLF line endings; wrote an LF-only copy to %s", source, dest)
     description = {
         "source": str(source),
         "sha256": sha256sum(source),
@@ -192,5 +195,13 @@ class Genome:
     def sequence(self, chrom: str) -> np.ndarray:
         """The whole chromosome as a uint8 array of ASCII bytes (case kept)."""
         self.check_chromosomes([chrom])
-        text = self._fasta.fetch(chrom)
-        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        try:
+            sequence = self._fasta.fetch(chrom).encode("ascii")
+        except UnicodeError as err:
+            raise located(self.path, None, f"record {chrom} holds a non-ASCII byte ({err.reason})",
+                          "Is the FASTA corrupt?") from None
+        if len(sequence) != self.sizes[chrom]:
+            raise located(self.path, None, f"record {chrom} reads as {len(sequence)} bases but its "
+                          f"index says {self.sizes[chrom]}", "Delete the .fai and rerun; is the "
+                          "file binary or corrupt?")
+        return np.frombuffer(sequence, dtype=np.uint8)
