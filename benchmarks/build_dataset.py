@@ -4,10 +4,13 @@
 For each size it prints, on this machine:
   * the wall time of each build step (windows, labels, split, onehot, dataset), run in-process
     as the CLI runs them but without Snakemake's or Python's start-up, and their Mbp/s;
-  * the peak RSS of the process that ran them (it runs in a child, measured by wait4);
+  * the peak RSS (VmHWM) of the child process that ran them;
+  * each build is repeated (--repeats, default 3) and the medians are shown;
   * a naive per-window path (a pyfaidx fetch and a Python one-hot per window, as the
     study's notebooks do), timed on a sample and extrapolated to every window;
-  * the I/O limit: reading the FASTA plus writing arrays of the output's size.
+  * the I/O limit: reading the FASTA plus writing arrays of the output's size, both until
+    the writes sit in the page cache and until they are on disk (sync); the build is
+    reported both ways too (its steps, and its steps plus a final sync).
 
 Usage: python benchmarks/build_dataset.py [--sizes chr22 chr1] [--workdir DIR]
 """
@@ -17,6 +20,8 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +34,7 @@ import numpy as np
 SIZES = {"chr22": (51_304_566, 2_000), "chr1": (249_250_621, 10_000)}
 LENGTH = 101
 NAIVE_SAMPLE = 20_000
+PREPARE = "prepare (one-time index)"
 
 
 def write_synthetic(folder: Path, name: str, size: int, n_peaks: int) -> tuple[Path, Path]:
@@ -38,17 +44,15 @@ def write_synthetic(folder: Path, name: str, size: int, n_peaks: int) -> tuple[P
     seq[: size // 50] = ord("N")
     seq[size // 2: size // 2 + size // 40] = ord("N")
     fasta = folder / f"{name}.fa"
+    width = 60
+    full = size // width
+    lines = np.full((full, width + 1), ord("\n"), np.uint8)
+    lines[:, :width] = seq[: full * width].reshape(full, width)
     with open(fasta, "wb") as handle:
         handle.write(f">{name}\n".encode())
-        width = 60
-        body = np.full((-(-size // width), width + 1), ord("\n"), np.uint8)
-        padded = np.concatenate((seq, np.zeros(body.shape[0] * width - size, np.uint8)))
-        body[:, :width] = padded.reshape(-1, width)
-        flat = body.ravel()
-        tail = size % width
-        handle.write(flat[: flat.size - (width - tail if tail else 0)].tobytes())
-        if tail:
-            handle.write(b"\n")
+        handle.write(lines.tobytes())
+        if size % width:
+            handle.write(seq[full * width:].tobytes() + b"\n")
     starts = np.sort(rng.integers(size // 50 + 1000, size - 1000, n_peaks))
     widths = rng.integers(150, 600, n_peaks)
     peaks = folder / f"{name}.narrowPeak"
@@ -68,7 +72,7 @@ def timed_build(folder: Path, name: str, fasta: Path, peaks: Path) -> dict:
     seconds = {}
     start = time.perf_counter()
     prepare_fasta(fasta, prepared)
-    seconds["prepare (one-time index)"] = time.perf_counter() - start
+    seconds[PREPARE] = time.perf_counter() - start
     work = folder / "work"
     steps = [
         ("windows", lambda: build_windows(prepared, name, work / "windows.npz", length=LENGTH,
@@ -84,6 +88,9 @@ def timed_build(folder: Path, name: str, fasta: Path, peaks: Path) -> dict:
         start = time.perf_counter()
         run()
         seconds[step] = time.perf_counter() - start
+    start = time.perf_counter()
+    os.sync()
+    seconds["sync"] = time.perf_counter() - start
     return seconds
 
 
@@ -105,8 +112,9 @@ def naive_seconds_per_window(fasta: Path, name: str, size: int) -> float:
     return (time.perf_counter() - begin) / NAIVE_SAMPLE
 
 
-def io_limit_seconds(fasta: Path, folder: Path, output_bytes: int) -> float:
-    """Read the FASTA, then write ``output_bytes`` in 64-MiB blocks."""
+def io_limit_seconds(fasta: Path, folder: Path, output_bytes: int) -> tuple[float, float]:
+    """Read the FASTA, then write ``output_bytes`` in 64-MiB blocks; return the seconds
+    until the writes are in the page cache, and until they are on disk (after sync)."""
     begin = time.perf_counter()
     with open(fasta, "rb") as handle:
         while handle.read(64 << 20):
@@ -117,43 +125,72 @@ def io_limit_seconds(fasta: Path, folder: Path, output_bytes: int) -> float:
         while remaining > 0:
             handle.write(block[: min(remaining, len(block))])
             remaining -= len(block)
-    elapsed = time.perf_counter() - begin
+    cached = time.perf_counter() - begin
+    os.sync()
+    on_disk = time.perf_counter() - begin
     (folder / "io_probe.bin").unlink()
-    return elapsed
+    return cached, on_disk
 
 
 def child(args: argparse.Namespace) -> None:
     """Build in this (child) process and print the step times as JSON."""
     folder = Path(args.folder)
     seconds = timed_build(folder, args.name, Path(args.fasta), Path(args.peaks))
-    print(json.dumps(seconds))
+    print(json.dumps({"seconds": seconds, "peak_rss_bytes": _peak_rss_bytes()}))
 
 
-def measure(name: str, root: Path) -> dict:
-    size, n_peaks = SIZES[name]
-    folder = root / name
-    folder.mkdir(parents=True, exist_ok=True)
-    fasta, peaks = write_synthetic(folder, name, size, n_peaks)
+def _peak_rss_bytes() -> int:
+    """This process's peak resident memory (VmHWM). Unlike getrusage's ru_maxrss, it does
+    not inherit the peak of the parent that forked it."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _build_in_child(name: str, folder: Path, fasta: Path, peaks: Path) -> tuple[dict, float]:
+    """Build in a fresh child process; return its step times and its peak RSS in GB."""
+    for stale in ("prepared", "work", "dataset"):
+        shutil.rmtree(folder / stale, ignore_errors=True)
+    os.sync()  # start each run with no dirty pages of the last one still being written
     process = subprocess.Popen([sys.executable, __file__, "--child", "--name", name, "--folder",
                                 str(folder), "--fasta", str(fasta), "--peaks", str(peaks)],
                                stdout=subprocess.PIPE, text=True)
     output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
+    if process.wait() != 0:
         raise SystemExit(f"the build of {name} failed")
-    seconds = json.loads(output)
+    report = json.loads(output)
+    return report["seconds"], report["peak_rss_bytes"] / 1e9
+
+
+def measure(name: str, root: Path, repeats: int) -> dict:
+    size, n_peaks = SIZES[name]
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    fasta, peaks = write_synthetic(folder, name, size, n_peaks)
+    runs = [_build_in_child(name, folder, fasta, peaks) for _ in range(repeats)]
+    seconds = {step: statistics.median(run[0][step] for run in runs) for step in runs[0][0]}
+    rss = max(run[1] for run in runs)
     manifest = json.loads((folder / "dataset" / "manifest.json").read_text())
     windows = manifest["totals"]["windows"]
     output_bytes = sum((folder / "dataset" / s / f"{a}.npy").stat().st_size
                        for s in ("train", "valid", "test") for a in ("X", "y", "w", "ids"))
     naive = naive_seconds_per_window(folder / "prepared" / f"{name}.fa", name, size)
-    io_limit = io_limit_seconds(fasta, folder, output_bytes)
-    build = sum(t for step, t in seconds.items() if not step.startswith("prepare"))
+    io_limit = []
+    for _ in range(repeats):
+        os.sync()
+        io_limit.append(io_limit_seconds(fasta, folder, output_bytes))
+    build = statistics.median(sum(t for step, t in run[0].items() if step not in ("sync", PREPARE))
+                              for run in runs)
+    build_on_disk = statistics.median(sum(t for step, t in run[0].items() if step != PREPARE)
+                                      for run in runs)
     return {"name": name, "bp": size, "peaks": n_peaks, "windows": windows,
             "positives": manifest["totals"]["positives"], "output_bytes": output_bytes,
             "seconds": seconds, "build_seconds": build, "mbp_per_s": size / 1e6 / build,
-            "peak_rss_gb": usage.ru_maxrss * 1024 / 1e9, "naive_us_per_window": naive * 1e6,
-            "naive_seconds": naive * windows, "io_limit_seconds": io_limit}
+            "peak_rss_gb": rss, "naive_us_per_window": naive * 1e6,
+            "naive_seconds": naive * windows, "build_on_disk_seconds": build_on_disk,
+            "io_limit_seconds": statistics.median(cached for cached, _ in io_limit),
+            "io_limit_on_disk_seconds": statistics.median(on_disk for _, on_disk in io_limit)}
 
 
 def machine() -> str:
@@ -167,6 +204,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
     parser.add_argument("--workdir", help="scratch folder (default: a temporary one)")
+    parser.add_argument("--repeats", type=int, default=3, help="builds per size; medians are shown")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--name", help=argparse.SUPPRESS)
@@ -180,12 +218,14 @@ def main() -> None:
     print(f"# build_dataset benchmark, {date.today().isoformat()}")
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(dir=args.workdir) as scratch:
-        results = [measure(name, Path(scratch)) for name in args.sizes]
+        results = [measure(name, Path(scratch), args.repeats) for name in args.sizes]
     print(f"inputs: synthetic chromosomes (random ACGT, 2% + 2.5% N gaps), {LENGTH}-bp windows, "
-          f"stride {LENGTH}, random 80/10/10 split, balanced weights\n")
-    print("| chromosome | bp | peaks | windows | windows | labels | split | onehot | dataset | build total "
-          "| Mbp/s | peak RSS | naive (extrapolated) | speed-up | I/O limit | × I/O limit | index (one-time) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          f"stride {LENGTH}, random 80/10/10 split, balanced weights; median of {args.repeats} runs, "
+          "page cache warm, `sync` before each\n")
+    print("| chromosome | bp | peaks | windows | windows | labels | split | onehot | dataset "
+          "| **build total** | Mbp/s | peak RSS | naive (extrapolated) | speed-up | I/O limit | × I/O limit "
+          "| build + sync | I/O limit + sync | × | index (one-time) |")
+    print("|---|" + "---:|" * 19)
     for r in results:
         s = r["seconds"]
         print(f"| {r['name']} size | {r['bp']:,} | {r['peaks']:,} | {r['windows']:,} | {s['windows']:.2f} s "
@@ -193,8 +233,9 @@ def main() -> None:
               f"**{r['build_seconds']:.2f} s** | {r['mbp_per_s']:.0f} | {r['peak_rss_gb']:.2f} GB | "
               f"{r['naive_seconds']:.1f} s ({r['naive_us_per_window']:.1f} µs/window) | "
               f"{r['naive_seconds'] / r['build_seconds']:.1f}× | {r['io_limit_seconds']:.2f} s | "
-              f"{r['build_seconds'] / r['io_limit_seconds']:.1f}× | "
-              f"{s['prepare (one-time index)']:.2f} s |")
+              f"{r['build_seconds'] / r['io_limit_seconds']:.1f}× | {r['build_on_disk_seconds']:.2f} s | "
+              f"{r['io_limit_on_disk_seconds']:.2f} s | "
+              f"{r['build_on_disk_seconds'] / r['io_limit_on_disk_seconds']:.1f}× | {s[PREPARE]:.2f} s |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -252,18 +252,14 @@ def test_windows_bed_with_wrong_length_or_duplicates(pieces, tmp_path):
         window_starts_from_bed(dup, "chr1", sizes, LENGTH)
 
 
-def test_onehot_step_rejects_a_corrupt_fasta(tmp_path):
+def test_windows_step_rejects_a_corrupt_fasta(tmp_path):
     raw = tmp_path / "bad.fa"
     raw.write_text(">chr1\nACGT*CGTAC\n")
     fasta = tmp_path / "g" / "bad.fa"
     prepare_fasta(raw, fasta)
-    table = tmp_path / "split.npz"
-    np.savez(table, chroms=np.array(["chr1"]), chrom_index=np.array([0], dtype=np.int32),
-             split=np.array([0], dtype=np.int8), starts=np.array([0]), length=np.int64(4),
-             flank=np.int64(0))
     with pytest.raises(InputError, match=r"chr1: position 4 .* holds '\*'"):
-        build_onehot(table, fasta, "chr1", tmp_path / "x")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.fa", "g", "split.npz"]
+        build_windows(fasta, "chr1", tmp_path / "w.npz", length=4, stride=4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.fa", "g"]
 
 
 # --------------------------------------------------------------------------- assemble + load

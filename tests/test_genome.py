@@ -306,9 +306,9 @@ def test_describe_names_sorted_and_truncated():
 
 def load_and_check(dest, name):
     """What the pipeline does with a chromosome: read it, then check its alphabet."""
-    from tfbinding.onehot import check_alphabet
+    from tfbinding.onehot import base_classes
     sequence = Genome(dest).sequence(name)
-    check_alphabet(sequence, f"{dest}: {name}")
+    base_classes(sequence, f"{dest}: {name}")
     return sequence
 
 

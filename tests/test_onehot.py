@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tfbinding.errors import InputError
-from tfbinding.onehot import check_alphabet, encode_windows, iter_encoded_windows, one_hot
+from tfbinding.onehot import base_classes, encode_windows, iter_encoded_windows, one_hot
 
 EYE = np.eye(4, dtype=np.uint8)
 ZERO = [0, 0, 0, 0]
@@ -50,15 +50,15 @@ def test_empty_sequence():
     assert one_hot("").shape == (0, 4)
 
 
-# --------------------------------------------------------------------------- check_alphabet
+# --------------------------------------------------------------------------- base_classes
 
-def test_check_alphabet_accepts_nucleotides_iupac_and_gaps():
-    check_alphabet(seq("ACGTNacgtnRYSWKMBDHVU-."), "chrT")  # no error
+def test_base_classes_accepts_nucleotides_iupac_and_gaps():
+    base_classes(seq("ACGTNacgtnRYSWKMBDHVU-."), "chrT")  # no error
 
 
-def test_check_alphabet_names_sequence_position_and_byte():
+def test_base_classes_names_sequence_position_and_byte():
     with pytest.raises(InputError) as info:
-        check_alphabet(seq("ACGT>ACG@T"), "genome.fa: chrT")
+        base_classes(seq("ACGT>ACG@T"), "genome.fa: chrT")
     message = str(info.value)
     assert "genome.fa: chrT" in message
     assert "position 4" in message

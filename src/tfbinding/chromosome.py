@@ -17,7 +17,7 @@ from .errors import located
 from .genome import Genome
 from .labels import AMBIGUOUS, AMBIGUOUS_REASON, LabelRule, label_windows
 from .npyio import write_npy_header
-from .onehot import check_alphabet, iter_encoded_windows
+from .onehot import iter_encoded_windows
 from .splits import SPLITS, rows_for_chrom
 from .windows import select_windows, tile
 
@@ -72,7 +72,8 @@ def build_windows(fasta: PathLike, chrom: str, out: PathLike, *, length: int, st
     if blacklist:
         spots = read_intervals(blacklist, genome.sizes, aliases, what="blacklist").on(chrom)
         merged_blacklist = merge_intervals(spots.start, spots.end, chrom)
-    selection = select_windows(sequence, starts, length, max_n_fraction, merged_blacklist)
+    selection = select_windows(sequence, starts, length, max_n_fraction, merged_blacklist,
+                               name=f"{fasta}: {chrom}")
     save_npz(out, starts=selection.starts, considered=np.int64(selection.considered),
              **_drop_arrays(selection.dropped))
     log.info("%s: %d windows considered, %d kept, dropped %s", chrom, selection.considered,
@@ -111,8 +112,7 @@ def build_onehot(split_table: PathLike, fasta: PathLike, chrom: str, prefix: Pat
     per split, rows ordered by start. Returns the three paths."""
     from .dataset import onehot_path
 
-    sequence = Genome(fasta).sequence(chrom)
-    check_alphabet(sequence, f"{fasta}: {chrom}")
+    sequence = Genome(fasta).sequence(chrom)  # its alphabet was checked by the windows step
     with np.load(split_table) as archive:
         table = {key: archive[key] for key in ("chroms", "chrom_index", "split", "starts", "length", "flank")}
     length, flank = int(table["length"]), int(table["flank"])

@@ -45,7 +45,8 @@ def format_ids(chrom: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         _write_number(block, len(prefix), starts[low:high], digits_start)
         block[:, len(prefix) + digits_start] = ord("-")
         _write_number(block, len(prefix) + digits_start + 1, ends[low:high], digits_end)
-    return text.view(f"S{width}").reshape(-1).astype(f"<U{width}")
+    # widening each ASCII byte to a UCS-4 code point is what '<U' stores (NUL-padded)
+    return text.astype(np.uint32).view(f"<U{width}").reshape(-1)
 
 
 def parse_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -27,15 +27,23 @@ IS_VALID = np.zeros(256, dtype=bool)
 IS_VALID[np.frombuffer(VALID_BYTES, np.uint8)] = True
 
 
-def check_alphabet(sequence: np.ndarray, name: str) -> None:
-    """Fail on bytes that are no nucleotide or IUPAC code (a binary or corrupt FASTA)."""
-    if not sequence.tobytes().translate(None, VALID_BYTES):
-        return
-    bad = np.flatnonzero(~IS_VALID[sequence])
-    where = int(bad[0])
-    raise InputError(f"{name}: position {where} (0-based) holds {chr(sequence[where])!r}, "
-                     f"which is no nucleotide or IUPAC code ({bad.size} such bytes). "
-                     "Check that the FASTA is not corrupt")
+#: translate table: A, C, G, T (any case) -> 0; N, IUPAC codes, gaps -> 1; anything else -> 2
+_CLASS_TABLE = bytes(0 if IS_ACGT[byte] else 1 if IS_VALID[byte] else 2 for byte in range(256))
+
+
+def base_classes(sequence: np.ndarray, name: str) -> np.ndarray:
+    """0 where the base is A, C, G or T (any case), 1 for N, IUPAC codes and gaps.
+
+    Fails on any other byte (a binary or corrupt FASTA), naming ``name`` and the position.
+    One ``bytes.translate`` pass: faster than a numpy lookup on whole chromosomes.
+    """
+    classes = sequence.tobytes().translate(_CLASS_TABLE)
+    where = classes.find(2)
+    if where != -1:
+        raise InputError(f"{name}: position {where} (0-based) holds {chr(sequence[where])!r}, "
+                         f"which is no nucleotide or IUPAC code ({classes.count(2)} such bytes). "
+                         "Check that the FASTA is not corrupt")
+    return np.frombuffer(classes, dtype=np.uint8)
 
 
 def one_hot(sequence: bytes | str | np.ndarray) -> np.ndarray:
@@ -56,8 +64,9 @@ def iter_encoded_windows(sequence: np.ndarray, starts: np.ndarray, width: int, f
     """
     span = width + 2 * flank
     starts = np.asarray(starts, dtype=np.int64)
-    padded = np.concatenate((np.zeros(flank, np.uint8), sequence, np.zeros(flank, np.uint8)))
-    views = sliding_window_view(padded, span)
+    if flank:
+        sequence = np.concatenate((np.zeros(flank, np.uint8), sequence, np.zeros(flank, np.uint8)))
+    views = sliding_window_view(sequence, span)
     for first in range(0, len(starts), chunk):
         rows = starts[first:first + chunk]
         yield _TABLE32[views[rows]].view(np.uint8).reshape(len(rows), span, 4)

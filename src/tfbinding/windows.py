@@ -11,10 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .intervals import overlap_bp
-from .onehot import IS_ACGT
-
-#: maps A, C, G, T (any case) to byte 0 and every other byte to 1
-_UNKNOWN_TABLE = bytes(0 if known else 1 for known in IS_ACGT)
+from .onehot import base_classes
 
 PAST_END = "past_chrom_end"
 BLACKLIST = "blacklist"
@@ -29,13 +26,14 @@ def tile(chrom_size: int, length: int, stride: int, offset: int = 0) -> np.ndarr
     return np.arange(offset, chrom_size, stride, dtype=np.int64)
 
 
-def unknown_runs(sequence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def unknown_runs(sequence: np.ndarray, name: str = "sequence") -> tuple[np.ndarray, np.ndarray]:
     """Maximal runs ``[start, end)`` of bases that are not A, C, G or T (N, IUPAC codes).
 
     Real genomes hold few, long runs (gaps, centromeres), so windows are checked against
-    these intervals instead of a per-base prefix sum.
+    these intervals instead of a per-base prefix sum. Bytes that are no nucleotide code
+    are an error (see :func:`tfbinding.onehot.base_classes`).
     """
-    unknown = np.frombuffer(sequence.tobytes().translate(_UNKNOWN_TABLE), dtype=np.bool_)
+    unknown = base_classes(sequence, name).view(np.bool_)
     change = np.flatnonzero(unknown[1:] != unknown[:-1]) + 1
     bounds = np.concatenate(([0], change, [len(unknown)])).astype(np.int64)
     starts, ends = bounds[:-1], bounds[1:]
@@ -43,9 +41,10 @@ def unknown_runs(sequence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts[keep], ends[keep]
 
 
-def n_fraction(sequence: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+def n_fraction(sequence: np.ndarray, starts: np.ndarray, length: int,
+               name: str = "sequence") -> np.ndarray:
     """Fraction of bases in each window that are not A, C, G or T (any case)."""
-    return overlap_bp(starts, starts + length, *unknown_runs(sequence)) / length
+    return overlap_bp(starts, starts + length, *unknown_runs(sequence, name)) / length
 
 
 @dataclass
@@ -58,7 +57,8 @@ class WindowSelection:
 
 
 def select_windows(sequence: np.ndarray, starts: np.ndarray, length: int, max_n_fraction: float,
-                   blacklist: tuple[np.ndarray, np.ndarray] | None = None) -> WindowSelection:
+                   blacklist: tuple[np.ndarray, np.ndarray] | None = None,
+                   name: str = "sequence") -> WindowSelection:
     """Drop windows past the end, on the blacklist (merged, sorted intervals) or too N-rich.
 
     A window is kept when its N fraction is at most ``max_n_fraction``.
@@ -75,6 +75,6 @@ def select_windows(sequence: np.ndarray, starts: np.ndarray, length: int, max_n_
         hit = overlap_bp(starts, starts + length, *blacklist) > 0
         dropped[BLACKLIST] = int(np.count_nonzero(hit))
         starts = starts[~hit]
-    too_many_n = n_fraction(sequence, starts, length) > max_n_fraction
+    too_many_n = n_fraction(sequence, starts, length, name) > max_n_fraction
     dropped[N_FRACTION] = int(np.count_nonzero(too_many_n))
     return WindowSelection(starts[~too_many_n], dropped, considered)
