@@ -195,7 +195,7 @@ def measure(name: str, root: Path, repeats: int) -> dict:
 
 def machine() -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{platform.node() and 'host'} {platform.machine()}, {os.cpu_count()} cores, "
+    return (f"{platform.machine()}, {os.cpu_count()} cores, "
             f"{memory:.0f} GiB RAM, Python {platform.python_version()}, numpy {np.__version__}, "
             f"{platform.platform()}")
 
