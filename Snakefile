@@ -15,9 +15,11 @@ if not config:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/genome.smk"
 include: "workflow/rules/dataset.smk"
+include: "workflow/rules/models.smk"
 
 
 rule all:
     input:
         DATASET_FILES,
+        EVALUATION_FILES if MODELS else [],
     default_target: True

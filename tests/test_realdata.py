@@ -32,6 +32,7 @@ def real_dataset(shared_jund, tmp_path_factory):
         "windows": {"length": 101, "bed": str(shared_jund / "jund_chr22.windows.bed"),
                     "max_n_fraction": 1.0},
         "split": {"method": "random", "fractions": [0.8, 0.1, 0.1], "seed": 0},
+        "models": [],
     }
     run_snakemake(workdir, config)
     return tfbinding.load_dataset(workdir / "results" / "jund_chr22" / "dataset")

@@ -17,9 +17,32 @@ ARRAYS = ("X", "y", "w", "ids")
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
+    """The README's main job: the default demo config, every model trained and evaluated."""
     workdir = tmp_path_factory.mktemp("demo")
     run_snakemake(workdir, demo_config())
     return workdir
+
+
+def dataset_only(**overrides) -> dict:
+    return demo_config(models=[], **overrides)
+
+
+def test_demo_trains_and_evaluates_every_model(demo_run):
+    evaluation = demo_run / "results" / "demo" / "evaluation"
+    metrics = json.loads((evaluation / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"no_dropout", "no_weights", "full", "improved", "motif_baseline"}
+    assert metrics["models"]["full"]["roc_auc"]["value"] >= 0.9
+    for model in ("no_dropout", "no_weights", "full", "improved"):
+        folder = demo_run / "results" / "demo" / "models" / model
+        assert (folder / "model.keras").exists() and (folder / "curves.png").exists()
+        history = (folder / "history.csv").read_text().splitlines()
+        assert len(history) >= 2 and "val_pr_auc" in history[0]
+        assert "val_pr_auc" in (demo_run / f"results/demo/logs/train/{model}.log").read_text()
+    for name in ("metrics.md", "roc.png", "pr.png"):
+        assert (evaluation / name).stat().st_size > 0
+    report = demo_run / "report.html"
+    run_snakemake(demo_run, demo_config(), "--report", str(report))
+    assert "metrics.md" in report.read_text(errors="replace")
 
 
 def test_demo_outputs_follow_the_contract(demo_run):
@@ -67,7 +90,7 @@ def test_demo_ids_match_the_sequence(demo_run):
 
 
 def test_same_config_gives_byte_identical_arrays(demo_run, tmp_path):
-    run_snakemake(tmp_path, demo_config())
+    run_snakemake(tmp_path, dataset_only())
     for split in ("train", "valid", "test"):
         for name in ARRAYS:
             first = (demo_run / "results/demo/dataset" / split / f"{name}.npy").read_bytes()
@@ -76,7 +99,7 @@ def test_same_config_gives_byte_identical_arrays(demo_run, tmp_path):
 
 
 def test_flanks_and_blocks_split(tmp_path):
-    config = demo_config(name="flanked", windows={"flank": 50, "stride": 50},
+    config = dataset_only(name="flanked", windows={"flank": 50, "stride": 50},
                          split={"method": "blocks", "block_size": 200_000})
     run_snakemake(tmp_path, config)
     data = tfbinding.load_dataset(tmp_path / "results" / "flanked" / "dataset")
@@ -91,7 +114,7 @@ def test_flanks_and_blocks_split(tmp_path):
 
 
 def test_chromosome_split_holds_out_whole_chromosomes(tmp_path):
-    config = demo_config(name="held_out", chromosomes=["chr1", "chr2", "chr3"],
+    config = dataset_only(name="held_out", chromosomes=["chr1", "chr2", "chr3"],
                          split={"method": "chromosome", "valid": ["chr2"], "test": ["chr3"]})
     run_snakemake(tmp_path, config)
     data = tfbinding.load_dataset(tmp_path / "results" / "held_out" / "dataset")
@@ -106,7 +129,7 @@ def test_chromosome_split_holds_out_whole_chromosomes(tmp_path):
     ({"split": {"fractions": [0.5, 0.1, 0.1]}}, "sum to 1"),
 ])
 def test_bad_config_is_a_clear_error(tmp_path, change, message):
-    result = run_snakemake(tmp_path, demo_config(**change), "--dry-run", check=False)
+    result = run_snakemake(tmp_path, dataset_only(**change), "--dry-run", check=False)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
 
@@ -114,7 +137,7 @@ def test_bad_config_is_a_clear_error(tmp_path, change, message):
 def test_chromosome_name_mismatch_fails_without_output(tmp_path):
     peaks = tmp_path / "ensembl_peaks.bed"
     peaks.write_text("1\t100000\t100300\n2\t200000\t200200\n")
-    result = run_snakemake(tmp_path, demo_config(peaks=str(peaks)), check=False)
+    result = run_snakemake(tmp_path, dataset_only(peaks=str(peaks)), check=False)
     assert result.returncode != 0
     log = (tmp_path / "results/demo/logs/labels/chr1.log").read_text()
     assert "chrom_aliases" in log and "'1': 'chr1'" in log

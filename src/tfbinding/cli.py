@@ -81,6 +81,22 @@ def _run_dataset(args: argparse.Namespace) -> None:
                  summary["positives"], summary["weight_negative"], summary["weight_positive"])
 
 
+def _run_train(args: argparse.Namespace) -> None:
+    from .models import TrainingConfig
+    from .train import train_model
+    config = TrainingConfig(**json.loads(args.training_json)) if args.training_json else TrainingConfig()
+    train_model(args.dataset, args.model, args.out_dir, config, threads=args.threads)
+
+
+def _run_evaluate(args: argparse.Namespace) -> None:
+    from .evaluate import evaluate_models
+    models = dict(zip(args.models, args.model_dirs))
+    if len(models) != len(args.model_dirs):
+        raise InputError("--models and --model-dirs need one entry per model each")
+    evaluate_models(args.dataset, models, args.out_dir, motif=args.motif, bootstrap=args.bootstrap,
+                    seed=args.seed)
+
+
 def _run_demo_data(args: argparse.Namespace) -> None:
     from .demo import write_demo_data
     write_demo_data(args.out_dir)
@@ -158,6 +174,24 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--windows-bed", type=_optional_path, default=None)
     step.add_argument("--config-json", default="", help="the run's config, kept in the manifest")
     step.set_defaults(run=_run_dataset)
+
+    step = steps.add_parser("train", help="train one model on a dataset")
+    step.add_argument("--dataset", required=True, help="results/<name>/dataset")
+    step.add_argument("--model", required=True, choices=("no_dropout", "no_weights", "full", "improved"))
+    step.add_argument("--out-dir", required=True)
+    step.add_argument("--training-json", default="", help="the config's training section, as JSON")
+    step.add_argument("--threads", type=int, default=None)
+    step.set_defaults(run=_run_train)
+
+    step = steps.add_parser("evaluate", help="evaluate models on the test split")
+    step.add_argument("--dataset", required=True)
+    step.add_argument("--models", nargs="*", default=[])
+    step.add_argument("--model-dirs", nargs="*", default=[])
+    step.add_argument("--motif", type=_optional_path, default=None, help="JASPAR matrix for motif_baseline")
+    step.add_argument("--out-dir", required=True)
+    step.add_argument("--bootstrap", type=int, default=1000)
+    step.add_argument("--seed", type=int, default=0)
+    step.set_defaults(run=_run_evaluate)
 
     step = steps.add_parser("demo-data", help="write the synthetic demo genome and peaks")
     step.add_argument("--out-dir", default="resources/demo")

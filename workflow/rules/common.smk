@@ -25,6 +25,18 @@ DATASET_FILES = [f"{DATASET}/manifest.json"] + [
     f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS
 ]
 CONDA_ENV = "../../envs/tfbinding.yaml"
+# Only these keys shape the dataset; the manifest records them, and changing the others
+# (models, training, evaluation) does not rebuild the dataset.
+DATASET_CONFIG = {
+    key: value
+    for key, value in config.items()
+    if key not in ("models", "training", "evaluation", "motif")
+}
+MODELS = config["models"]
+TRAINED_MODELS = [m for m in MODELS if m != "motif_baseline"]
+MODEL_FILES = ["model.keras", "history.csv", "curves.png"]
+EVALUATION = f"{RESULTS}/evaluation"
+EVALUATION_FILES = [f"{EVALUATION}/{f}" for f in ("metrics.json", "metrics.md", "roc.png", "pr.png")]
 
 
 def genome_stem(path):

@@ -136,7 +136,7 @@ rule dataset:
         ],
         name=NAME,
         out=lambda wildcards, output: os.path.dirname(output.manifest),
-        config_json=json.dumps(config, sort_keys=True),
+        config_json=json.dumps(DATASET_CONFIG, sort_keys=True),
     log:
         f"{RESULTS}/logs/dataset.log",
     benchmark:

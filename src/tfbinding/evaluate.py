@@ -1,0 +1,107 @@
+"""Evaluate trained models and the motif baseline on the test split: metrics with
+bootstrap intervals, ROC and PR plots, a Markdown table."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_path, save_json, save_npz
+from .dataset import load_dataset
+from .metrics import METRICS, curve_points, evaluate_scores
+from .models import uses_reverse_complement
+from .motif import best_match_scores, log_odds, read_jaspar
+
+log = logging.getLogger(__name__)
+
+_LABELS = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "recall_at_10_fdr": "recall @ 10% FDR",
+           "recall_at_50_fdr": "recall @ 50% FDR"}
+
+
+def score_test_split(dataset_dir: str | os.PathLike, model_dirs: dict[str, str | os.PathLike],
+                     motif: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """(ids, labels, {model: scores}) on the test split."""
+    from .train import configure_tensorflow, predict_probabilities
+
+    data = load_dataset(dataset_dir)
+    X = data.test["X"]
+    scores = {}
+    if model_dirs:
+        configure_tensorflow(0)
+        import keras
+
+        for variant, folder in model_dirs.items():
+            model = keras.models.load_model(Path(folder) / "model.keras")
+            scores[variant] = predict_probabilities(model, X, uses_reverse_complement(variant))
+    if motif:
+        scores["motif_baseline"] = best_match_scores(X, log_odds(read_jaspar(motif)[1]))
+    return np.asarray(data.test["ids"]), np.asarray(data.test["y"]).reshape(-1), scores
+
+
+def evaluate_models(dataset_dir: str | os.PathLike, model_dirs: dict[str, str | os.PathLike],
+                    out_dir: str | os.PathLike, motif: str | os.PathLike | None = None,
+                    bootstrap: int = 1000, seed: int = 0) -> dict:
+    """Write ``metrics.json``, ``metrics.md``, ``roc.png``, ``pr.png`` and
+    ``test_scores.npz`` into ``out_dir``; return the metrics."""
+    ids, labels, scores = score_test_split(dataset_dir, model_dirs, motif)
+    result = {
+        "split": "test",
+        "windows": int(labels.size), "positives": int(labels.sum()),
+        "negatives": int(labels.size - labels.sum()),
+        "bootstrap": {"resamples": bootstrap, "seed": seed, "interval": "95% percentile"},
+        "motif": {"file": str(motif), "matrix": read_jaspar(motif)[0]} if motif else None,
+        "models": {name: evaluate_scores(labels, values, bootstrap, seed) for name, values in scores.items()},
+    }
+    out = Path(out_dir)
+    save_json(out / "metrics.json", result)
+    with atomic_path(out / "metrics.md") as tmp:
+        tmp.write_text(metrics_table(result))
+    save_npz(out / "test_scores.npz", ids=ids, labels=labels, **scores)
+    plot_curves(labels, scores, out)
+    for name, values in result["models"].items():
+        log.info("%s: test ROC AUC %.4f, PR AUC %.4f", name, values["roc_auc"]["value"],
+                 values["pr_auc"]["value"])
+    return result
+
+
+def metrics_table(result: dict) -> str:
+    """A Markdown table of every model's test metrics with their 95% intervals."""
+    header = "| model | " + " | ".join(_LABELS[m] for m in METRICS) + " |"
+    lines = [f"Test split: {result['windows']:,} windows, {result['positives']:,} positive, "
+             f"{result['negatives']:,} negative. Brackets: bootstrap 95% interval "
+             f"({result['bootstrap']['resamples']} resamples).", "", header,
+             "|---|" + "---|" * len(METRICS)]
+    for name, values in result["models"].items():
+        cells = [f"{values[m]['value']:.3f} [{values[m]['ci95_low']:.3f}, {values[m]['ci95_high']:.3f}]"
+                 for m in METRICS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(labels: np.ndarray, scores: dict[str, np.ndarray], out: Path) -> None:
+    """``roc.png`` and ``pr.png``, every model on each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for kind, (x, y, xlabel, ylabel) in {"roc": ("fpr", "tpr", "false positive rate", "true positive rate"),
+                                         "pr": ("recall", "precision", "recall", "precision")}.items():
+        figure, axis = plt.subplots(figsize=(5, 5))
+        for name, values in scores.items():
+            points = curve_points(labels, values)
+            axis.plot(points[x], points[y], label=name)
+        if kind == "roc":
+            axis.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+        else:
+            axis.axhline(labels.mean(), color="grey", linestyle=":", linewidth=1, label="chance")
+        axis.set_xlabel(xlabel)
+        axis.set_ylabel(ylabel)
+        axis.set_title(f"{kind.upper()} on the test split")
+        axis.legend(loc="lower right" if kind == "roc" else "upper right")
+        figure.tight_layout()
+        with atomic_path(out / f"{kind}.png") as tmp:
+            figure.savefig(tmp, dpi=100, format="png")
+        plt.close(figure)

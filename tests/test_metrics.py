@@ -1,0 +1,66 @@
+"""tfbinding.metrics agrees with scikit-learn and with brute force."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+
+from tfbinding.metrics import average_precision, curve_points, evaluate_scores, recall_at_fdr, roc_auc
+
+FIXED_LABELS = np.array([0, 0, 1, 1, 0, 1, 0, 0, 1, 0, 0, 0])
+FIXED_SCORES = np.array([0.1, 0.4, 0.35, 0.8, 0.4, 0.9, 0.05, 0.2, 0.4, 0.7, 0.3, 0.1])  # with ties
+
+
+def test_roc_auc_matches_sklearn_on_fixed_arrays_with_ties():
+    assert roc_auc(FIXED_LABELS, FIXED_SCORES) == pytest.approx(roc_auc_score(FIXED_LABELS, FIXED_SCORES))
+
+
+def test_average_precision_matches_sklearn_on_fixed_arrays_with_ties():
+    assert average_precision(FIXED_LABELS, FIXED_SCORES) == pytest.approx(
+        average_precision_score(FIXED_LABELS, FIXED_SCORES))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_metrics_match_sklearn_on_random_imbalanced_arrays(seed):
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(2000) < 0.03).astype(float)
+    scores = np.round(rng.random(2000) + labels * rng.random(2000), 2)  # rounded: many ties
+    assert roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert average_precision(labels, scores) == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
+
+
+def test_recall_at_fdr_equals_the_best_recall_with_precision_at_least_one_minus_fdr():
+    rng = np.random.default_rng(1)
+    labels = (rng.random(500) < 0.1).astype(int)
+    scores = rng.random(500) + labels * 0.5
+    precision, recall, _ = precision_recall_curve(labels, scores)
+    for fdr in (0.1, 0.5):
+        expected = recall[precision >= 1 - fdr].max()
+        assert recall_at_fdr(labels, scores, fdr) == pytest.approx(expected)
+
+
+def test_perfect_and_reversed_rankings():
+    labels = np.array([0, 0, 1, 1])
+    assert roc_auc(labels, np.array([0.1, 0.2, 0.8, 0.9])) == 1.0
+    assert roc_auc(labels, np.array([0.9, 0.8, 0.2, 0.1])) == 0.0
+    assert recall_at_fdr(labels, np.array([0.1, 0.2, 0.8, 0.9]), 0.1) == 1.0
+    assert np.isnan(roc_auc(np.zeros(3), np.arange(3.0)))
+
+
+def test_curve_points_run_from_origin_to_one():
+    points = curve_points(FIXED_LABELS, FIXED_SCORES)
+    assert (points["fpr"][0], points["tpr"][0]) == (0.0, 0.0)
+    assert (points["fpr"][-1], points["tpr"][-1]) == (1.0, 1.0)
+    assert points["recall"][-1] == 1.0
+    assert points["precision"][-1] == pytest.approx(FIXED_LABELS.mean())
+
+
+def test_bootstrap_interval_brackets_the_value_and_is_seeded():
+    rng = np.random.default_rng(2)
+    labels = (rng.random(1000) < 0.2).astype(int)
+    scores = rng.random(1000) + labels
+    first = evaluate_scores(labels, scores, bootstrap=200, seed=3)
+    assert first == evaluate_scores(labels, scores, bootstrap=200, seed=3)
+    for values in first.values():
+        assert values["ci95_low"] <= values["value"] <= values["ci95_high"]
+    assert first["roc_auc"]["ci95_high"] - first["roc_auc"]["ci95_low"] > 0

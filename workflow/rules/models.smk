@@ -1,0 +1,67 @@
+rule train:
+    input:
+        manifest=f"{DATASET}/manifest.json",
+        arrays=[f"{DATASET}/{split}/{array}.npy" for split in ("train", "valid") for array in ARRAYS],
+    output:
+        model=f"{RESULTS}/models/{{model}}/model.keras",
+        history=f"{RESULTS}/models/{{model}}/history.csv",
+        curves=report(
+            f"{RESULTS}/models/{{model}}/curves.png",
+            caption="../report/curves.rst",
+            category="Training",
+            subcategory="{model}",
+        ),
+    wildcard_constraints:
+        model="no_dropout|no_weights|full|improved",
+    params:
+        dataset=lambda wildcards, input: os.path.dirname(input.manifest),
+        out_dir=lambda wildcards, output: os.path.dirname(output.model),
+        training=json.dumps(config["training"], sort_keys=True),
+    log:
+        f"{RESULTS}/logs/train/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{model}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input, attempt: int((2000 + 2 * input.size_mb) * attempt),
+        runtime=240,
+    conda:
+        CONDA_ENV
+    shell:
+        "tfbinding train --dataset {params.dataset:q} --model {wildcards.model}"
+        " --out-dir {params.out_dir:q} --training-json {params.training:q}"
+        " --threads {threads} > {log:q} 2>&1"
+
+
+rule evaluate:
+    input:
+        manifest=f"{DATASET}/manifest.json",
+        test=[f"{DATASET}/test/{array}.npy" for array in ARRAYS],
+        models=expand(rules.train.output.model, model=TRAINED_MODELS),
+        motif=config["motif"] if "motif_baseline" in MODELS else [],
+    output:
+        metrics=f"{EVALUATION}/metrics.json",
+        table=report(f"{EVALUATION}/metrics.md", caption="../report/metrics.rst", category="Evaluation"),
+        roc=report(f"{EVALUATION}/roc.png", caption="../report/roc.rst", category="Evaluation"),
+        pr=report(f"{EVALUATION}/pr.png", caption="../report/pr.rst", category="Evaluation"),
+    params:
+        dataset=lambda wildcards, input: os.path.dirname(input.manifest),
+        models=TRAINED_MODELS,
+        model_dirs=lambda wildcards, input: [os.path.dirname(m) for m in input.models],
+        motif=lambda wildcards, input: input.motif or "",
+        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
+        evaluation=config["evaluation"],
+    log:
+        f"{RESULTS}/logs/evaluate.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/evaluate.tsv"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input, attempt: int((2000 + 2 * input.size_mb) * attempt),
+        runtime=60,
+    conda:
+        CONDA_ENV
+    shell:
+        "tfbinding evaluate --dataset {params.dataset:q} --models {params.models:q}"
+        " --model-dirs {params.model_dirs:q} --motif={params.motif:q} --out-dir {params.out_dir:q}"
+        " --bootstrap {params.evaluation[bootstrap]} --seed {params.evaluation[seed]} > {log:q} 2>&1"
