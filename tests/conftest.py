@@ -19,6 +19,7 @@ def demo_config(**overrides) -> dict:
     config["genome"]["fasta"] = str(DEMO / "synthetic_genome.fa.gz")
     config["peaks"] = str(DEMO / "synthetic_peaks.narrowPeak.gz")
     config["blacklist"] = str(DEMO / "synthetic_blacklist.bed")
+    config["motif"] = str(REPO / "resources" / "motifs" / "MA0491.3.jaspar")
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             config[key].update(value)

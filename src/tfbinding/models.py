@@ -50,7 +50,7 @@ def build_study_model(input_length: int, dropout: float, config: TrainingConfig)
     x = inputs
     for layer in range(3):
         x = keras.layers.Conv1D(config.filters, config.kernel_size, activation="relu", padding="same",
-                                name=f"conv{layer + 1}")(x)
+                                kernel_initializer="he_normal", name=f"conv{layer + 1}")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout{layer + 1}")(x)
     x = keras.layers.Flatten()(x)
