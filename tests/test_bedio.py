@@ -278,3 +278,13 @@ def test_merge_leaves_no_pybedtools_temp_file_behind(tmp_path):
     finally:
         pybedtools.set_tempdir(old)
     assert (merged[0].tolist(), merged[1].tolist()) == ([0], [20])
+
+
+def test_ensembl_named_fasta_with_ucsc_named_peaks_through_aliases(tmp_path):
+    path = tmp_path / "ucsc.bed"
+    path.write_text("chr22\t10\t20\nchrM\t1\t5\n")
+    with pytest.raises(InputError, match=r"chrom_aliases: \{'chr22': '22', 'chrM': 'MT'\}"):
+        read_intervals(path, {"22": 100, "MT": 50})
+    intervals = read_intervals(path, {"22": 100, "MT": 50}, aliases={"chr22": "22", "chrM": "MT"})
+    assert intervals.chrom.tolist() == ["22", "MT"]
+    assert intervals.start.tolist() == [10, 1]

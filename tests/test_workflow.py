@@ -150,3 +150,22 @@ def test_lint_is_clean():
                              str(REPO / "Snakefile"), "--directory", str(REPO)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_negative_downsampling_keeps_test_whole_and_reweights(tmp_path):
+    config = dataset_only(name="sampled", weights="none",
+                          split={"method": "chromosome", "valid": ["chr2"], "test": ["chr3"],
+                                 "negative_fraction": 0.25},
+                          chromosomes=["chr1", "chr2", "chr3"])
+    run_snakemake(tmp_path, config)
+    data = tfbinding.load_dataset(tmp_path / "results" / "sampled" / "dataset")
+    per_chrom = data.manifest["chromosomes"]
+    assert per_chrom["chr3"]["dropped"]["negative_downsampling"] == 0
+    assert len(data.test["y"]) == per_chrom["chr3"]["labelled"]
+    kept = 1 - per_chrom["chr1"]["dropped"]["negative_downsampling"] / (
+        per_chrom["chr1"]["labelled"] - per_chrom["chr1"]["positives"])
+    assert kept == pytest.approx(0.25, abs=0.02)
+    assert data.train["y"].sum() == per_chrom["chr1"]["positives"]  # every positive is kept
+    train_y, train_w = data.train["y"][:, 0], data.train["w"][:, 0]
+    assert set(np.unique(train_w[train_y == 0])) == {4.0} and set(np.unique(train_w[train_y == 1])) == {1.0}
+    assert set(np.unique(data.test["w"])) == {1.0}

@@ -53,7 +53,8 @@ def _run_split(args: argparse.Namespace) -> None:
     if len(args.chroms) != len(args.labels):
         raise InputError("--chroms and --labels need one entry per chromosome each")
     split = SplitSpec(method=args.method, fractions=tuple(args.fractions), seed=args.seed,
-                      valid=tuple(args.valid), test=tuple(args.test), block_size=args.block_size)
+                      valid=tuple(args.valid), test=tuple(args.test), block_size=args.block_size,
+                      negative_fraction=args.negative_fraction)
     split_windows(args.chroms, args.labels, args.out, length=args.length, flank=args.flank,
                   split=split, weights=args.weights)
 
@@ -95,6 +96,12 @@ def _run_evaluate(args: argparse.Namespace) -> None:
         raise InputError("--models and --model-dirs need one entry per model each")
     evaluate_models(args.dataset, models, args.out_dir, motif=args.motif, bootstrap=args.bootstrap,
                     seed=args.seed)
+
+
+def _run_download(args: argparse.Namespace) -> None:
+    from .download import download
+    download(args.url, args.out, sha256=args.sha256, md5=args.md5, retries=args.retries,
+             timeout=args.timeout, backoff=args.backoff, config_key=args.config_key)
 
 
 def _run_demo_data(args: argparse.Namespace) -> None:
@@ -152,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--valid", nargs="*", default=[])
     step.add_argument("--test", nargs="*", default=[])
     step.add_argument("--block-size", type=int, default=1_000_000)
+    step.add_argument("--negative-fraction", type=float, default=1.0,
+                      help="keep this fraction of the negatives of train and valid")
     step.add_argument("--weights", choices=("balanced", "none"), default="balanced")
     step.set_defaults(run=_run_split)
 
@@ -192,6 +201,17 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--bootstrap", type=int, default=1000)
     step.add_argument("--seed", type=int, default=0)
     step.set_defaults(run=_run_evaluate)
+
+    step = steps.add_parser("download", help="fetch a URL with retries and a checksum check")
+    step.add_argument("--url", required=True)
+    step.add_argument("--out", required=True)
+    step.add_argument("--sha256", type=_optional_path, default=None)
+    step.add_argument("--md5", type=_optional_path, default=None)
+    step.add_argument("--retries", type=int, default=3)
+    step.add_argument("--timeout", type=float, default=60.0)
+    step.add_argument("--backoff", type=float, default=1.0)
+    step.add_argument("--config-key", default="the input", help="named in the offline error")
+    step.set_defaults(run=_run_download)
 
     step = steps.add_parser("demo-data", help="write the synthetic demo genome and peaks")
     step.add_argument("--out-dir", default="resources/demo")

@@ -25,11 +25,13 @@ from .errors import InputError
 from .ids import format_ids
 from .manifest import software_versions
 from .npyio import npy_data_offset, write_npy_header
-from .splits import (BLOCK_BOUNDARY, SPLITS, block_split, chromosome_split, crosses_block,
-                     random_split, rows_for_chrom)
+from .splits import (BLOCK_BOUNDARY, SPLITS, TEST, TRAIN, VALID, block_split, chromosome_split,
+                     crosses_block, random_split, rows_for_chrom)
 from .weights import balanced_weights, uniform_weights
 
 log = logging.getLogger(__name__)
+
+NEGATIVE_DOWNSAMPLING = "negative_downsampling"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class SplitSpec:
     valid: tuple[str, ...] = ()
     test: tuple[str, ...] = ()
     block_size: int = 1_000_000
+    negative_fraction: float = 1.0
 
 
 @dataclass
@@ -95,12 +98,34 @@ def _assign(windows: _Windows, spec: SplitSpec, length: int, flank: int) -> np.n
                      "(use random, chromosome or blocks)")
 
 
-def _split_weights(labels: np.ndarray, assignment: np.ndarray, mode: str) -> np.ndarray:
+def _split_weights(labels: np.ndarray, assignment: np.ndarray, mode: str,
+                   negative_fraction: float = 1.0) -> np.ndarray:
     weights = np.zeros(len(labels), dtype=np.float32)
     for value in range(len(SPLITS)):
         rows = assignment == value
-        weights[rows] = balanced_weights(labels[rows]) if mode == "balanced" else uniform_weights(labels[rows])
+        if mode == "balanced":
+            weights[rows] = balanced_weights(labels[rows])
+        else:
+            weights[rows] = uniform_weights(labels[rows])
+            if value != TEST:  # kept negatives stand for the ones dropped by downsampling
+                weights[rows & (labels == 0)] /= negative_fraction
     return weights
+
+
+def _downsample_negatives(windows: _Windows, assignment: np.ndarray, spec: SplitSpec) -> None:
+    """Keep a seeded ``negative_fraction`` of the negatives of train and valid (test stays
+    whole, so evaluation sees the real class balance); mark the others -1 and count them."""
+    if spec.negative_fraction >= 1.0:
+        return
+    rng = np.random.default_rng([spec.seed, 1])
+    dropped = np.zeros(len(assignment), dtype=bool)
+    for value in (TRAIN, VALID):
+        negatives = np.flatnonzero((assignment == value) & (windows.labels == 0))
+        dropped[negatives[rng.random(len(negatives)) >= spec.negative_fraction]] = True
+    assignment[dropped] = -1
+    for index, chrom in enumerate(windows.chroms):
+        count = int(np.count_nonzero(dropped & (windows.chrom_index == index)))
+        windows.per_chrom[chrom]["dropped"][NEGATIVE_DOWNSAMPLING] = count
 
 
 def split_windows(chroms: Sequence[str], label_files: Sequence[os.PathLike | str],
@@ -114,13 +139,14 @@ def split_windows(chroms: Sequence[str], label_files: Sequence[os.PathLike | str
     """
     windows = _gather(chroms, label_files)
     assignment = _assign(windows, split, length, flank)
+    _downsample_negatives(windows, assignment, split)
     for value, name in enumerate(SPLITS):
         if not np.any(assignment == value):
             raise InputError(f"split {name!r} is empty: {len(assignment)} windows, {split}. "
                              "Give more chromosomes or windows, or change 'split'")
     table = {"chroms": np.array(windows.chroms, dtype=str), "chrom_index": windows.chrom_index,
              "starts": windows.starts, "labels": windows.labels, "split": assignment,
-             "weights": _split_weights(windows.labels, assignment, weights),
+             "weights": _split_weights(windows.labels, assignment, weights, split.negative_fraction),
              "length": np.int64(length), "flank": np.int64(flank),
              "per_chrom": np.array(json.dumps(windows.per_chrom, sort_keys=True)),
              "spec": np.array(json.dumps({**asdict(split), "weights": weights}, sort_keys=True))}

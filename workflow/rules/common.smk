@@ -1,5 +1,6 @@
 import json
 import os
+import urllib.parse
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -14,6 +15,33 @@ if config["split"]["method"] == "random" and config["windows"]["stride"] < confi
     )
 if abs(sum(config["split"]["fractions"]) - 1.0) > 1e-6:
     raise ValueError(f"config: split.fractions {config['split']['fractions']} must sum to 1")
+
+def source_spec(value):
+    """A config input as {"source": path-or-URL, "sha256": ..., "md5": ...}."""
+    return {"source": value} if isinstance(value, str) else dict(value)
+
+
+DOWNLOAD_FOLDER = config["downloads"]["folder"]
+DOWNLOADS = {}  # local path -> {"source": URL, "sha256", "md5", "key"}
+
+
+def local_input(value, key):
+    """The local path of a configured input: itself, or where its URL is downloaded to."""
+    if value is None:
+        return None
+    spec = source_spec(value)
+    if not spec["source"].startswith(("http://", "https://", "ftp://")):
+        return spec["source"]
+    name = os.path.basename(urllib.parse.urlparse(spec["source"]).path) or "download"
+    path = f"{DOWNLOAD_FOLDER}/{name}"
+    DOWNLOADS[path] = {**spec, "key": key}
+    return path
+
+
+GENOME_FASTA = local_input(config["genome"]["fasta"], "genome.fasta")
+PEAKS = local_input(config["peaks"], "peaks")
+BLACKLIST = local_input(config["blacklist"], "blacklist")
+WINDOWS_BED = local_input(config["windows"]["bed"], "windows.bed")
 
 NAME = config["name"]
 RESULTS = f"results/{NAME}"
@@ -30,7 +58,7 @@ CONDA_ENV = "../../envs/tfbinding.yaml"
 DATASET_CONFIG = {
     key: value
     for key, value in config.items()
-    if key not in ("models", "training", "evaluation", "motif")
+    if key not in ("models", "training", "evaluation", "motif", "downloads")
 }
 MODELS = config["models"]
 TRAINED_MODELS = [m for m in MODELS if m != "motif_baseline"]
@@ -47,7 +75,7 @@ def genome_stem(path):
     return name
 
 
-PREPARED_FASTA = f"resources/genomes/{genome_stem(config['genome']['fasta'])}.fa"
+PREPARED_FASTA = f"resources/genomes/{genome_stem(GENOME_FASTA)}.fa"
 
 
 def optional_input(path):

@@ -2,8 +2,8 @@ rule windows:
     input:
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
-        bed=optional_input(config["windows"]["bed"]),
-        blacklist=optional_input(config["blacklist"]),
+        bed=optional_input(WINDOWS_BED),
+        blacklist=optional_input(BLACKLIST),
     output:
         f"{RESULTS}/chromosomes/{{chrom}}/windows.npz",
     params:
@@ -32,7 +32,7 @@ rule windows:
 rule labels:
     input:
         windows=rules.windows.output[0],
-        peaks=config["peaks"],
+        peaks=PEAKS,
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
     output:
@@ -86,7 +86,8 @@ rule split:
         " --length {params.window[length]} --flank {params.window[flank]}"
         " --method {params.split[method]} --fractions {params.split[fractions]}"
         " --seed {params.split[seed]} --valid {params.split[valid]:q} --test {params.split[test]:q}"
-        " --block-size {params.split[block_size]} --weights {params.weights} > {log:q} 2>&1"
+        " --block-size {params.split[block_size]} --negative-fraction {params.split[negative_fraction]}"
+        " --weights {params.weights} > {log:q} 2>&1"
 
 
 rule onehot:
@@ -118,9 +119,9 @@ rule dataset:
         split_table=rules.split.output[0],
         onehot=expand(rules.onehot.output, chrom=CHROMOSOMES),
         genome_info=f"{PREPARED_FASTA}.source.json",
-        peaks=config["peaks"],
-        blacklist=optional_input(config["blacklist"]),
-        bed=optional_input(config["windows"]["bed"]),
+        peaks=PEAKS,
+        blacklist=optional_input(BLACKLIST),
+        bed=optional_input(WINDOWS_BED),
     output:
         manifest=report(
             f"{DATASET}/manifest.json",

@@ -1,6 +1,6 @@
 rule prepare_genome:
     input:
-        config["genome"]["fasta"],
+        GENOME_FASTA,
     output:
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
@@ -17,3 +17,28 @@ rule prepare_genome:
         CONDA_ENV
     shell:
         "tfbinding prepare-genome --fasta {input:q} --out {output.fasta:q} > {log:q} 2>&1"
+
+
+rule download:
+    output:
+        f"{DOWNLOAD_FOLDER}/{{filename}}",
+    wildcard_constraints:
+        filename="[^/]+",
+    params:
+        url=lambda wildcards, output: DOWNLOADS[output[0]]["source"],
+        sha256=lambda wildcards, output: DOWNLOADS[output[0]].get("sha256", ""),
+        md5=lambda wildcards, output: DOWNLOADS[output[0]].get("md5", ""),
+        key=lambda wildcards, output: DOWNLOADS[output[0]]["key"],
+        settings=config["downloads"],
+    log:
+        "logs/download/{filename}.log",
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=120,
+    conda:
+        CONDA_ENV
+    shell:
+        "tfbinding download --url {params.url:q} --out {output:q} --sha256={params.sha256:q}"
+        " --md5={params.md5:q} --retries {params.settings[retries]}"
+        " --timeout {params.settings[timeout]} --config-key {params.key:q} > {log:q} 2>&1"
