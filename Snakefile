@@ -16,10 +16,12 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/genome.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/models.smk"
+include: "workflow/rules/predict.smk"
 
 
 rule all:
     input:
         DATASET_FILES,
         EVALUATION_FILES if MODELS else [],
+        PREDICTION_FILES,
     default_target: True

@@ -104,6 +104,26 @@ def _run_download(args: argparse.Namespace) -> None:
              timeout=args.timeout, backoff=args.backoff, config_key=args.config_key)
 
 
+def _run_calibrate(args: argparse.Namespace) -> None:
+    from .predict import calibrate_threshold
+    result = calibrate_threshold(args.model_dir, args.model, args.dataset, args.out, fdr=args.fdr)
+    log.info("threshold %.4g: validation FDR %.3f (target %.3f), recall %.3f", result["threshold"],
+             result["validation_fdr"], args.fdr, result["validation_recall"])
+
+
+def _run_predict(args: argparse.Namespace) -> None:
+    from .labels import LabelRule
+    from .predict import predict_chromosome
+    with open(args.threshold) as handle:
+        threshold = json.load(handle)["threshold"]
+    rule = LabelRule(mode=args.mode, min_overlap_bp=args.min_overlap_bp,
+                     min_overlap_fraction=args.min_overlap_fraction)
+    predict_chromosome(args.model_dir, args.model, args.fasta, args.chrom, args.out_dir,
+                       length=args.length, flank=args.flank, stride=args.stride,
+                       max_n_fraction=args.max_n_fraction, threshold=threshold, peaks=args.peaks,
+                       aliases=args.aliases, rule=rule)
+
+
 def _run_demo_data(args: argparse.Namespace) -> None:
     from .demo import write_demo_data
     write_demo_data(args.out_dir)
@@ -201,6 +221,32 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--bootstrap", type=int, default=1000)
     step.add_argument("--seed", type=int, default=0)
     step.set_defaults(run=_run_evaluate)
+
+    step = steps.add_parser("calibrate", help="choose the site threshold on the validation split")
+    step.add_argument("--dataset", required=True)
+    step.add_argument("--model", required=True)
+    step.add_argument("--model-dir", required=True)
+    step.add_argument("--out", required=True, help="threshold.json")
+    step.add_argument("--fdr", type=float, default=0.1)
+    step.set_defaults(run=_run_calibrate)
+
+    step = steps.add_parser("predict", help="score every window of a chromosome; write tracks and sites")
+    step.add_argument("--model", required=True)
+    step.add_argument("--model-dir", required=True)
+    step.add_argument("--threshold", required=True, help="threshold.json from calibrate")
+    step.add_argument("--fasta", required=True)
+    step.add_argument("--chrom", required=True)
+    step.add_argument("--out-dir", required=True)
+    step.add_argument("--length", type=int, default=101)
+    step.add_argument("--flank", type=int, default=0)
+    step.add_argument("--stride", type=int, default=50)
+    step.add_argument("--max-n-fraction", type=float, default=0.5)
+    step.add_argument("--peaks", type=_optional_path, default=None, help="for held-out metrics")
+    step.add_argument("--mode", choices=("overlap", "summit"), default="overlap")
+    step.add_argument("--min-overlap-bp", type=int, default=1)
+    step.add_argument("--min-overlap-fraction", type=float, default=0.0)
+    step.add_argument("--aliases", type=_aliases, default={})
+    step.set_defaults(run=_run_predict)
 
     step = steps.add_parser("download", help="fetch a URL with retries and a checksum check")
     step.add_argument("--url", required=True)

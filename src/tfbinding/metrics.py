@@ -69,6 +69,17 @@ def recall_at_fdr(labels: np.ndarray, scores: np.ndarray, fdr: float) -> float:
     return float(true_pos[ok].max() / positives) if ok.any() else 0.0
 
 
+def threshold_at_fdr(labels: np.ndarray, scores: np.ndarray, fdr: float) -> float:
+    """The lowest score threshold at which the windows scoring at or above it have a false
+    discovery rate of at most ``fdr``; +inf when no threshold reaches it."""
+    labels = np.asarray(labels).ravel() > 0.5
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    true_pos, false_pos = _sorted_counts(labels, scores)
+    thresholds = np.unique(scores)[::-1]  # the distinct scores, high to low, as in _sorted_counts
+    ok = np.flatnonzero(false_pos / (true_pos + false_pos) <= fdr)
+    return float(thresholds[ok.max()]) if ok.size else float("inf")
+
+
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "roc_auc": roc_auc,
     "pr_auc": average_precision,

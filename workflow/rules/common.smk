@@ -58,12 +58,21 @@ CONDA_ENV = "../../envs/tfbinding.yaml"
 DATASET_CONFIG = {
     key: value
     for key, value in config.items()
-    if key not in ("models", "training", "evaluation", "motif", "downloads")
+    if key not in ("models", "training", "evaluation", "motif", "downloads", "predict")
 }
 MODELS = config["models"]
 TRAINED_MODELS = [m for m in MODELS if m != "motif_baseline"]
 MODEL_FILES = ["model.keras", "history.csv", "curves.png"]
 EVALUATION = f"{RESULTS}/evaluation"
+PREDICT = config["predict"]
+if PREDICT["chromosomes"] and PREDICT["model"] not in MODELS:
+    raise ValueError(f"config: predict.model {PREDICT['model']!r} is not in models {MODELS}; add it")
+PREDICTIONS = f"{RESULTS}/predictions"
+PREDICTION_FILES = [
+    f"{PREDICTIONS}/{chrom}.{suffix}"
+    for chrom in PREDICT["chromosomes"]
+    for suffix in ("bedGraph", "bw", "sites.bed", "metrics.json")
+]
 EVALUATION_FILES = [f"{EVALUATION}/{f}" for f in ("metrics.json", "metrics.md", "roc.png", "pr.png")]
 
 
