@@ -7,6 +7,11 @@ from typing import Callable
 import numpy as np
 
 
+def _as_arrays(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat boolean labels (1 = positive) and float64 scores."""
+    return np.asarray(labels).ravel() > 0.5, np.asarray(scores, dtype=np.float64).ravel()
+
+
 def _sorted_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """True and false positives at each distinct score threshold, from high to low."""
     order = np.argsort(-scores, kind="mergesort")
@@ -20,8 +25,8 @@ def _sorted_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, 
 
 def curve_points(labels: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
     """Points of the ROC curve (fpr, tpr) and the PR curve (recall, precision)."""
-    labels = np.asarray(labels).ravel() > 0.5
-    true_pos, false_pos = _sorted_counts(labels, np.asarray(scores, dtype=np.float64).ravel())
+    labels, scores = _as_arrays(labels, scores)
+    true_pos, false_pos = _sorted_counts(labels, scores)
     positives, negatives = labels.sum(), labels.size - labels.sum()
     return {"fpr": np.concatenate(([0.0], false_pos / negatives)),
             "tpr": np.concatenate(([0.0], true_pos / positives)),
@@ -30,8 +35,7 @@ def curve_points(labels: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve (ties count half); NaN when a class is absent."""
-    labels = np.asarray(labels).ravel() > 0.5
-    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels, scores = _as_arrays(labels, scores)
     positives = labels.sum()
     negatives = labels.size - positives
     if positives == 0 or negatives == 0:
@@ -45,8 +49,7 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
     """Average precision, the area under the PR curve as scikit-learn defines it:
     ``sum over thresholds of (R_n - R_{n-1}) * P_n``."""
-    labels = np.asarray(labels).ravel() > 0.5
-    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels, scores = _as_arrays(labels, scores)
     positives = labels.sum()
     if positives == 0:
         return float("nan")
@@ -59,8 +62,7 @@ def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
 def recall_at_fdr(labels: np.ndarray, scores: np.ndarray, fdr: float) -> float:
     """The highest recall at a threshold whose false discovery rate is at most ``fdr``
     (as in the ENCODE-DREAM challenge)."""
-    labels = np.asarray(labels).ravel() > 0.5
-    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels, scores = _as_arrays(labels, scores)
     positives = labels.sum()
     if positives == 0:
         return float("nan")
@@ -72,8 +74,7 @@ def recall_at_fdr(labels: np.ndarray, scores: np.ndarray, fdr: float) -> float:
 def threshold_at_fdr(labels: np.ndarray, scores: np.ndarray, fdr: float) -> float:
     """The lowest score threshold at which the windows scoring at or above it have a false
     discovery rate of at most ``fdr``; +inf when no threshold reaches it."""
-    labels = np.asarray(labels).ravel() > 0.5
-    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels, scores = _as_arrays(labels, scores)
     true_pos, false_pos = _sorted_counts(labels, scores)
     thresholds = np.unique(scores)[::-1]  # the distinct scores, high to low, as in _sorted_counts
     ok = np.flatnonzero(false_pos / (true_pos + false_pos) <= fdr)
