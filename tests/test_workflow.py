@@ -169,3 +169,29 @@ def test_negative_downsampling_keeps_test_whole_and_reweights(tmp_path):
     train_y, train_w = data.train["y"][:, 0], data.train["w"][:, 0]
     assert set(np.unique(train_w[train_y == 0])) == {4.0} and set(np.unique(train_w[train_y == 1])) == {1.0}
     assert set(np.unique(data.test["w"])) == {1.0}
+
+
+def test_demo_predicts_held_out_chromosomes_end_to_end(tmp_path):
+    """config/demo_predict.yaml, with fewer epochs: train on chr1, predict chr2 and chr3."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "config" / "demo_predict.yaml").read_text())
+    base = demo_config()
+    for key in ("genome", "peaks", "blacklist", "motif"):
+        config[key] = base[key]
+    config["training"] = {"epochs": 3, "early_stopping_start": 0}
+    config["models"] = ["full"]
+    run_snakemake(tmp_path, config)
+    predictions = tmp_path / "results" / "demo_predict" / "predictions"
+    for chrom, size in (("chr2", 1_600_000), ("chr3", 1_000_000)):
+        metrics = json.loads((predictions / f"{chrom}.metrics.json").read_text())
+        assert metrics["peaks"] > 0 and metrics["windows"] > size / 50 * 0.9
+        assert 0.0 <= metrics["roc_auc"] <= 1.0
+        last_end = 0
+        for line in (predictions / f"{chrom}.bedGraph").read_text().splitlines()[1:]:
+            name, start, end, _ = line.split("\t")
+            assert name == chrom and last_end <= int(start) < int(end) <= size
+            last_end = int(end)
+        assert (predictions / f"{chrom}.bw").stat().st_size > 0
+    threshold = json.loads((tmp_path / "results/demo_predict/models/full/threshold.json").read_text())
+    assert threshold["validation_fdr"] <= 0.1
