@@ -14,7 +14,7 @@ import pytest
 from tfbinding import genome as genome_module
 from tfbinding.errors import InputError
 from tfbinding.genome import (Genome, compression_of, describe_names, prepare_fasta,
-                              read_chrom_sizes, sha256sum)
+                              read_fai, sha256sum)
 
 RECORDS = {
     "chr1": "ACGTACGTNNacgtRYKMACGTACGTAC",  # 28 bp, lowercase and IUPAC kept
@@ -42,7 +42,7 @@ def plain_fasta(tmp_path):
 def check_prepared(dest, records=RECORDS):
     """dest is an LF-only FASTA with a .fai, and both pysam and pyfaidx read the records."""
     assert b"\r" not in dest.read_bytes()
-    assert read_chrom_sizes(f"{dest}.fai") == {k: len(v) for k, v in records.items()}
+    assert {k: r.length for k, r in read_fai(f"{dest}.fai").items()} == {k: len(v) for k, v in records.items()}
     genome = Genome(dest)
     faidx = pyfaidx.Fasta(str(dest), sequence_always_upper=False)
     try:
@@ -289,12 +289,6 @@ def test_check_chromosomes_lists_the_fasta_names(tmp_path, plain_fasta):
 
 
 # --------------------------------------------------------------------------- helpers
-
-def test_read_chrom_sizes_from_ucsc_file(tmp_path):
-    path = tmp_path / "chrom.sizes"
-    path.write_text("chr2\t100\nchr1\t2000\n\n")
-    assert list(read_chrom_sizes(path).items()) == [("chr2", 100), ("chr1", 2000)]
-
 
 def test_describe_names_sorted_and_truncated():
     assert describe_names({"b", "a"}) == "a, b"

@@ -154,17 +154,6 @@ def prepare_fasta(source: str | os.PathLike, dest: str | os.PathLike) -> dict:
     return description
 
 
-def read_chrom_sizes(path: str | os.PathLike) -> dict[str, int]:
-    """Sizes, in file order, from a ``.fai`` index or a UCSC ``chrom.sizes`` file."""
-    sizes: dict[str, int] = {}
-    with open(path) as handle:
-        for line in handle:
-            fields = line.split()
-            if fields:
-                sizes[fields[0]] = int(fields[1])
-    return sizes
-
-
 def describe_names(names: list[str] | set[str], most: int = 8) -> str:
     """A short, sorted listing of names for error messages."""
     ordered = sorted(names)
