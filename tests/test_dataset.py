@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from tfbinding import load_dataset
-from tfbinding.chromosome import (build_labels, build_onehot, build_windows, read_drops,
+from tfbinding.chromosome import (build_labels, build_onehot, build_windows, onehot_path, read_drops,
                                   window_starts_from_bed)
-from tfbinding.dataset import Dataset, SplitSpec, assemble_dataset, onehot_path, split_windows
+from tfbinding.dataset import Dataset, SplitSpec, assemble_dataset, split_windows
 from tfbinding.errors import InputError
 from tfbinding.genome import prepare_fasta
 from tfbinding.ids import format_ids, parse_ids

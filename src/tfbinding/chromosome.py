@@ -107,11 +107,14 @@ def build_labels(windows: PathLike, peaks: PathLike, fasta: PathLike, chrom: str
     return labels[keep]
 
 
+def onehot_path(prefix: PathLike, split: str) -> Path:
+    """Where the one-hot step writes a chromosome's windows of one split."""
+    return Path(f"{prefix}.{split}.npy")
+
+
 def build_onehot(split_table: PathLike, fasta: PathLike, chrom: str, prefix: PathLike) -> list[Path]:
     """One-hot encode the windows of ``chrom`` (with flanks), one ``<prefix>.<split>.npy``
     per split, rows ordered by start. Returns the three paths."""
-    from .dataset import onehot_path
-
     sequence = Genome(fasta).sequence(chrom)  # its alphabet was checked by the windows step
     with np.load(split_table) as archive:
         table = {key: archive[key] for key in ("chroms", "chrom_index", "split", "starts", "length", "flank")}

@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .atomic import atomic_path, save_npz
-from .chromosome import read_drops
+from .chromosome import onehot_path, read_drops
 from .errors import InputError
 from .ids import format_ids
 from .manifest import software_versions
@@ -53,14 +53,13 @@ class _Windows:
 
     chroms: list[str]
     chrom_index: np.ndarray
-    local_row: np.ndarray
     starts: np.ndarray
     labels: np.ndarray
     per_chrom: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _gather(chroms: Sequence[str], label_files: Sequence[os.PathLike | str]) -> _Windows:
-    pieces_index, pieces_row, pieces_start, pieces_label = [], [], [], []
+    pieces_index, pieces_start, pieces_label = [], [], []
     per_chrom = {}
     for index, (chrom, path) in enumerate(zip(chroms, label_files)):
         with np.load(path) as archive:
@@ -68,10 +67,9 @@ def _gather(chroms: Sequence[str], label_files: Sequence[os.PathLike | str]) -> 
             per_chrom[chrom] = {"considered": int(archive["considered"]), "peaks": int(archive["peaks"]),
                                 "dropped": read_drops(archive)}
         pieces_index.append(np.full(len(starts), index, dtype=np.int32))
-        pieces_row.append(np.arange(len(starts), dtype=np.int64))
         pieces_start.append(starts)
         pieces_label.append(labels)
-    return _Windows(list(chroms), np.concatenate(pieces_index), np.concatenate(pieces_row),
+    return _Windows(list(chroms), np.concatenate(pieces_index),
                     np.concatenate(pieces_start), np.concatenate(pieces_label), per_chrom)
 
 
@@ -135,7 +133,7 @@ def split_windows(chroms: Sequence[str], label_files: Sequence[os.PathLike | str
 
     The table lists all windows in chromosome order, then by start: ``chrom_index``,
     ``starts``, ``labels``, ``split`` (0 train, 1 valid, 2 test, -1 dropped at a block
-    boundary) and ``weights``. Returns the per-chromosome summary.
+    boundary or by negative downsampling) and ``weights``. Returns the per-chromosome summary.
     """
     windows = _gather(chroms, label_files)
     assignment = _assign(windows, split, length, flank)
@@ -165,11 +163,6 @@ def _copy_range(source: int, sink: int, offset: int, count: int) -> None:
             raise InputError(f"unexpected end of a one-hot file while copying {count} bytes")
         offset += copied
         count -= copied
-
-
-def onehot_path(prefix: os.PathLike | str, split: str) -> Path:
-    """Where the one-hot step writes a chromosome's windows of one split."""
-    return Path(f"{prefix}.{split}.npy")
 
 
 def _write_split_X(dest: Path, pieces: list[tuple[Path, int, int]], rows: int, span: int) -> None:

@@ -17,7 +17,7 @@ from .intervals import overlap_bp
 from .labels import LabelRule, label_windows
 from .metrics import average_precision, roc_auc, threshold_at_fdr
 from .models import uses_reverse_complement
-from .onehot import iter_encoded_windows
+from .onehot import encode_windows
 from .tracks import call_sites, mean_track, write_bedgraph, write_bigwig, write_sites
 from .windows import select_windows, tile
 
@@ -73,7 +73,7 @@ def predict_chromosome(model_dir: str | os.PathLike, variant: str, fasta: str | 
     done = 0
     for first in range(0, len(starts), chunk):
         part = starts[first:first + chunk]
-        block = np.concatenate(list(iter_encoded_windows(sequence, part, length, flank, chunk=len(part))))
+        block = encode_windows(sequence, part, length, flank)
         scores[done:done + len(part)] = predict_probabilities(model, block, rc)
         done += len(part)
     out = Path(out_dir)
