@@ -64,8 +64,9 @@ def write_synthetic(folder: Path, name: str, size: int, n_peaks: int) -> tuple[P
 
 def timed_build(folder: Path, name: str, fasta: Path, peaks: Path) -> dict:
     """Run the build steps in this process; return each step's seconds."""
-    from tfbinding.chromosome import build_labels, build_onehot, build_windows
-    from tfbinding.dataset import assemble_dataset, split_windows
+    from tfbinding.dataset import assemble_dataset
+    from tfbinding.per_chromosome import build_labels, build_onehot, build_windows
+    from tfbinding.split import split_windows
     from tfbinding.genome import prepare_fasta
 
     prepared = folder / "prepared" / f"{name}.fa"

@@ -33,7 +33,7 @@ def child(folder: Path, stride: int) -> None:
     from tfbinding.genome import prepare_fasta
     from tfbinding.models import build_model
     from tfbinding.predict import predict_chromosome
-    from tfbinding.train import configure_tensorflow
+    from tfbinding.inference import configure_tensorflow
 
     prepare_fasta(folder / "chr1.fa", folder / "prepared" / "chr1.fa")
     configure_tensorflow(0)

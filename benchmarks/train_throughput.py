@@ -50,8 +50,9 @@ def make_arrays(folder: Path, windows: int) -> None:
 
 
 def child(folder: Path, mode: str, epochs: int) -> None:
-    from tfbinding.models import TrainingConfig, build_model
-    from tfbinding.train import configure_tensorflow
+    from tfbinding.inference import configure_tensorflow
+    from tfbinding.models import build_model
+    from tfbinding.options import TrainingConfig
 
     configure_tensorflow(0)
     import keras

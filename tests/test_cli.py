@@ -34,8 +34,11 @@ def test_steps_run_from_the_command_line(tmp_path, genome):
     labels, table = tmp_path / "labels.npz", tmp_path / "split.npz"
     assert main(["labels", "--windows", str(windows), "--peaks", str(peaks), "--fasta", str(genome),
                  "--chrom", "chr1", "--out", str(labels), "--length", "10"]) == 0
-    assert main(["split", "--chroms", "chr1", "--labels", str(labels), "--out", str(table),
-                 "--length", "10", "--flank", "2", "--fractions", "0.6", "0.2", "0.2"]) == 0
+    split_args = ["split", "--chroms", "chr1", "--labels", str(labels), "--out", str(table),
+                  "--length", "10", "--fractions", "0.6", "0.2", "0.2"]
+    # adjacent windows with flanks share bases: a random split would leak, so it is refused
+    assert main(split_args + ["--flank", "2"]) == 1 and not table.exists()
+    assert main(split_args + ["--flank", "0"]) == 0
     assert main(["onehot", "--split-table", str(table), "--fasta", str(genome), "--chrom", "chr1",
                  "--out-prefix", str(tmp_path / "X")]) == 0
     with np.load(labels) as archive:
@@ -47,12 +50,11 @@ def test_steps_run_from_the_command_line(tmp_path, genome):
     assert np.bincount(split).tolist() == [18, 6, 6]
     for value, name in enumerate(("train", "valid", "test")):
         X = np.load(tmp_path / f"X.{name}.npy")
-        assert X.shape == (np.count_nonzero(split == value), 14, 4)
+        assert X.shape == (np.count_nonzero(split == value), 10, 4)
         mine = starts[split == value]
         if 0 in mine:
             first = X[mine.tolist().index(0)]
-            assert first[:2].sum() == 0  # the left flank lies before position 0
-            assert first[2].tolist() == [1, 0, 0, 0]
+            assert first[0].tolist() == [1, 0, 0, 0] and first[4].sum() == 0  # A ... N
 
 
 def test_a_bad_peak_line_is_one_clear_message_and_no_output(tmp_path, genome):
@@ -68,6 +70,14 @@ def test_a_bad_peak_line_is_one_clear_message_and_no_output(tmp_path, genome):
     assert f"{peaks}, line 2: end 400 runs past the end of chr1 (300 bp)" in result.stderr
     assert not out.exists()
     assert not list(tmp_path.glob(".labels.npz.partial-*"))
+
+
+def test_fractions_that_do_not_sum_to_one_are_refused(tmp_path, genome, capsys):
+    windows = _windows(tmp_path, genome)
+    assert main(["split", "--chroms", "chr1", "--labels", str(windows), "--out", str(tmp_path / "s.npz"),
+                 "--fractions", "0.5", "0.1", "0.1"]) == 1
+    assert "split.fractions: [0.5, 0.1, 0.1] sum to 0.7, not 1" in capsys.readouterr().err
+    assert not (tmp_path / "s.npz").exists()
 
 
 def test_an_absent_chromosome_lists_the_fasta_names(tmp_path, genome, capsys):

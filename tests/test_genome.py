@@ -13,8 +13,8 @@ import pytest
 
 from tfbinding import genome as genome_module
 from tfbinding.errors import InputError
-from tfbinding.genome import (Genome, compression_of, describe_names, prepare_fasta,
-                              read_fai, sha256sum)
+from tfbinding.checksums import sha256sum
+from tfbinding.genome import Genome, compression_of, describe_names, prepare_fasta, read_fai
 
 RECORDS = {
     "chr1": "ACGTACGTNNacgtRYKMACGTACGTAC",  # 28 bp, lowercase and IUPAC kept

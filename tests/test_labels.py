@@ -6,6 +6,7 @@ import pybedtools
 import pytest
 
 from tfbinding.bedio import merge_intervals
+from tfbinding.errors import InputError
 from tfbinding.labels import AMBIGUOUS, NEGATIVE, POSITIVE, LabelRule, label_windows
 
 
@@ -150,3 +151,13 @@ def test_overlap_and_labels_agree_with_bedtools_intersect(seed):
     assert sum(bedtools_overlap) > 0  # the case is not trivial
     assert labels.tolist() == [int(bp >= 10) for bp in bedtools_overlap]
     assert {s for s, bp in zip(starts.tolist(), overlap.tolist()) if bp > 0} == touched
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"mode": "center"}, "labels.mode: 'center' is not one of overlap, summit"),
+    ({"min_overlap_bp": -1}, "min_overlap_bp: -1 must not be negative"),
+    ({"min_overlap_fraction": 2.0}, r"min_overlap_fraction: 2.0 must be in \[0, 1\]"),
+])
+def test_label_rule_checks_itself(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        LabelRule(**kwargs)

@@ -70,7 +70,7 @@ def test_base_classes_names_sequence_position_and_byte():
 
 def test_encode_windows_without_flank_is_the_slice():
     s = seq("ACGTNacgtA")
-    got = encode_windows(s, np.array([0, 3, 6]), width=4)
+    got = encode_windows(s, np.array([0, 3, 6]), length=4)
     assert got.shape == (3, 4, 4)
     for row, start in enumerate([0, 3, 6]):
         assert np.array_equal(got[row], one_hot(s[start:start + 4]))
@@ -78,7 +78,7 @@ def test_encode_windows_without_flank_is_the_slice():
 
 def test_flanks_past_either_end_are_all_zero_rows():
     s = seq("ACGTAC")  # length 6
-    got = encode_windows(s, np.array([0, 2]), width=4, flank=2)
+    got = encode_windows(s, np.array([0, 2]), length=4, flank=2)
     assert got.shape == (2, 8, 4)
     # window at 0: flank [-2, 0) is outside -> zero, then ACGT, then flank [4, 6) = AC
     assert got[0].tolist() == [ZERO, ZERO] + EYE.tolist() + [[1, 0, 0, 0], [0, 1, 0, 0]]
@@ -89,7 +89,7 @@ def test_flanks_past_either_end_are_all_zero_rows():
 
 def test_flank_longer_than_chromosome():
     s = seq("GT")
-    got = encode_windows(s, np.array([0]), width=2, flank=3)
+    got = encode_windows(s, np.array([0]), length=2, flank=3)
     assert got.shape == (1, 8, 4)
     assert got[0].tolist() == [ZERO] * 3 + [[0, 0, 1, 0], [0, 0, 0, 1]] + [ZERO] * 3
 
@@ -98,11 +98,11 @@ def test_iter_encoded_windows_yields_bounded_chunks_in_order():
     rng = np.random.default_rng(1)
     s = rng.choice(np.frombuffer(b"ACGTNacgt", np.uint8), size=200)
     starts = np.arange(0, 190, 7)  # 28 windows
-    blocks = list(iter_encoded_windows(s, starts, width=10, flank=3, chunk=8))
+    blocks = list(iter_encoded_windows(s, starts, length=10, flank=3, chunk=8))
     assert [len(b) for b in blocks] == [8, 8, 8, 4]
     assert all(b.shape[1:] == (16, 4) and b.dtype == np.uint8 for b in blocks)
     together = np.concatenate(blocks)
-    assert np.array_equal(together, encode_windows(s, starts, width=10, flank=3))
+    assert np.array_equal(together, encode_windows(s, starts, length=10, flank=3))
     for row, start in enumerate(starts.tolist()):
         lo, hi = max(0, start - 3), min(len(s), start + 13)
         pad_left = lo - (start - 3)
@@ -114,7 +114,7 @@ def test_iter_encoded_windows_no_starts_yields_nothing():
 
 
 def test_encode_windows_no_starts():
-    got = encode_windows(seq("ACGT"), np.array([], dtype=np.int64), width=2, flank=1)
+    got = encode_windows(seq("ACGT"), np.array([], dtype=np.int64), length=2, flank=1)
     assert got.shape == (0, 4, 4)
 
 

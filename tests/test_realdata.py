@@ -9,7 +9,7 @@ import pytest
 
 import tfbinding
 from conftest import run_snakemake
-from tfbinding.chromosome import build_windows
+from tfbinding.per_chromosome import build_windows
 from tfbinding.genome import prepare_fasta
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 import numpy as np
 
@@ -52,6 +52,17 @@ def save_npy(dest: str | os.PathLike, array: np.ndarray) -> None:
     """``np.save`` atomically (no pickles)."""
     with atomic_path(dest) as tmp, open(tmp, "wb") as handle:
         np.save(handle, array, allow_pickle=False)
+
+
+def write_npy_header(handle: BinaryIO, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """Write numpy's version-1.0 ``.npy`` header for a C-ordered array; the data follows.
+
+    For streamed output (a chunk at a time): a memory map (``open_memmap``) would write
+    the same bytes, but dies of SIGBUS instead of raising ENOSPC when the disk fills.
+    """
+    np.lib.format.write_array_header_1_0(handle, {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+        "shape": tuple(shape)})
 
 
 def save_npz(dest: str | os.PathLike, **arrays: np.ndarray) -> None:

@@ -12,10 +12,7 @@ import math
 import keras
 import numpy as np
 
-
-def reverse_complement(X: np.ndarray) -> np.ndarray:
-    """Reverse complement one-hot windows ``(n, L, 4)`` with channels A, C, G, T."""
-    return X[:, ::-1, ::-1]
+from .inference import reverse_complement
 
 
 class SplitBatches(keras.utils.PyDataset):

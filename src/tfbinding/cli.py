@@ -11,8 +11,15 @@ import sys
 from typing import Sequence
 
 from .errors import InputError
+from .labels import LabelRule
+from .options import (LABEL_MODES, PREDICT_FDR, PREDICT_STRIDE, SPLIT_METHODS, TRAINED_MODELS,
+                      WEIGHTS_MODES, WindowSpec)
+from .split import SplitSpec
 
 log = logging.getLogger("tfbinding")
+WINDOW = WindowSpec()
+LABEL = LabelRule()
+SPLIT = SplitSpec()
 
 
 def _aliases(text: str) -> dict[str, str]:
@@ -31,27 +38,33 @@ def _run_prepare_genome(args: argparse.Namespace) -> None:
     prepare_fasta(args.fasta, args.out)
 
 
+def _label_rule(args: argparse.Namespace) -> LabelRule:
+    return LabelRule(mode=args.mode, min_overlap_bp=args.min_overlap_bp,
+                     min_overlap_fraction=args.min_overlap_fraction,
+                     exclude_ambiguous=getattr(args, "exclude_ambiguous", False))
+
+
+def _add_label_rule(step: argparse.ArgumentParser) -> None:
+    step.add_argument("--mode", choices=LABEL_MODES, default=LABEL.mode)
+    step.add_argument("--min-overlap-bp", type=int, default=LABEL.min_overlap_bp)
+    step.add_argument("--min-overlap-fraction", type=float, default=LABEL.min_overlap_fraction)
+
+
 def _run_windows(args: argparse.Namespace) -> None:
-    from .chromosome import build_windows
+    from .per_chromosome import build_windows
     build_windows(args.fasta, args.chrom, args.out, length=args.length, stride=args.stride,
                   offset=args.offset, max_n_fraction=args.max_n_fraction,
                   windows_bed=args.windows_bed, blacklist=args.blacklist, aliases=args.aliases)
 
 
 def _run_labels(args: argparse.Namespace) -> None:
-    from .chromosome import build_labels
-    from .labels import LabelRule
-    rule = LabelRule(mode=args.mode, min_overlap_bp=args.min_overlap_bp,
-                     min_overlap_fraction=args.min_overlap_fraction,
-                     exclude_ambiguous=args.exclude_ambiguous)
+    from .per_chromosome import build_labels
     build_labels(args.windows, args.peaks, args.fasta, args.chrom, args.out, length=args.length,
-                 rule=rule, aliases=args.aliases)
+                 rule=_label_rule(args), aliases=args.aliases)
 
 
 def _run_split(args: argparse.Namespace) -> None:
-    from .dataset import SplitSpec, split_windows
-    if len(args.chroms) != len(args.labels):
-        raise InputError("--chroms and --labels need one entry per chromosome each")
+    from .split import split_windows
     split = SplitSpec(method=args.method, fractions=tuple(args.fractions), seed=args.seed,
                       valid=tuple(args.valid), test=tuple(args.test), block_size=args.block_size,
                       negative_fraction=args.negative_fraction)
@@ -60,30 +73,22 @@ def _run_split(args: argparse.Namespace) -> None:
 
 
 def _run_onehot(args: argparse.Namespace) -> None:
-    from .chromosome import build_onehot
+    from .per_chromosome import build_onehot
     build_onehot(args.split_table, args.fasta, args.chrom, args.out_prefix)
 
 
 def _run_dataset(args: argparse.Namespace) -> None:
-    from .dataset import assemble_dataset
-    from .manifest import describe_input
-    with open(args.genome_info) as handle:
-        genome = json.load(handle)
-    provenance = {
-        "name": args.name,
-        "config": json.loads(args.config_json) if args.config_json else None,
-        "inputs": {"fasta": genome, "peaks": describe_input(args.peaks),
-                   "blacklist": describe_input(args.blacklist),
-                   "windows_bed": describe_input(args.windows_bed)},
-    }
-    manifest = assemble_dataset(args.split_table, args.onehot_prefixes, args.out, provenance=provenance)
+    from .dataset import assemble_dataset, provenance
+    inputs = provenance(args.name, args.genome_info, args.peaks, args.blacklist, args.windows_bed,
+                        json.loads(args.config_json) if args.config_json else None)
+    manifest = assemble_dataset(args.split_table, args.onehot_prefixes, args.out, provenance=inputs)
     for name, summary in manifest["splits"].items():
         log.info("%s: %d windows, %d positive, weights %s / %s", name, summary["windows"],
                  summary["positives"], summary["weight_negative"], summary["weight_positive"])
 
 
 def _run_train(args: argparse.Namespace) -> None:
-    from .models import TrainingConfig
+    from .options import TrainingConfig
     from .train import train_model
     config = TrainingConfig(**json.loads(args.training_json)) if args.training_json else TrainingConfig()
     train_model(args.dataset, args.model, args.out_dir, config, threads=args.threads)
@@ -105,19 +110,17 @@ def _run_download(args: argparse.Namespace) -> None:
 
 
 def _run_calibrate(args: argparse.Namespace) -> None:
-    from .predict import calibrate_threshold
+    from .calibrate import calibrate_threshold
     result = calibrate_threshold(args.model_dir, args.model, args.dataset, args.out, fdr=args.fdr)
     log.info("threshold %.4g: validation FDR %.3f (target %.3f), recall %.3f", result["threshold"],
              result["validation_fdr"], args.fdr, result["validation_recall"])
 
 
 def _run_predict(args: argparse.Namespace) -> None:
-    from .labels import LabelRule
     from .predict import predict_chromosome
     with open(args.threshold) as handle:
         threshold = json.load(handle)["threshold"]
-    rule = LabelRule(mode=args.mode, min_overlap_bp=args.min_overlap_bp,
-                     min_overlap_fraction=args.min_overlap_fraction)
+    rule = _label_rule(args)
     predict_chromosome(args.model_dir, args.model, args.fasta, args.chrom, args.out_dir,
                        length=args.length, flank=args.flank, stride=args.stride,
                        max_n_fraction=args.max_n_fraction, threshold=threshold, peaks=args.peaks,
@@ -144,10 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--fasta", required=True)
     step.add_argument("--chrom", required=True)
     step.add_argument("--out", required=True, help=".npz of window starts and drop counts")
-    step.add_argument("--length", type=int, default=101)
-    step.add_argument("--stride", type=int, default=101)
-    step.add_argument("--offset", type=int, default=0)
-    step.add_argument("--max-n-fraction", type=float, default=0.5)
+    step.add_argument("--length", type=int, default=WINDOW.length)
+    step.add_argument("--stride", type=int, default=WINDOW.stride)
+    step.add_argument("--offset", type=int, default=WINDOW.offset)
+    step.add_argument("--max-n-fraction", type=float, default=WINDOW.max_n_fraction)
     step.add_argument("--windows-bed", type=_optional_path, default=None)
     step.add_argument("--blacklist", type=_optional_path, default=None)
     step.add_argument("--aliases", type=_aliases, default={})
@@ -159,10 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--fasta", required=True)
     step.add_argument("--chrom", required=True)
     step.add_argument("--out", required=True)
-    step.add_argument("--length", type=int, default=101)
-    step.add_argument("--mode", choices=("overlap", "summit"), default="overlap")
-    step.add_argument("--min-overlap-bp", type=int, default=1)
-    step.add_argument("--min-overlap-fraction", type=float, default=0.0)
+    step.add_argument("--length", type=int, default=WINDOW.length)
+    _add_label_rule(step)
     step.add_argument("--exclude-ambiguous", action="store_true")
     step.add_argument("--aliases", type=_aliases, default={})
     step.set_defaults(run=_run_labels)
@@ -171,17 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--chroms", nargs="+", required=True)
     step.add_argument("--labels", nargs="+", required=True, help="one labels .npz per chromosome")
     step.add_argument("--out", required=True, help="the split table (.npz)")
-    step.add_argument("--length", type=int, default=101)
-    step.add_argument("--flank", type=int, default=0)
-    step.add_argument("--method", choices=("random", "chromosome", "blocks"), default="random")
-    step.add_argument("--fractions", type=float, nargs=3, default=[0.8, 0.1, 0.1])
-    step.add_argument("--seed", type=int, default=0)
+    step.add_argument("--length", type=int, default=WINDOW.length)
+    step.add_argument("--flank", type=int, default=WINDOW.flank)
+    step.add_argument("--method", choices=SPLIT_METHODS, default=SPLIT.method)
+    step.add_argument("--fractions", type=float, nargs=3, default=list(SPLIT.fractions),
+                      help="train, valid and test fractions; they must sum to 1")
+    step.add_argument("--seed", type=int, default=SPLIT.seed)
     step.add_argument("--valid", nargs="*", default=[])
     step.add_argument("--test", nargs="*", default=[])
-    step.add_argument("--block-size", type=int, default=1_000_000)
-    step.add_argument("--negative-fraction", type=float, default=1.0,
+    step.add_argument("--block-size", type=int, default=SPLIT.block_size)
+    step.add_argument("--negative-fraction", type=float, default=SPLIT.negative_fraction,
                       help="keep this fraction of the negatives of train and valid")
-    step.add_argument("--weights", choices=("balanced", "none"), default="balanced")
+    step.add_argument("--weights", choices=WEIGHTS_MODES, default=WEIGHTS_MODES[0])
     step.set_defaults(run=_run_split)
 
     step = steps.add_parser("onehot", help="one-hot encode one chromosome's windows")
@@ -206,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     step = steps.add_parser("train", help="train one model on a dataset")
     step.add_argument("--dataset", required=True, help="results/<name>/dataset")
-    step.add_argument("--model", required=True, choices=("no_dropout", "no_weights", "full", "improved"))
+    step.add_argument("--model", required=True, choices=TRAINED_MODELS)
     step.add_argument("--out-dir", required=True)
     step.add_argument("--training-json", default="", help="the config's training section, as JSON")
     step.add_argument("--threads", type=int, default=None)
@@ -214,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     step = steps.add_parser("evaluate", help="evaluate models on the test split")
     step.add_argument("--dataset", required=True)
-    step.add_argument("--models", nargs="*", default=[])
+    step.add_argument("--models", nargs="*", default=[], choices=TRAINED_MODELS)
     step.add_argument("--model-dirs", nargs="*", default=[])
     step.add_argument("--motif", type=_optional_path, default=None, help="JASPAR matrix for motif_baseline")
     step.add_argument("--out-dir", required=True)
@@ -224,27 +226,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     step = steps.add_parser("calibrate", help="choose the site threshold on the validation split")
     step.add_argument("--dataset", required=True)
-    step.add_argument("--model", required=True)
+    step.add_argument("--model", required=True, choices=TRAINED_MODELS)
     step.add_argument("--model-dir", required=True)
     step.add_argument("--out", required=True, help="threshold.json")
-    step.add_argument("--fdr", type=float, default=0.1)
+    step.add_argument("--fdr", type=float, default=PREDICT_FDR)
     step.set_defaults(run=_run_calibrate)
 
     step = steps.add_parser("predict", help="score every window of a chromosome; write tracks and sites")
-    step.add_argument("--model", required=True)
+    step.add_argument("--model", required=True, choices=TRAINED_MODELS)
     step.add_argument("--model-dir", required=True)
     step.add_argument("--threshold", required=True, help="threshold.json from calibrate")
     step.add_argument("--fasta", required=True)
     step.add_argument("--chrom", required=True)
     step.add_argument("--out-dir", required=True)
-    step.add_argument("--length", type=int, default=101)
-    step.add_argument("--flank", type=int, default=0)
-    step.add_argument("--stride", type=int, default=50)
-    step.add_argument("--max-n-fraction", type=float, default=0.5)
+    step.add_argument("--length", type=int, default=WINDOW.length)
+    step.add_argument("--flank", type=int, default=WINDOW.flank)
+    step.add_argument("--stride", type=int, default=PREDICT_STRIDE)
+    step.add_argument("--max-n-fraction", type=float, default=WINDOW.max_n_fraction)
     step.add_argument("--peaks", type=_optional_path, default=None, help="for held-out metrics")
-    step.add_argument("--mode", choices=("overlap", "summit"), default="overlap")
-    step.add_argument("--min-overlap-bp", type=int, default=1)
-    step.add_argument("--min-overlap-fraction", type=float, default=0.0)
+    _add_label_rule(step)
     step.add_argument("--aliases", type=_aliases, default={})
     step.set_defaults(run=_run_predict)
 

@@ -1,4 +1,5 @@
-"""Merge the per-chromosome pieces into train/valid/test ``.npy`` splits, and load them.
+"""Assemble the dataset folder (the ``dataset`` step): the train/valid/test ``.npy`` arrays
+from the per-chromosome one-hot files and the split table, and ``manifest.json``.
 
 Output layout (see the README's output contract)::
 
@@ -7,157 +8,85 @@ Output layout (see the README's output contract)::
     <out>/{train,valid,test}/w.npy    (N, 1) float32
     <out>/{train,valid,test}/ids.npy  (N,) unicode 'chrom:start-end', 0-based half-open
     <out>/manifest.json
+
+Read it back with :func:`tfbinding.loader.load_dataset`.
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+import platform
+import subprocess
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .atomic import atomic_path, save_npz
-from .chromosome import onehot_path, read_drops
+from . import intermediates as keys
+from .atomic import atomic_path, write_npy_header
+from .checksums import sha256sum
 from .errors import InputError
 from .ids import format_ids
-from .manifest import software_versions
-from .npyio import npy_data_offset, write_npy_header
-from .splits import (BLOCK_BOUNDARY, SPLITS, TEST, TRAIN, VALID, block_split, chromosome_split,
-                     crosses_block, random_split, rows_for_chrom)
-from .weights import balanced_weights, uniform_weights
+from .intermediates import onehot_path, read_arrays, rows_for_chrom
+from .loader import MANIFEST
+from .split import SPLITS
 
 log = logging.getLogger(__name__)
 
-NEGATIVE_DOWNSAMPLING = "negative_downsampling"
+FORMAT = "tfbinding-dataset/1"
+_PACKAGES = ("tfbinding", "numpy", "pysam", "pyfaidx", "pybedtools", "snakemake", "jsonschema")
 
 
-@dataclass(frozen=True)
-class SplitSpec:
-    """How windows are divided (the config's ``split`` section)."""
-
-    method: str = "random"
-    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    seed: int = 0
-    valid: tuple[str, ...] = ()
-    test: tuple[str, ...] = ()
-    block_size: int = 1_000_000
-    negative_fraction: float = 1.0
-
-
-@dataclass
-class _Windows:
-    """All labelled windows, concatenated over chromosomes in config order."""
-
-    chroms: list[str]
-    chrom_index: np.ndarray
-    starts: np.ndarray
-    labels: np.ndarray
-    per_chrom: dict[str, dict[str, Any]] = field(default_factory=dict)
+def software_versions() -> dict[str, str]:
+    """Versions of Python, the Python packages used, and the bedtools binary."""
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in _PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    try:
+        result = subprocess.run(["bedtools", "--version"], capture_output=True, text=True, check=True)
+        versions["bedtools"] = result.stdout.strip().removeprefix("bedtools ")
+    except (OSError, subprocess.CalledProcessError):
+        versions["bedtools"] = "not found"
+    return versions
 
 
-def _gather(chroms: Sequence[str], label_files: Sequence[os.PathLike | str]) -> _Windows:
-    pieces_index, pieces_start, pieces_label = [], [], []
-    per_chrom = {}
-    for index, (chrom, path) in enumerate(zip(chroms, label_files)):
-        with np.load(path) as archive:
-            starts, labels = archive["starts"], archive["labels"]
-            per_chrom[chrom] = {"considered": int(archive["considered"]), "peaks": int(archive["peaks"]),
-                                "dropped": read_drops(archive)}
-        pieces_index.append(np.full(len(starts), index, dtype=np.int32))
-        pieces_start.append(starts)
-        pieces_label.append(labels)
-    return _Windows(list(chroms), np.concatenate(pieces_index),
-                    np.concatenate(pieces_start), np.concatenate(pieces_label), per_chrom)
+def describe_input(path: str | os.PathLike | None) -> dict | None:
+    """Path, size and sha256 of an input file (None stays None)."""
+    if not path:
+        return None
+    path = Path(path)
+    return {"path": str(path), "bytes": path.stat().st_size, "sha256": sha256sum(path)}
 
 
-def _assign(windows: _Windows, spec: SplitSpec, length: int, flank: int) -> np.ndarray:
-    """Split index per window, or -1 for windows dropped at block boundaries."""
-    names = np.array(windows.chroms, dtype=str)[windows.chrom_index]
-    if spec.method == "random":
-        return random_split(windows.labels, list(spec.fractions), spec.seed)
-    if spec.method == "chromosome":
-        unknown = sorted(set(spec.valid + spec.test) - set(windows.chroms))
-        if unknown:
-            raise InputError(f"config split: held-out chromosome(s) {unknown} are not among "
-                             f"chromosomes {windows.chroms}. Add them to 'chromosomes'")
-        return chromosome_split(names, list(spec.valid), list(spec.test))
-    if spec.method == "blocks":
-        assignment = block_split(names, windows.starts, spec.block_size, list(spec.fractions), spec.seed)
-        crossing = crosses_block(windows.starts, -flank, length + flank, spec.block_size)
-        assignment[crossing] = -1
-        for index, chrom in enumerate(windows.chroms):
-            count = int(np.count_nonzero(crossing & (windows.chrom_index == index)))
-            windows.per_chrom[chrom]["dropped"][BLOCK_BOUNDARY] = count
-        return assignment
-    raise InputError(f"config split.method: unknown method {spec.method!r} "
-                     "(use random, chromosome or blocks)")
+def provenance(name: str, genome_info: str | os.PathLike, peaks: str | os.PathLike,
+               blacklist: str | os.PathLike | None = None, windows_bed: str | os.PathLike | None = None,
+               config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest's ``name``, ``config`` and ``inputs`` (paths, sizes, sha256) entries.
 
-
-def _split_weights(labels: np.ndarray, assignment: np.ndarray, mode: str,
-                   negative_fraction: float = 1.0) -> np.ndarray:
-    weights = np.zeros(len(labels), dtype=np.float32)
-    for value in range(len(SPLITS)):
-        rows = assignment == value
-        if mode == "balanced":
-            weights[rows] = balanced_weights(labels[rows])
-        else:
-            weights[rows] = uniform_weights(labels[rows])
-            if value != TEST:  # kept negatives stand for the ones dropped by downsampling
-                weights[rows & (labels == 0)] /= negative_fraction
-    return weights
-
-
-def _downsample_negatives(windows: _Windows, assignment: np.ndarray, spec: SplitSpec) -> None:
-    """Keep a seeded ``negative_fraction`` of the negatives of train and valid (test stays
-    whole, so evaluation sees the real class balance); mark the others -1 and count them."""
-    if spec.negative_fraction >= 1.0:
-        return
-    rng = np.random.default_rng([spec.seed, 1])
-    dropped = np.zeros(len(assignment), dtype=bool)
-    for value in (TRAIN, VALID):
-        negatives = np.flatnonzero((assignment == value) & (windows.labels == 0))
-        dropped[negatives[rng.random(len(negatives)) >= spec.negative_fraction]] = True
-    assignment[dropped] = -1
-    for index, chrom in enumerate(windows.chroms):
-        count = int(np.count_nonzero(dropped & (windows.chrom_index == index)))
-        windows.per_chrom[chrom]["dropped"][NEGATIVE_DOWNSAMPLING] = count
-
-
-def split_windows(chroms: Sequence[str], label_files: Sequence[os.PathLike | str],
-                  out: os.PathLike | str, *, length: int, flank: int = 0,
-                  split: SplitSpec = SplitSpec(), weights: str = "balanced") -> dict[str, Any]:
-    """Assign every labelled window to a split and weight it; write the split table (.npz).
-
-    The table lists all windows in chromosome order, then by start: ``chrom_index``,
-    ``starts``, ``labels``, ``split`` (0 train, 1 valid, 2 test, -1 dropped at a block
-    boundary or by negative downsampling) and ``weights``. Returns the per-chromosome summary.
+    ``genome_info`` is the ``.source.json`` that ``prepare-genome`` wrote beside the FASTA.
     """
-    windows = _gather(chroms, label_files)
-    assignment = _assign(windows, split, length, flank)
-    _downsample_negatives(windows, assignment, split)
-    for value, name in enumerate(SPLITS):
-        if not np.any(assignment == value):
-            raise InputError(f"split {name!r} is empty: {len(assignment)} windows, {split}. "
-                             "Give more chromosomes or windows, or change 'split'")
-    table = {"chroms": np.array(windows.chroms, dtype=str), "chrom_index": windows.chrom_index,
-             "starts": windows.starts, "labels": windows.labels, "split": assignment,
-             "weights": _split_weights(windows.labels, assignment, weights, split.negative_fraction),
-             "length": np.int64(length), "flank": np.int64(flank),
-             "per_chrom": np.array(json.dumps(windows.per_chrom, sort_keys=True)),
-             "spec": np.array(json.dumps({**asdict(split), "weights": weights}, sort_keys=True))}
-    save_npz(out, **table)
-    return windows.per_chrom
+    with open(genome_info) as handle:
+        genome = json.load(handle)
+    return {"name": name, "config": dict(config) if config is not None else None,
+            "inputs": {"fasta": genome, "peaks": describe_input(peaks),
+                       "blacklist": describe_input(blacklist), "windows_bed": describe_input(windows_bed)}}
 
 
 def _copy_range(source: int, sink: int, offset: int, count: int) -> None:
-    """Copy bytes between open files in the kernel (no trip through user memory)."""
+    """Append bytes of one open file to another in the kernel (no trip through user memory)."""
     while count:
         try:
             copied = os.copy_file_range(source, sink, count, offset)
-        except OSError:  # e.g. across file systems on old kernels
+        except OSError as err:
+            if err.errno == errno.ENOSPC:
+                raise
+            # e.g. across file systems on old kernels
             copied = os.write(sink, os.pread(source, min(count, 64 << 20), offset))
         if copied == 0:
             raise InputError(f"unexpected end of a one-hot file while copying {count} bytes")
@@ -188,16 +117,25 @@ def _write_split_X(dest: Path, pieces: list[tuple[Path, int, int]], rows: int, s
 
 def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[os.PathLike | str],
                      out_dir: os.PathLike | str, provenance: dict[str, Any] | None = None) -> dict:
-    """Write ``{train,valid,test}/{X,y,w,ids}.npy`` and ``manifest.json`` atomically.
+    """Write ``{train,valid,test}/{X,y,w,ids}.npy`` and ``manifest.json``; the folder is
+    swapped in whole, so a failed run leaves the previous dataset (or none).
 
-    ``onehot_prefixes`` name each chromosome's one-hot files (in the table's chromosome
-    order), ``<prefix>.<split>.npy``, as written by
-    :func:`tfbinding.chromosome.build_onehot`.
+    Parameters
+    ----------
+    split_table : the split step's table (see :mod:`tfbinding.intermediates`).
+    onehot_prefixes : each chromosome's one-hot files, ``<prefix>.<split>.npy``, in the
+        table's chromosome order (:func:`tfbinding.per_chromosome.build_onehot`).
+    out_dir : the dataset folder.
+    provenance : extra manifest entries (:func:`provenance`).
+
+    Returns
+    -------
+    dict
+        The manifest.
     """
-    with np.load(split_table) as archive:
-        table = {key: archive[key] for key in archive.files}
-    chroms = table["chroms"].tolist()
-    length, flank = int(table["length"]), int(table["flank"])
+    table = read_arrays(split_table)
+    chroms = table[keys.CHROMS].tolist()
+    length, flank = int(table[keys.LENGTH]), int(table[keys.FLANK])
     span = length + 2 * flank
     if len(onehot_prefixes) != len(chroms):
         raise InputError(f"{split_table} lists {len(chroms)} chromosomes but {len(onehot_prefixes)} "
@@ -210,26 +148,28 @@ def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[o
             pieces = []
             for chrom, prefix in zip(chroms, onehot_prefixes):
                 path = onehot_path(prefix, name)
-                offset, shape = npy_data_offset(path)
+                stored = np.load(path, mmap_mode="r")
+                offset, shape = stored.offset, stored.shape
+                del stored
                 expected = (len(rows_for_chrom(table, chrom, value)), span, 4)
                 if shape != expected:
                     raise InputError(f"{path}: shape {shape}, but the split table of {chrom} needs "
                                      f"{expected}; delete it and rerun to rebuild it")
                 pieces.append((path, offset, expected[0] * span * 4))
-            rows = np.flatnonzero(table["split"] == value)
+            rows = np.flatnonzero(table[keys.SPLIT] == value)
             _write_split_X(folder / "X.npy", pieces, len(rows), span)
             summaries[name] = _write_labels(folder, table, rows, chroms, length)
         manifest = _manifest(table, summaries, provenance or {})
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
 def _write_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarray,
                   chroms: list[str], length: int) -> dict[str, Any]:
-    labels = table["labels"][rows].astype(np.float32)
-    weights = table["weights"][rows]
-    starts = table["starts"][rows]
-    chrom_index = table["chrom_index"][rows]
+    labels = table[keys.LABELS][rows].astype(np.float32)
+    weights = table[keys.WEIGHTS][rows]
+    starts = table[keys.STARTS][rows]
+    chrom_index = table[keys.CHROM_INDEX][rows]
     ids = np.concatenate([format_ids(chrom, starts[chrom_index == i], starts[chrom_index == i] + length)
                           for i, chrom in enumerate(chroms)])
     np.save(folder / "y.npy", labels.reshape(-1, 1), allow_pickle=False)
@@ -250,23 +190,23 @@ def _write_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarra
 
 
 def _manifest(table: Mapping[str, np.ndarray], summaries: dict, provenance: dict[str, Any]) -> dict[str, Any]:
-    per_chrom = json.loads(str(table["per_chrom"]))
-    for index, chrom in enumerate(table["chroms"].tolist()):
-        mine = table["chrom_index"] == index
+    per_chrom = json.loads(str(table[keys.PER_CHROM]))
+    for index, chrom in enumerate(table[keys.CHROMS].tolist()):
+        mine = table[keys.CHROM_INDEX] == index
         per_chrom[chrom]["labelled"] = int(np.count_nonzero(mine))
-        per_chrom[chrom]["positives"] = int(table["labels"][mine].sum())
-        per_chrom[chrom]["windows_by_split"] = {name: int(np.count_nonzero(table["split"][mine] == value))
+        per_chrom[chrom]["positives"] = int(table[keys.LABELS][mine].sum())
+        per_chrom[chrom]["windows_by_split"] = {name: int(np.count_nonzero(table[keys.SPLIT][mine] == value))
                                                 for value, name in enumerate(SPLITS)}
     dropped: dict[str, int] = {}
     for info in per_chrom.values():
         for reason, count in info["dropped"].items():
             dropped[reason] = dropped.get(reason, 0) + count
-    length, flank = int(table["length"]), int(table["flank"])
+    length, flank = int(table[keys.LENGTH]), int(table[keys.FLANK])
     return {
-        "format": "tfbinding-dataset/1",
+        "format": FORMAT,
         "window": {"length": length, "flank": flank, "input_length": length + 2 * flank,
                    "channels": "ACGT", "coordinates": "0-based, half-open (BED)"},
-        "split": json.loads(str(table["spec"])),
+        "split": json.loads(str(table[keys.SPEC])),
         "splits": summaries,
         "totals": {"considered": sum(info["considered"] for info in per_chrom.values()),
                    "windows": sum(s["windows"] for s in summaries.values()),
@@ -276,27 +216,3 @@ def _manifest(table: Mapping[str, np.ndarray], summaries: dict, provenance: dict
         "versions": software_versions(),
         **provenance,
     }
-
-
-class Dataset:
-    """The splits of a built dataset, memory-mapped: ``data.train["X"]`` etc."""
-
-    def __init__(self, path: os.PathLike | str):
-        self.path = Path(path)
-        manifest = self.path / "manifest.json"
-        if not manifest.exists():
-            raise InputError(f"{self.path}: no manifest.json, so no complete dataset is here. "
-                             "Build it with 'snakemake --cores 8'")
-        self.manifest = json.loads(manifest.read_text())
-        for name in SPLITS:
-            setattr(self, name, {key: np.load(self.path / name / f"{key}.npy", mmap_mode="r")
-                                 for key in ("X", "y", "w", "ids")})
-
-    def __repr__(self) -> str:
-        sizes = ", ".join(f"{name}={len(getattr(self, name)['y'])}" for name in SPLITS)
-        return f"Dataset({str(self.path)!r}: {sizes})"
-
-
-def load_dataset(path: os.PathLike | str) -> Dataset:
-    """Open ``results/<name>/dataset``: each split's X, y, w and ids, memory-mapped."""
-    return Dataset(path)

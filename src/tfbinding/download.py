@@ -2,7 +2,6 @@
 file and an atomic rename, with retries and a checksum check; never twice."""
 from __future__ import annotations
 
-import hashlib
 import http.client
 import logging
 import os
@@ -12,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from .atomic import atomic_path
+from .checksums import file_digests
 from .errors import InputError
 
 log = logging.getLogger(__name__)
@@ -29,20 +29,11 @@ class _Truncated(OSError):
     """The server closed the connection before the announced length."""
 
 
-def _digests(path: Path) -> dict[str, str]:
-    digests = {"sha256": hashlib.sha256(), "md5": hashlib.md5()}
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            for digest in digests.values():
-                digest.update(block)
-    return {name: digest.hexdigest() for name, digest in digests.items()}
-
-
 def check_checksums(path: Path, source: str, sha256: str | None, md5: str | None) -> None:
     """Fail if ``path`` does not have the expected sha256/md5 (either may be None)."""
     if not (sha256 or md5):
         return
-    actual = _digests(path)
+    actual = file_digests(path, ("sha256", "md5"))
     for name, expected in (("sha256", sha256), ("md5", md5)):
         if expected and actual[name] != expected.lower():
             raise InputError(f"{source}: {name} is {actual[name]}, but the config expects {expected}. "

@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_path, save_json, save_npz
-from .dataset import load_dataset
-from .metrics import METRICS, curve_points, evaluate_scores
-from .models import uses_reverse_complement
+from .inference import load_model, predict_probabilities
+from .loader import load_dataset
+from .metrics import METRICS, evaluate_scores
 from .motif import best_match_scores, log_odds, read_jaspar
+from .options import MOTIF_BASELINE, uses_reverse_complement
+from .plotting import plot_curves
 
 log = logging.getLogger(__name__)
 
@@ -23,20 +25,13 @@ _LABELS = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "recall_at_10_fdr": "recall
 def score_test_split(dataset_dir: str | os.PathLike, model_dirs: dict[str, str | os.PathLike],
                      motif: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """(ids, labels, {model: scores}) on the test split."""
-    from .train import configure_tensorflow, predict_probabilities
-
     data = load_dataset(dataset_dir)
     X = data.test["X"]
     scores = {}
-    if model_dirs:
-        configure_tensorflow(0)
-        import keras
-
-        for variant, folder in model_dirs.items():
-            model = keras.models.load_model(Path(folder) / "model.keras")
-            scores[variant] = predict_probabilities(model, X, uses_reverse_complement(variant))
+    for model_name, folder in model_dirs.items():
+        scores[model_name] = predict_probabilities(load_model(folder), X, uses_reverse_complement(model_name))
     if motif:
-        scores["motif_baseline"] = best_match_scores(X, log_odds(read_jaspar(motif)[1]))
+        scores[MOTIF_BASELINE] = best_match_scores(X, log_odds(read_jaspar(motif)[1]))
     return np.asarray(data.test["ids"]), np.asarray(data.test["y"]).reshape(-1), scores
 
 
@@ -78,30 +73,3 @@ def metrics_table(result: dict) -> str:
                  for m in METRICS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def plot_curves(labels: np.ndarray, scores: dict[str, np.ndarray], out: Path) -> None:
-    """``roc.png`` and ``pr.png``, every model on each."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    for kind, (x, y, xlabel, ylabel) in {"roc": ("fpr", "tpr", "false positive rate", "true positive rate"),
-                                         "pr": ("recall", "precision", "recall", "precision")}.items():
-        figure, axis = plt.subplots(figsize=(5, 5))
-        for name, values in scores.items():
-            points = curve_points(labels, values)
-            axis.plot(points[x], points[y], label=name)
-        if kind == "roc":
-            axis.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-        else:
-            axis.axhline(labels.mean(), color="grey", linestyle=":", linewidth=1, label="chance")
-        axis.set_xlabel(xlabel)
-        axis.set_ylabel(ylabel)
-        axis.set_title(f"{kind.upper()} on the test split")
-        axis.legend(loc="lower right" if kind == "roc" else "upper right")
-        figure.tight_layout()
-        with atomic_path(out / f"{kind}.png") as tmp:
-            figure.savefig(tmp, dpi=100, format="png")
-        plt.close(figure)

@@ -5,7 +5,6 @@ Coordinates are 0-based, half-open everywhere here, as in BED and pysam.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -16,20 +15,12 @@ import numpy as np
 import pysam
 
 from .atomic import atomic_path, save_json
-from .errors import InputError, located
+from .checksums import sha256sum
+from .errors import located
 
 log = logging.getLogger(__name__)
 
 _BLOCK = 8 << 20
-
-
-def sha256sum(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file's bytes, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def compression_of(path: str | os.PathLike) -> str:

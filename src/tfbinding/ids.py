@@ -24,6 +24,20 @@ def _write_number(block: np.ndarray, first: int, values: np.ndarray, digits: int
 def format_ids(chrom: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """``chrom:start-end`` for each window, as a fixed-width unicode array.
 
+    Parameters
+    ----------
+    chrom : str
+        The chromosome name, as in the FASTA.
+    starts, ends : array of int
+        0-based, half-open coordinates (as in BED).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` unicode ids.
+
+    Notes
+    -----
     Equal to ``np.array([f"{chrom}:{s}-{e}" for s, e in zip(starts, ends)])``, but faster:
     digits are written column by column as ASCII bytes, run by run of rows whose
     numbers have the same digit counts (few runs when the starts are sorted).
@@ -50,7 +64,22 @@ def format_ids(chrom: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
 
 
 def parse_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split ``chrom:start-end`` ids into (chroms, starts, ends)."""
+    """Split ``chrom:start-end`` ids into their parts (the inverse of :func:`format_ids`).
+
+    Parameters
+    ----------
+    ids : array of str
+
+    Returns
+    -------
+    chroms : numpy.ndarray of str
+    starts, ends : numpy.ndarray of int64, 0-based half-open
+
+    Raises
+    ------
+    ValueError
+        When an id has no ``start-end`` part.
+    """
     parts = np.char.partition(np.asarray(ids, dtype=str), ":")
     spans = np.char.partition(parts[:, 2], "-")
     return parts[:, 0], spans[:, 0].astype(np.int64), spans[:, 2].astype(np.int64)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import InputError
 from .intervals import overlap_bp, points_inside
+from .options import LABEL_MODES, check_choice
 
 POSITIVE, NEGATIVE, AMBIGUOUS = 1, 0, -1
 AMBIGUOUS_REASON = "ambiguous_label"
@@ -25,6 +27,11 @@ class LabelRule:
         stricter of the two applies.
     exclude_ambiguous : leave out windows that touch a peak but fall below the threshold
         (default False: they are negatives).
+
+    Raises
+    ------
+    InputError
+        For an unknown mode, a negative ``min_overlap_bp`` or a fraction outside [0, 1].
     """
 
     mode: str = "overlap"
@@ -32,7 +39,15 @@ class LabelRule:
     min_overlap_fraction: float = 0.0
     exclude_ambiguous: bool = False
 
+    def __post_init__(self) -> None:
+        check_choice(self.mode, LABEL_MODES, "labels.mode")
+        if self.min_overlap_bp < 0:
+            raise InputError(f"labels.min_overlap_bp: {self.min_overlap_bp} must not be negative")
+        if not 0.0 <= self.min_overlap_fraction <= 1.0:
+            raise InputError(f"labels.min_overlap_fraction: {self.min_overlap_fraction} must be in [0, 1]")
+
     def threshold_bp(self, length: int) -> int:
+        """Bases of overlap that make a window of ``length`` bp positive."""
         return max(self.min_overlap_bp, math.ceil(self.min_overlap_fraction * length - 1e-9), 1)
 
 

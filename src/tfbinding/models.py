@@ -2,42 +2,9 @@
 and ``improved``. ``motif_baseline`` needs no network (see :mod:`tfbinding.motif`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 
-STUDY_MODELS = ("no_dropout", "no_weights", "full")
-TRAINED_MODELS = STUDY_MODELS + ("improved",)
-ALL_MODELS = TRAINED_MODELS + ("motif_baseline",)
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    """Hyper-parameters (the config's ``training`` section), with the study's defaults."""
-
-    filters: int = 15
-    kernel_size: int = 10
-    dropout: float = 0.5
-    learning_rate: float = 0.03
-    momentum: float = 0.9
-    batch_size: int = 1000
-    epochs: int = 30
-    patience: int = 6
-    early_stopping_start: int = 12
-    seed: int = 0
-    improved_learning_rate: float = 0.001
-    improved_batch_size: int = 256
-    improved_epochs: int = 15
-
-
-def uses_weights(variant: str) -> bool:
-    """Whether a model trains with the class-balancing sample weights."""
-    return variant != "no_weights"
-
-
-def uses_reverse_complement(variant: str) -> bool:
-    """Whether a model is trained with RC augmentation and predicts RC-averaged."""
-    return variant == "improved"
+from .options import TrainingConfig, check_model
 
 
 def _metrics() -> list:
@@ -81,12 +48,11 @@ def build_improved_model(input_length: int, config: TrainingConfig) -> keras.Mod
     return model
 
 
-def build_model(variant: str, input_length: int, config: TrainingConfig = TrainingConfig()) -> keras.Model:
-    """Build and compile one of :data:`TRAINED_MODELS`."""
-    if variant == "no_dropout":
+def build_model(model_name: str, input_length: int, config: TrainingConfig = TrainingConfig()) -> keras.Model:
+    """Build and compile one of :data:`tfbinding.options.TRAINED_MODELS`."""
+    check_model(model_name)
+    if model_name == "no_dropout":
         return build_study_model(input_length, 0.0, config)
-    if variant in ("no_weights", "full"):
+    if model_name in ("no_weights", "full"):
         return build_study_model(input_length, config.dropout, config)
-    if variant == "improved":
-        return build_improved_model(input_length, config)
-    raise ValueError(f"unknown model {variant!r}; choose from {', '.join(TRAINED_MODELS)}")
+    return build_improved_model(input_length, config)

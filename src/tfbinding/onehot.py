@@ -54,15 +54,15 @@ def one_hot(sequence: bytes | str | np.ndarray) -> np.ndarray:
     return ONE_HOT_TABLE[codes]
 
 
-def iter_encoded_windows(sequence: np.ndarray, starts: np.ndarray, width: int, flank: int = 0,
+def iter_encoded_windows(sequence: np.ndarray, starts: np.ndarray, length: int, flank: int = 0,
                          chunk: int = 1 << 15) -> Iterator[np.ndarray]:
-    """Yield ``(n, width + 2*flank, 4)`` uint8 blocks encoding, for each start,
-    ``sequence[start - flank : start + width + flank]``, ``chunk`` windows at a time.
+    """Yield ``(n, length + 2*flank, 4)`` uint8 blocks encoding, for each start,
+    ``sequence[start - flank : start + length + flank]``, ``chunk`` windows at a time.
 
     Parts of a window outside the sequence (a flank past a chromosome's end) are all-zero
     rows. Memory stays bounded by one chunk, whatever the number of windows.
     """
-    span = width + 2 * flank
+    span = length + 2 * flank
     starts = np.asarray(starts, dtype=np.int64)
     if flank:
         sequence = np.concatenate((np.zeros(flank, np.uint8), sequence, np.zeros(flank, np.uint8)))
@@ -72,9 +72,27 @@ def iter_encoded_windows(sequence: np.ndarray, starts: np.ndarray, width: int, f
         yield _TABLE32[views[rows]].view(np.uint8).reshape(len(rows), span, 4)
 
 
-def encode_windows(sequence: np.ndarray, starts: np.ndarray, width: int, flank: int = 0) -> np.ndarray:
-    """All windows of :func:`iter_encoded_windows` as one ``(n, width + 2*flank, 4)`` array."""
-    blocks = list(iter_encoded_windows(sequence, starts, width, flank))
+def encode_windows(sequence: np.ndarray, starts: np.ndarray, length: int, flank: int = 0) -> np.ndarray:
+    """One-hot encode windows of a chromosome, with flanks.
+
+    Parameters
+    ----------
+    sequence : numpy.ndarray of uint8
+        The chromosome's ASCII bases (:meth:`tfbinding.genome.Genome.sequence`).
+    starts : array of int
+        0-based window starts; window ``i`` is ``[starts[i], starts[i] + length)``.
+    length : int
+        Window length in bp.
+    flank : int, default 0
+        Context added on each side; bases outside the chromosome become all-zero rows.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, length + 2*flank, 4)`` uint8, channels A, C, G, T; N and IUPAC codes are
+        all-zero rows.
+    """
+    blocks = list(iter_encoded_windows(sequence, starts, length, flank))
     if not blocks:
-        return np.zeros((0, width + 2 * flank, 4), dtype=np.uint8)
+        return np.zeros((0, length + 2 * flank, 4), dtype=np.uint8)
     return np.concatenate(blocks)

@@ -11,12 +11,12 @@ import numpy as np
 
 from .atomic import save_json, save_npz
 from .bedio import merge_intervals, read_intervals
-from .dataset import load_dataset
 from .genome import Genome
+from .inference import load_model, predict_probabilities
 from .intervals import overlap_bp
 from .labels import LabelRule, label_windows
-from .metrics import average_precision, roc_auc, threshold_at_fdr
-from .models import uses_reverse_complement
+from .metrics import average_precision, roc_auc
+from .options import uses_reverse_complement
 from .onehot import encode_windows
 from .tracks import call_sites, mean_track, write_bedgraph, write_bigwig, write_sites
 from .windows import select_windows, tile
@@ -24,51 +24,54 @@ from .windows import select_windows, tile
 log = logging.getLogger(__name__)
 
 
-def _load(model_dir: str | os.PathLike):
-    from .train import configure_tensorflow
-
-    configure_tensorflow(0)
-    import keras
-
-    return keras.models.load_model(Path(model_dir) / "model.keras")
-
-
-def calibrate_threshold(model_dir: str | os.PathLike, variant: str, dataset_dir: str | os.PathLike,
-                        out: str | os.PathLike, fdr: float = 0.1) -> dict:
-    """Choose the site-calling threshold on the validation split: the lowest score whose
-    windows at or above it have an FDR of at most ``fdr`` there. Writes ``out`` (JSON)."""
-    from .train import predict_probabilities
-
-    data = load_dataset(dataset_dir)
-    labels = np.asarray(data.valid["y"]).reshape(-1)
-    scores = predict_probabilities(_load(model_dir), data.valid["X"], uses_reverse_complement(variant))
-    threshold = threshold_at_fdr(labels, scores, fdr)
-    called = scores >= threshold
-    achieved = float(np.mean(labels[called] == 0)) if called.any() else 0.0
-    result = {"model": variant, "target_fdr": fdr, "threshold": threshold, "validation_fdr": achieved,
-              "validation_windows_called": int(called.sum()),
-              "validation_recall": float(labels[called].sum() / max(labels.sum(), 1))}
-    save_json(out, result)
-    return result
-
-
-def predict_chromosome(model_dir: str | os.PathLike, variant: str, fasta: str | os.PathLike,
+def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str | os.PathLike,
                        chrom: str, out_dir: str | os.PathLike, *, length: int, flank: int = 0,
                        stride: int = 50, max_n_fraction: float = 0.5, threshold: float = 0.5,
                        chunk: int = 1 << 16, peaks: str | os.PathLike | None = None,
                        aliases: Mapping[str, str] | None = None,
                        rule: LabelRule = LabelRule()) -> dict:
-    """Write ``<chrom>.bedGraph``, ``.bw``, ``.sites.bed``, ``.windows.npz`` and
-    ``.metrics.json`` into ``out_dir``. Memory: the chromosome plus one chunk of windows."""
-    from .train import predict_probabilities
+    """Score every window of a chromosome and write tracks, sites and metrics.
 
+    Parameters
+    ----------
+    model_dir : path
+        A trained model's folder.
+    model_name : str
+        Its name (decides reverse-complement averaging).
+    fasta : path
+        The prepared, indexed FASTA.
+    chrom : str
+    out_dir : path
+        Receives ``<chrom>.bedGraph``, ``.bw``, ``.sites.bed``, ``.windows.npz`` and
+        ``.metrics.json``.
+    length, flank : int
+        The model's window length and flank (its input is ``length + 2*flank``).
+    stride : int, default 50
+    max_n_fraction : float, default 0.5
+        Windows with more non-ACGT bases are skipped (counted).
+    threshold : float, default 0.5
+        Site threshold (from ``calibrate``).
+    chunk : int, default 65536
+        Windows encoded and scored at a time: memory is the chromosome plus one chunk.
+    peaks : path or None
+        Peaks for held-out metrics (ROC/PR AUC, site precision and recall).
+    aliases : mapping or None
+        Peak chromosome name -> FASTA name.
+    rule : LabelRule
+        How windows are labelled from ``peaks``.
+
+    Returns
+    -------
+    dict
+        The metrics written to ``<chrom>.metrics.json``.
+    """
     genome = Genome(fasta)
     sequence = genome.sequence(chrom)
     selection = select_windows(sequence, tile(len(sequence), length, stride), length, max_n_fraction,
                                name=f"{fasta}: {chrom}")
     starts = selection.starts
-    model = _load(model_dir)
-    rc = uses_reverse_complement(variant)
+    model = load_model(model_dir)
+    rc = uses_reverse_complement(model_name)
     scores = np.empty(len(starts), dtype=np.float32)
     done = 0
     for first in range(0, len(starts), chunk):
@@ -83,7 +86,7 @@ def predict_chromosome(model_dir: str | os.PathLike, variant: str, fasta: str | 
     write_bigwig(out / f"{chrom}.bw", chrom, track, genome.sizes)
     sites = call_sites(starts, length, scores, threshold)
     write_sites(out / f"{chrom}.sites.bed", chrom, sites)
-    metrics = {"chrom": chrom, "model": variant, "windows": int(len(starts)), "stride": stride,
+    metrics = {"chrom": chrom, "model": model_name, "windows": int(len(starts)), "stride": stride,
                "skipped_windows": selection.dropped, "threshold": threshold, "sites": int(len(sites.starts))}
     if peaks:
         metrics.update(held_out_metrics(peaks, genome.sizes, chrom, starts, length, scores, sites,

@@ -20,9 +20,22 @@ class Track:
 
 
 def mean_track(starts: np.ndarray, length: int, scores: np.ndarray, decimals: int = 4) -> Track:
-    """The per-base mean of the scores of the windows ``[start, start + length)`` covering
-    each base; bases under no window are left out. Adjacent segments whose means agree to
-    ``decimals`` places are joined."""
+    """The per-base mean of the scores of the windows covering each base.
+
+    Parameters
+    ----------
+    starts : array of int
+        0-based window starts, windows ``[start, start + length)``.
+    length : int
+    scores : array of float, one per window
+    decimals : int, default 4
+        Adjacent segments whose means agree to this many places are joined.
+
+    Returns
+    -------
+    Track
+        Sorted, non-overlapping segments with their mean; bases under no window are left out.
+    """
     starts = np.asarray(starts, dtype=np.int64)
     if len(starts) == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -78,7 +91,23 @@ class Sites:
 
 
 def call_sites(starts: np.ndarray, length: int, scores: np.ndarray, threshold: float) -> Sites:
-    """Merge windows with ``score >= threshold`` that overlap or touch into sites."""
+    """Merge windows scoring at or above a threshold that overlap or touch into sites.
+
+    Parameters
+    ----------
+    starts : array of int
+        Sorted 0-based window starts.
+    length : int
+        Window length in bp.
+    scores : array of float
+    threshold : float
+
+    Returns
+    -------
+    Sites
+        ``[start, end)`` of each site, its best window's score, and the summit (the middle
+        of its first best window).
+    """
     hit = np.flatnonzero(scores >= threshold)
     hit_starts = starts[hit]
     if len(hit) == 0:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .options import WEIGHTS_MODES, check_choice
+
 
 def balanced_weights(labels: np.ndarray) -> np.ndarray:
     """``w = n / (2 * n_class)`` for each sample, so that each class sums to ``n / 2``.
@@ -24,3 +26,25 @@ def balanced_weights(labels: np.ndarray) -> np.ndarray:
 def uniform_weights(labels: np.ndarray) -> np.ndarray:
     """All ones: for ``weights: none``."""
     return np.ones(np.asarray(labels).size, dtype=np.float32)
+
+
+def split_weights(labels: np.ndarray, assignment: np.ndarray, mode: str,
+                  negative_fraction: float = 1.0) -> np.ndarray:
+    """Weights computed within each split (``assignment`` 0, 1, 2; others get 0).
+
+    ``mode`` is ``"balanced"`` (:func:`balanced_weights`) or ``"none"`` (ones, except that
+    kept negatives of train and valid stand for those dropped by negative downsampling:
+    ``1 / negative_fraction``; test is never downsampled).
+    """
+    check_choice(mode, WEIGHTS_MODES, "weights")
+    labels = np.asarray(labels).reshape(-1)
+    weights = np.zeros(len(labels), dtype=np.float32)
+    for value in range(3):
+        rows = assignment == value
+        if mode == "balanced":
+            weights[rows] = balanced_weights(labels[rows])
+        else:
+            weights[rows] = uniform_weights(labels[rows])
+            if value != 2:
+                weights[rows & (labels == 0)] /= negative_fraction
+    return weights

@@ -59,9 +59,33 @@ class WindowSelection:
 def select_windows(sequence: np.ndarray, starts: np.ndarray, length: int, max_n_fraction: float,
                    blacklist: tuple[np.ndarray, np.ndarray] | None = None,
                    name: str = "sequence") -> WindowSelection:
-    """Drop windows past the end, on the blacklist (merged, sorted intervals) or too N-rich.
+    """Drop windows past the end, on the blacklist, or too N-rich; count each reason.
 
-    A window is kept when its N fraction is at most ``max_n_fraction``.
+    Parameters
+    ----------
+    sequence : numpy.ndarray of uint8
+        The chromosome's ASCII bases.
+    starts : array of int
+        0-based starts of windows ``[start, start + length)``; sorted and made unique.
+    length : int
+        Window length in bp.
+    max_n_fraction : float
+        A window is kept when its fraction of non-ACGT bases is at most this.
+    blacklist : (starts, ends) or None
+        Merged, sorted intervals; a window touching one is dropped.
+    name : str
+        Named in errors (a byte that is no nucleotide code).
+
+    Returns
+    -------
+    WindowSelection
+        The kept starts, the number considered, and drops by the first reason that applies
+        (``past_chrom_end``, ``blacklist``, ``n_fraction``).
+
+    Raises
+    ------
+    InputError
+        When the sequence holds a byte that is no nucleotide or IUPAC code.
     """
     starts = np.asarray(starts, dtype=np.int64)
     if not np.all(starts[1:] > starts[:-1]):

@@ -1,20 +1,32 @@
 import json
 import os
+import shlex
+import sys
 import urllib.parse
 from pathlib import Path
 
 from snakemake.utils import validate
 
+from tfbinding.errors import InputError
+from tfbinding.labels import LabelRule
+from tfbinding.options import TRAINED_MODELS, WindowSpec
+from tfbinding.split import SplitSpec
+
 
 validate(config, "../schemas/config.schema.yaml")
 
-if config["split"]["method"] == "random" and config["windows"]["stride"] < config["windows"]["length"]:
-    raise ValueError(
-        "config: split.method 'random' with windows.stride < windows.length would put "
-        "overlapping windows in different splits (leakage). Use split.method: blocks."
-    )
-if abs(sum(config["split"]["fractions"]) - 1.0) > 1e-6:
-    raise ValueError(f"config: split.fractions {config['split']['fractions']} must sum to 1")
+# The package's own checks, before any job runs (the steps repeat them); the leak check on
+# the windows' real spans runs in the split step, where the windows are known.
+try:
+    WindowSpec(**{k: v for k, v in config["windows"].items() if k != "bed"})
+    LabelRule(**config["labels"])
+    SplitSpec(**config["split"])
+except InputError as err:
+    raise ValueError(f"config: {err}") from None
+
+# The rules find the `tfbinding` command beside the Python that runs Snakemake, so a venv's
+# snakemake works without the venv on PATH (cron jobs, cluster scripts, IDEs).
+shell.prefix(f"export PATH={shlex.quote(os.path.dirname(sys.executable))}:\"$PATH\"; ")
 
 def source_spec(value):
     """A config input as {"source": path-or-URL, "sha256": ..., "md5": ...}."""
@@ -105,3 +117,7 @@ def chrom_mem_mb(wildcards, input, attempt, bytes_per_base=6):
             sizes[name] = int(size)
     size = sizes.get(wildcards.chrom, max(sizes.values()))
     return int((500 + bytes_per_base * size / 1e6) * attempt)
+
+
+wildcard_constraints:
+    model="|".join(TRAINED_MODELS),

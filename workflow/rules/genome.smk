@@ -8,7 +8,7 @@ rule prepare_genome:
     log:
         f"logs/prepare_genome/{Path(PREPARED_FASTA).stem}.log",
     benchmark:
-        f"benchmarks/results/prepare_genome/{Path(PREPARED_FASTA).stem}.tsv"
+        f"logs/prepare_genome/{Path(PREPARED_FASTA).stem}.benchmark.tsv"
     threads: 1
     resources:
         mem_mb=1000,

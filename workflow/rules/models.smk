@@ -11,8 +11,6 @@ rule train:
             category="Training",
             subcategory="{model}",
         ),
-    wildcard_constraints:
-        model="no_dropout|no_weights|full|improved",
     params:
         dataset=lambda wildcards, input: os.path.dirname(input.manifest),
         out_dir=lambda wildcards, output: os.path.dirname(output.model),

@@ -1,6 +1,7 @@
-"""The per-chromosome steps: windows, labels, one-hot. Each reads files and writes one file.
+"""The per-chromosome steps of the dataset build: ``windows``, ``labels`` and ``onehot``.
 
-These are the workflow's parallel units: memory is bounded by one chromosome.
+Each reads files and writes its own file (see :mod:`tfbinding.intermediates`); they are
+the workflow's parallel units, with memory bounded by one chromosome.
 """
 from __future__ import annotations
 
@@ -11,29 +12,20 @@ from typing import Mapping
 
 import numpy as np
 
-from .atomic import atomic_path, save_npz
+from . import intermediates as keys
+from .atomic import atomic_path, save_npz, write_npy_header
 from .bedio import merge_intervals, read_intervals
 from .errors import located
 from .genome import Genome
+from .intermediates import drop_arrays, onehot_path, read_arrays, read_drops, rows_for_chrom
 from .labels import AMBIGUOUS, AMBIGUOUS_REASON, LabelRule, label_windows
-from .npyio import write_npy_header
 from .onehot import iter_encoded_windows
-from .splits import SPLITS, rows_for_chrom
+from .split import SPLITS
 from .windows import select_windows, tile
 
 log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike
-
-
-def _drop_arrays(dropped: Mapping[str, int]) -> dict[str, np.ndarray]:
-    return {"drop_reasons": np.array(list(dropped), dtype=str),
-            "drop_counts": np.array(list(dropped.values()), dtype=np.int64)}
-
-
-def read_drops(archive: Mapping[str, np.ndarray]) -> dict[str, int]:
-    """Drop counts by reason, as stored by the windows and labels steps."""
-    return dict(zip(archive["drop_reasons"].tolist(), archive["drop_counts"].tolist()))
 
 
 def window_starts_from_bed(path: PathLike, chrom: str, sizes: Mapping[str, int], length: int,
@@ -74,8 +66,8 @@ def build_windows(fasta: PathLike, chrom: str, out: PathLike, *, length: int, st
         merged_blacklist = merge_intervals(spots.start, spots.end, chrom)
     selection = select_windows(sequence, starts, length, max_n_fraction, merged_blacklist,
                                name=f"{fasta}: {chrom}")
-    save_npz(out, starts=selection.starts, considered=np.int64(selection.considered),
-             **_drop_arrays(selection.dropped))
+    save_npz(out, **{keys.STARTS: selection.starts, keys.CONSIDERED: np.int64(selection.considered)},
+             **drop_arrays(selection.dropped))
     log.info("%s: %d windows considered, %d kept, dropped %s", chrom, selection.considered,
              len(selection.starts), selection.dropped)
     return selection.dropped
@@ -92,37 +84,33 @@ def build_labels(windows: PathLike, peaks: PathLike, fasta: PathLike, chrom: str
     chrom_peaks = read_intervals(peaks, sizes, aliases, what="peaks").on(chrom)
     if not len(chrom_peaks):
         log.warning("%s: no peak on %s; all its windows are negatives", peaks, chrom)
-    with np.load(windows) as archive:
-        starts = archive["starts"]
-        dropped = read_drops(archive)
-        considered = archive["considered"]
+    archive = read_arrays(windows)
+    starts, considered, dropped = archive[keys.STARTS], archive[keys.CONSIDERED], read_drops(archive)
     merged = merge_intervals(chrom_peaks.start, chrom_peaks.end, chrom)
     labels, overlap = label_windows(starts, length, merged, np.sort(chrom_peaks.summit), rule)
     keep = labels != AMBIGUOUS
     dropped[AMBIGUOUS_REASON] = int(np.count_nonzero(~keep))
-    save_npz(out, starts=starts[keep], labels=labels[keep].astype(np.uint8), overlap=overlap[keep],
-             considered=considered, peaks=np.int64(len(chrom_peaks)), **_drop_arrays(dropped))
+    save_npz(out, **{keys.STARTS: starts[keep], keys.LABELS: labels[keep].astype(np.uint8),
+                     keys.OVERLAP: overlap[keep], keys.CONSIDERED: considered,
+                     keys.PEAKS: np.int64(len(chrom_peaks))}, **drop_arrays(dropped))
     log.info("%s: %d windows labelled, %d positive, %d peaks", chrom, int(keep.sum()),
              int(labels[keep].sum()), len(chrom_peaks))
     return labels[keep]
-
-
-def onehot_path(prefix: PathLike, split: str) -> Path:
-    """Where the one-hot step writes a chromosome's windows of one split."""
-    return Path(f"{prefix}.{split}.npy")
 
 
 def build_onehot(split_table: PathLike, fasta: PathLike, chrom: str, prefix: PathLike) -> list[Path]:
     """One-hot encode the windows of ``chrom`` (with flanks), one ``<prefix>.<split>.npy``
     per split, rows ordered by start. Returns the three paths."""
     sequence = Genome(fasta).sequence(chrom)  # its alphabet was checked by the windows step
-    with np.load(split_table) as archive:
-        table = {key: archive[key] for key in ("chroms", "chrom_index", "split", "starts", "length", "flank")}
-    length, flank = int(table["length"]), int(table["flank"])
+    table = read_arrays(split_table, (keys.CHROMS, keys.CHROM_INDEX, keys.SPLIT, keys.STARTS,
+                                      keys.LENGTH, keys.FLANK))
+    length, flank = int(table[keys.LENGTH]), int(table[keys.FLANK])
     written = []
     for value, name in enumerate(SPLITS):
-        starts = table["starts"][rows_for_chrom(table, chrom, value)]
+        starts = table[keys.STARTS][rows_for_chrom(table, chrom, value)]
         out = onehot_path(prefix, name)
+        # written as a stream, not through a memory map: a full disk must raise ENOSPC
+        # (a clear error), where a memory map would die of SIGBUS
         with atomic_path(out) as tmp, open(tmp, "wb") as handle:
             write_npy_header(handle, (len(starts), length + 2 * flank, 4), np.uint8)
             for block in iter_encoded_windows(sequence, starts, length, flank):

@@ -1,0 +1,6 @@
+"""``python -m tfbinding``: the same as the ``tfbinding`` command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

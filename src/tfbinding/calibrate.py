@@ -1,0 +1,29 @@
+"""Choose the site-calling threshold on the validation split (the ``calibrate`` step)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .atomic import save_json
+from .inference import load_model, predict_probabilities
+from .loader import load_dataset
+from .metrics import threshold_at_fdr
+from .options import uses_reverse_complement
+
+
+def calibrate_threshold(model_dir: str | os.PathLike, model_name: str, dataset_dir: str | os.PathLike,
+                        out: str | os.PathLike, fdr: float = 0.1) -> dict:
+    """Choose the site-calling threshold on the validation split: the lowest score whose
+    windows at or above it have an FDR of at most ``fdr`` there. Writes ``out`` (JSON)."""
+    data = load_dataset(dataset_dir)
+    labels = np.asarray(data.valid["y"]).reshape(-1)
+    scores = predict_probabilities(load_model(model_dir), data.valid["X"], uses_reverse_complement(model_name))
+    threshold = threshold_at_fdr(labels, scores, fdr)
+    called = scores >= threshold
+    achieved = float(np.mean(labels[called] == 0)) if called.any() else 0.0
+    result = {"model": model_name, "target_fdr": fdr, "threshold": threshold, "validation_fdr": achieved,
+              "validation_windows_called": int(called.sum()),
+              "validation_recall": float(labels[called].sum() / max(labels.sum(), 1))}
+    save_json(out, result)
+    return result

@@ -1,0 +1,99 @@
+"""Names and defaults shared by the CLI, the Snakemake workflow and the config schema.
+
+This module imports nothing heavy, so the Snakefile can read model names from it. A test
+checks that ``workflow/schemas/config.schema.yaml`` agrees with every name and default
+here (and with :class:`tfbinding.labels.LabelRule` and :class:`tfbinding.split.SplitSpec`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import InputError
+
+STUDY_MODELS = ("no_dropout", "no_weights", "full")
+TRAINED_MODELS = STUDY_MODELS + ("improved",)
+MOTIF_BASELINE = "motif_baseline"
+ALL_MODELS = TRAINED_MODELS + (MOTIF_BASELINE,)
+
+LABEL_MODES = ("overlap", "summit")
+SPLIT_METHODS = ("random", "chromosome", "blocks")
+WEIGHTS_MODES = ("balanced", "none")
+
+PREDICT_MODEL = "full"
+PREDICT_STRIDE = 50
+PREDICT_FDR = 0.1
+
+
+def check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
+    """Raise :class:`InputError` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise InputError(f"{what}: {value!r} is not one of {', '.join(choices)}")
+
+
+def check_model(name: str, choices: tuple[str, ...] = TRAINED_MODELS) -> None:
+    """Raise :class:`InputError` unless ``name`` is a known model."""
+    check_choice(name, choices, "model")
+
+
+def uses_weights(model_name: str) -> bool:
+    """Whether a model trains with the class-balancing sample weights."""
+    return model_name != "no_weights"
+
+
+def uses_reverse_complement(model_name: str) -> bool:
+    """Whether a model is trained with RC augmentation and predicts RC-averaged."""
+    return model_name == "improved"
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """How windows are made (the config's ``windows`` section).
+
+    Attributes
+    ----------
+    length : window length in bp (default 101, the study's); the label is this window's.
+    stride : tiling step in bp (default 101: adjacent, non-overlapping windows).
+    offset : first tile start (default 0).
+    flank : context in bp added on each side of X (default 0); labels ignore it.
+    max_n_fraction : drop windows whose fraction of non-ACGT bases exceeds this (default 0.5).
+    """
+
+    length: int = 101
+    stride: int = 101
+    offset: int = 0
+    flank: int = 0
+    max_n_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("length", "stride"):
+            if getattr(self, name) < 1:
+                raise InputError(f"windows.{name}: {getattr(self, name)} must be at least 1")
+        for name in ("offset", "flank"):
+            if getattr(self, name) < 0:
+                raise InputError(f"windows.{name}: {getattr(self, name)} must not be negative")
+        if not 0.0 <= self.max_n_fraction <= 1.0:
+            raise InputError(f"windows.max_n_fraction: {self.max_n_fraction} must be in [0, 1]")
+
+    @property
+    def input_length(self) -> int:
+        """Length of each X row: the window plus both flanks."""
+        return self.length + 2 * self.flank
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Hyper-parameters (the config's ``training`` section), with the study's defaults."""
+
+    filters: int = 15
+    kernel_size: int = 10
+    dropout: float = 0.5
+    learning_rate: float = 0.03
+    momentum: float = 0.9
+    batch_size: int = 1000
+    epochs: int = 30
+    patience: int = 6
+    early_stopping_start: int = 12
+    seed: int = 0
+    improved_learning_rate: float = 0.001
+    improved_batch_size: int = 256
+    improved_epochs: int = 15

@@ -1,0 +1,44 @@
+"""Loading models and predicting with them."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from tfbinding.errors import InputError  # noqa: E402
+from tfbinding.inference import load_model, predict_probabilities, reverse_complement  # noqa: E402
+from tfbinding.onehot import one_hot  # noqa: E402
+
+
+def test_reverse_complement_of_one_hot():
+    X = one_hot("AACGTN")[None]
+    assert (reverse_complement(X)[0] == one_hot("NACGTT")).all()
+
+
+def test_a_missing_or_corrupt_model_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="no trained model here"):
+        load_model(tmp_path)
+    (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(InputError, match=r"model.keras: not a Keras model archive \(truncated or corrupt\)"):
+        load_model(tmp_path)
+
+
+def test_predictions_average_both_strands_when_asked(tmp_path):
+    import keras
+
+    from tfbinding.inference import configure_tensorflow
+
+    configure_tensorflow(0)
+    inputs = keras.Input((6, 4))
+    outputs = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, outputs)
+    model.save(tmp_path / "model.keras")
+    loaded = load_model(tmp_path)
+    X = np.stack([one_hot("AACGTT"), one_hot("GATTAC")])
+    forward = predict_probabilities(loaded, X, batch_size=1)
+    backward = predict_probabilities(loaded, reverse_complement(X))
+    both = predict_probabilities(loaded, X, reverse_complement_average=True)
+    np.testing.assert_allclose(forward, model.predict_on_batch(X.astype(np.float32)).ravel(), rtol=1e-6)
+    np.testing.assert_allclose(both, (forward + backward) / 2, rtol=1e-6)
+    assert forward.dtype == np.float32 and forward.shape == (2,)

@@ -1,0 +1,140 @@
+"""The per-chromosome steps (windows, labels, onehot) on the tiny hand-made genome."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tfbinding.errors import InputError
+from tfbinding.genome import prepare_fasta
+from tfbinding.intermediates import onehot_path, read_drops
+from tfbinding.labels import LabelRule
+from tfbinding.per_chromosome import build_labels, build_onehot, build_windows, window_starts_from_bed
+from tfbinding.split import SplitSpec, split_windows
+from tiny_genome import (CHROMS, FLANK, LENGTH, MAX_N, OVERLAPPING_STRIDE, PEAKS, SEQUENCES, build_pieces,
+                         coverage, expected_onehot)
+from tiny_genome import expected_kept as expected_kept_every
+
+# overlapping windows here: they exercise partial overlaps and the ambiguous band
+STRIDE = OVERLAPPING_STRIDE
+
+
+def expected_kept(chrom: str) -> list[int]:
+    return expected_kept_every(chrom, STRIDE)
+
+
+@pytest.fixture(scope="module")
+def pieces(tmp_path_factory):
+    return build_pieces(tmp_path_factory.mktemp("tiny_overlapping"), STRIDE)
+
+
+def test_window_step_keeps_and_drops_what_brute_force_says(pieces):
+    for chrom in CHROMS:
+        with np.load(pieces["root"] / "windows" / f"{chrom}.npz") as archive:
+            assert archive["starts"].tolist() == expected_kept(chrom)
+            assert int(archive["considered"]) == len(range(0, len(SEQUENCES[chrom]), STRIDE))
+    assert pieces["drops"]["chr1"] == {"past_chrom_end": 1, "blacklist": 2, "n_fraction": 1}
+    assert pieces["drops"]["chr2"] == {"past_chrom_end": 1, "blacklist": 0, "n_fraction": 0}
+
+
+def test_label_step_matches_per_base_overlap(pieces):
+    for chrom, path in zip(CHROMS, pieces["labels"]):
+        cov = coverage(chrom)
+        with np.load(path) as archive:
+            starts = archive["starts"].tolist()
+            overlap = archive["overlap"].tolist()
+            labels = archive["labels"].tolist()
+            assert int(archive["peaks"]) == sum(1 for p in PEAKS if p[0] == chrom)
+            assert read_drops(archive)["ambiguous_label"] == 0
+        assert starts == expected_kept(chrom)
+        assert overlap == [int(cov[s:s + LENGTH].sum()) for s in starts]
+        assert labels == [int(cov[s:s + LENGTH].any()) for s in starts]
+    # the half-open edge: chr1 window [250, 350) touches base 259 of the merged peak
+    with np.load(pieces["labels"][0]) as archive:
+        row = archive["starts"].tolist().index(250)
+        assert archive["overlap"][row] == 10 and archive["labels"][row] == 1
+        row = archive["starts"].tolist().index(0)
+        assert archive["overlap"][row] == 0 and archive["labels"][row] == 0  # [0,100) vs [120,..)
+
+
+def test_onehot_step_matches_brute_force_with_flanks(pieces, tmp_path):
+    table = tmp_path / "split.npz"
+    split_windows(CHROMS, pieces["labels"], table, length=LENGTH, flank=FLANK,
+                  split=SplitSpec(method="chromosome", valid=("chr2",), test=("chr3",)))
+    with np.load(table) as archive:
+        chrom_index, starts, split = archive["chrom_index"], archive["starts"], archive["split"]
+    for index, chrom in enumerate(CHROMS):
+        prefix = tmp_path / "onehot" / chrom
+        build_onehot(table, pieces["fasta"], chrom, prefix)
+        for value, name in enumerate(("train", "valid", "test")):
+            X = np.load(onehot_path(prefix, name))
+            mine = starts[(chrom_index == index) & (split == value)].tolist()
+            assert mine == sorted(mine)
+            assert X.shape == (len(mine), LENGTH + 2 * FLANK, 4) and X.dtype == np.uint8
+            for row, start in enumerate(mine):
+                assert np.array_equal(X[row], expected_onehot(chrom, start))
+    # the window at 0 has its left flank before the chromosome: all-zero rows
+    assert expected_onehot("chr1", 0)[:FLANK].sum() == 0
+
+
+def test_labels_step_excludes_ambiguous_windows(pieces, tmp_path):
+    out = tmp_path / "amb.npz"
+    labels = build_labels(pieces["root"] / "windows" / "chr1.npz", pieces["peaks"], pieces["fasta"],
+                          "chr1", out, length=LENGTH,
+                          rule=LabelRule(min_overlap_bp=50, exclude_ambiguous=True))
+    cov = coverage("chr1")
+    overlaps = {s: int(cov[s:s + LENGTH].sum()) for s in expected_kept("chr1")}
+    with np.load(out) as archive:
+        assert archive["starts"].tolist() == [s for s, bp in overlaps.items() if bp == 0 or bp >= 50]
+        assert read_drops(archive)["ambiguous_label"] == sum(1 for bp in overlaps.values()
+                                                             if 0 < bp < 50)
+        assert archive["labels"].tolist() == labels.tolist()
+    assert read_drops(np.load(out))["ambiguous_label"] > 0  # the case exercises the rule
+
+
+def test_labels_step_summit_mode(pieces, tmp_path):
+    out = tmp_path / "summit.npz"
+    build_labels(pieces["root"] / "windows" / "chr1.npz", pieces["peaks"], pieces["fasta"], "chr1",
+                 out, length=LENGTH, rule=LabelRule(mode="summit"))
+    summits = [s + (o if o >= 0 else (e - s) // 2) for c, s, e, o in PEAKS if c == "chr1"]
+    assert summits == [150, 215, 825]
+    with np.load(out) as archive:
+        for start, label in zip(archive["starts"].tolist(), archive["labels"].tolist()):
+            assert label == int(any(start <= x < start + LENGTH for x in summits))
+
+
+def test_windows_from_bed(pieces, tmp_path):
+    bed = tmp_path / "windows.bed"
+    bed.write_text("chr1\t900\t1000\nchr1\t0\t100\nchr2\t500\t600\nchr1\t950\t1050\n"
+                   "chr1\t300\t400\n")
+    out = tmp_path / "w.npz"
+    dropped = build_windows(pieces["fasta"], "chr1", out, length=LENGTH, stride=STRIDE,
+                            max_n_fraction=MAX_N, windows_bed=bed)
+    with np.load(out) as archive:
+        assert archive["starts"].tolist() == [0, 900]
+        assert int(archive["considered"]) == 4
+    assert dropped == {"past_chrom_end": 1, "blacklist": 0, "n_fraction": 1}
+
+
+def test_windows_bed_with_wrong_length_or_duplicates(pieces, tmp_path):
+    sizes = {"chr1": 1000}
+    bad = tmp_path / "bad.bed"
+    bad.write_text("chr1\t0\t100\nchr1\t100\t150\n")
+    with pytest.raises(InputError, match=r"line 2: window chr1:100-150 is 50 bp long"):
+        window_starts_from_bed(bad, "chr1", sizes, LENGTH)
+    dup = tmp_path / "dup.bed"
+    dup.write_text("chr1\t0\t100\nchr1\t200\t300\nchr1\t0\t100\n")
+    with pytest.raises(InputError, match=r"dup.bed, line \d: window chr1:0-100 is listed twice"):
+        window_starts_from_bed(dup, "chr1", sizes, LENGTH)
+
+
+def test_windows_step_rejects_a_corrupt_fasta(tmp_path):
+    raw = tmp_path / "bad.fa"
+    raw.write_text(">chr1\nACGT*CGTAC\n")
+    fasta = tmp_path / "g" / "bad.fa"
+    prepare_fasta(raw, fasta)
+    with pytest.raises(InputError, match=r"chr1: position 4 .* holds '\*'"):
+        build_windows(fasta, "chr1", tmp_path / "w.npz", length=4, stride=4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.fa", "g"]
+
+
+# --------------------------------------------------------------------------- assemble + load

@@ -1,0 +1,39 @@
+"""Training on a tiny hand-made dataset (real TensorFlow)."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from tfbinding.evaluate import evaluate_models  # noqa: E402
+from tfbinding.options import TRAINED_MODELS, TrainingConfig  # noqa: E402
+from tfbinding.train import train_model  # noqa: E402
+
+TINY = TrainingConfig(epochs=1, batch_size=64, improved_batch_size=64, improved_epochs=1,
+                      early_stopping_start=0)
+
+
+@pytest.mark.parametrize("model_name", TRAINED_MODELS)
+def test_each_model_trains_an_epoch(tiny_dataset, tmp_path, model_name):
+    summary = train_model(tiny_dataset, model_name, tmp_path / model_name, TINY, threads=1)
+    assert summary["epochs_run"] == 1
+    for name in ("model.keras", "history.csv", "curves.png"):
+        assert (tmp_path / model_name / name).stat().st_size > 0
+    with open(tmp_path / model_name / "history.csv") as handle:
+        row = next(csv.DictReader(handle))
+    assert {"loss", "roc_auc", "pr_auc", "val_roc_auc", "val_pr_auc"} <= set(row)
+
+
+def test_same_seed_gives_identical_history_and_metrics(tiny_dataset, tmp_path):
+    config = TrainingConfig(epochs=3, batch_size=64, early_stopping_start=0, seed=5)
+    for run in ("a", "b"):
+        train_model(tiny_dataset, "full", tmp_path / run / "full", config, threads=1)
+        evaluate_models(tiny_dataset, {"full": tmp_path / run / "full"}, tmp_path / run / "evaluation",
+                        bootstrap=50)
+    assert (tmp_path / "a/full/history.csv").read_text() == (tmp_path / "b/full/history.csv").read_text()
+    first = json.loads((tmp_path / "a/evaluation/metrics.json").read_text())
+    assert first == json.loads((tmp_path / "b/evaluation/metrics.json").read_text())
+    assert first["models"]["full"]["roc_auc"]["value"] > 0.5
