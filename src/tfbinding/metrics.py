@@ -81,6 +81,29 @@ def threshold_at_fdr(labels: np.ndarray, scores: np.ndarray, fdr: float) -> floa
     return float(thresholds[ok.max()]) if ok.size else float("inf")
 
 
+#: scores whose spread (max - min) is below this are constant: the model collapsed
+CONSTANT_SPREAD = 1e-4
+#: a train ROC AUC this close to 0.5 at the end of training means nothing was learned
+CHANCE_MARGIN = 0.02
+
+
+def collapse_reason(scores: np.ndarray | None = None, train_roc_auc: float | None = None) -> str | None:
+    """Why a model counts as collapsed, or None when it does not.
+
+    A model has collapsed when its scores are (near-)constant, so that a ROC AUC near 0.5
+    is an artefact of ties rather than a measurement, or when its best train ROC AUC is
+    still within :data:`CHANCE_MARGIN` of 0.5: it never left the plateau.
+    """
+    if scores is not None:
+        scores = np.asarray(scores, dtype=np.float64).ravel()
+        spread = float(scores.max() - scores.min()) if scores.size else 0.0
+        if spread < CONSTANT_SPREAD:
+            return f"constant scores (spread {spread:.2g} < {CONSTANT_SPREAD:g})"
+    if train_roc_auc is not None and abs(train_roc_auc - 0.5) < CHANCE_MARGIN:
+        return f"best train ROC AUC {train_roc_auc:.3f} is chance (0.5 ± {CHANCE_MARGIN:g})"
+    return None
+
+
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "roc_auc": roc_auc,
     "pr_auc": average_precision,

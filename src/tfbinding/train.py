@@ -2,14 +2,15 @@
 validation PR AUC, with its history and training curves."""
 from __future__ import annotations
 
-import csv
 import logging
 import os
 from dataclasses import asdict
 
-from .atomic import atomic_path
+from .ablation import read_history
+from .atomic import atomic_path, save_json
 from .inference import MODEL_FILE, configure_tensorflow
 from .loader import load_dataset
+from .metrics import collapse_reason
 from .models import build_model
 from .options import TrainingConfig, check_model, uses_reverse_complement, uses_weights
 from .plotting import plot_history
@@ -78,12 +79,10 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
         summary = {"model": model_name, "best_epoch": int(best["epoch"]) + 1, "epochs_run": len(history),
                    "val_pr_auc": best["val_pr_auc"], "val_roc_auc": best["val_roc_auc"],
                    "training": asdict(config)}
+        summary["collapsed"] = collapse_reason(train_roc_auc=max(row["roc_auc"] for row in history))
+        save_json(tmp / "training.json", summary)
         log.info("%s: best epoch %d of %d, validation PR AUC %.4f, ROC AUC %.4f", model_name,
                  summary["best_epoch"], summary["epochs_run"], best["val_pr_auc"], best["val_roc_auc"])
+        if summary["collapsed"]:
+            log.warning("%s: COLLAPSED: %s", model_name, summary["collapsed"])
     return summary
-
-
-def read_history(path: str | os.PathLike) -> list[dict[str, float]]:
-    """Rows of a Keras ``CSVLogger`` file as floats."""
-    with open(path) as handle:
-        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]

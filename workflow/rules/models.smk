@@ -36,12 +36,16 @@ rule evaluate:
         manifest=f"{DATASET}/manifest.json",
         test=[f"{DATASET}/test/{array}.npy" for array in ARRAYS],
         models=expand(rules.train.output.model, model=TRAINED_MODELS),
+        histories=expand(rules.train.output.history, model=TRAINED_MODELS),
         motif=config["motif"] if "motif_baseline" in MODELS else [],
     output:
         metrics=f"{EVALUATION}/metrics.json",
         table=report(f"{EVALUATION}/metrics.md", caption="../report/metrics.rst", category="Evaluation"),
         roc=report(f"{EVALUATION}/roc.png", caption="../report/roc.rst", category="Evaluation"),
         pr=report(f"{EVALUATION}/pr.png", caption="../report/pr.rst", category="Evaluation"),
+        ablation=report(
+            f"{EVALUATION}/ablation.md", caption="../report/ablation.rst", category="Evaluation"
+        ),
     params:
         dataset=lambda wildcards, input: os.path.dirname(input.manifest),
         models=TRAINED_MODELS,
