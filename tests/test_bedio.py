@@ -288,3 +288,55 @@ def test_ensembl_named_fasta_with_ucsc_named_peaks_through_aliases(tmp_path):
     intervals = read_intervals(path, {"22": 100, "MT": 50}, aliases={"chr22": "22", "chrM": "MT"})
     assert intervals.chrom.tolist() == ["22", "MT"]
     assert intervals.start.tolist() == [10, 1]
+
+
+# --------------------------------------------------------------------------- odd files (issue 11)
+
+def test_utf8_bom_is_stripped_with_a_note_and_the_first_peak_kept(tmp_path, caplog):
+    path = tmp_path / "excel.bed"
+    path.write_bytes(b"\xef\xbb\xbfchr1\t10\t20\nchr22\t1\t2\n")
+    with caplog.at_level(logging.WARNING):
+        got = read_intervals(path, SIZES)
+    assert got.chrom.tolist() == ["chr1", "chr22"] and got.line.tolist() == [1, 2]
+    assert "byte-order mark" in caplog.text and "\ufeff" not in caplog.text
+    gz = tmp_path / "excel.bed.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    assert read_intervals(gz, SIZES).chrom.tolist() == ["chr1", "chr22"]
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.9])
+def test_truncated_gzip_peaks_name_the_file(tmp_path, cut):
+    body = gzip.compress("".join(f"chr1\t{i}\t{i + 5}\n" for i in range(0, 900, 7)).encode())
+    path = tmp_path / "peaks.bed.gz"
+    path.write_bytes(body[:int(len(body) * cut)])
+    message = error_of(path)
+    assert message.startswith(str(path)) and "truncated or corrupt" in message
+    assert "\n" not in message
+
+
+def test_binary_file_as_peaks_names_file_and_line(tmp_path):
+    path = tmp_path / "peaks.bed"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
+    message = error_of(path)
+    assert message.startswith(f"{path}, line ") and "binary file" in message
+
+
+def test_non_utf8_byte_in_an_unused_column_names_file_line_and_value(tmp_path):
+    path = tmp_path / "peaks.bed"
+    path.write_bytes(b"chr1\t10\t20\tok\nchr1\t30\t40\tpe\xe9k\n")
+    message = error_of(path)
+    assert message.startswith(f"{path}, line 2: byte b'\\xe9' (column 14) is not UTF-8")
+
+
+@pytest.mark.parametrize("value", [str(2**63), str(2**64 + 5), "9" * 5000])
+def test_coordinate_above_2_to_the_63_is_a_clear_error(tmp_path, value):
+    message = error_of(write(tmp_path, f"chr1\t10\t20\nchr1\t0\t{value}\n"))
+    assert message.startswith(f"{tmp_path / 'peaks.bed'}, line 2: end (column 3) is too large")
+    assert "2^63" in message
+
+
+def test_old_mac_line_ends_still_give_one_line_each(tmp_path):
+    path = tmp_path / "mac.bed"
+    path.write_bytes(b"chr1\t10\t20\rchr1\t30\t40\r")
+    got = read_intervals(path, SIZES)
+    assert got.start.tolist() == [10, 30] and got.line.tolist() == [1, 2]

@@ -340,3 +340,33 @@ def test_last_header_without_newline_is_read_whole(tmp_path):
         prepare_fasta(source, tmp_path / "out" / "tail.fa")
     # the file is invalid (the last record is empty), but not because of a duplicate name
     assert "duplicate" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- issue 11
+
+@pytest.mark.parametrize("cut", [0.3, 0.8])
+def test_truncated_gzip_fasta_is_one_line_naming_the_file_and_leaves_nothing(tmp_path, cut):
+    body = gzip.compress(fasta_text({"chr1": "ACGT" * 5000, "chr2": "GATTACA" * 3000}).encode())
+    source = tmp_path / "cut.fa.gz"
+    source.write_bytes(body[:int(len(body) * cut)])
+    dest = tmp_path / "out" / "cut.fa"
+    with pytest.raises(InputError) as info:
+        prepare_fasta(source, dest)
+    message = str(info.value)
+    assert message.startswith(f"{source}: the gzip file is truncated or corrupt") and "\n" not in message
+    assert os.listdir(dest.parent) == []
+
+
+def test_empty_record_listed_is_reported_as_empty_not_absent(tmp_path):
+    source = tmp_path / "g.fa"
+    source.write_text(">chr1\nACGTACGT\n>chrUn_empty\n>chr2\nGGCC\n")
+    dest = tmp_path / "out" / "g.fa"
+    info = prepare_fasta(source, dest)
+    assert info["empty_records"] == ["chrUn_empty"] and info["records"] == 3
+    genome = Genome(dest)
+    with pytest.raises(InputError, match=r"FASTA record\(s\) chrUn_empty are empty: a header line with "
+                                         r"no sequence after it. Remove them from 'chromosomes'"):
+        genome.check_chromosomes(["chr1", "chrUn_empty"])
+    with pytest.raises(InputError, match="chrX are not in the FASTA"):
+        genome.check_chromosomes(["chrX"])
+    assert genome.sequence("chr2").tobytes() == b"GGCC"

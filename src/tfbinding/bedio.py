@@ -9,9 +9,10 @@ import gzip
 import logging
 import os
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping, TextIO
+from typing import BinaryIO, Iterator, Mapping
 
 import numpy as np
 import pybedtools
@@ -48,27 +49,74 @@ class Intervals:
                          self.summit[rows], self.line[rows], self.source)
 
 
-def _open_text(path: Path) -> TextIO:
-    if compression_of(path) == "none":
-        return open(path, "rt", newline="")
-    return gzip.open(path, "rt", newline="")
+_BOM = b"\xef\xbb\xbf"
+#: the largest coordinate kept (numpy's int64); no genome comes near it
+MAX_COORDINATE = 2**63 - 1
 
 
-def _fields(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _open_binary(path: Path) -> BinaryIO:
+    return open(path, "rb") if compression_of(path) == "none" else gzip.open(path, "rb")
+
+
+def read_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
+    """Yield (1-based line number, text without the line end) for each line of a plain or
+    gzip text file.
+
+    A UTF-8 byte-order mark (Excel and some Windows editors write one) is dropped with a
+    warning. A byte that is not UTF-8 (a binary file), a NUL byte, or a truncated or
+    corrupt gzip stream is an :class:`InputError` naming the file, the line and the value.
+    """
+    number = 0
+    try:
+        with _open_binary(path) as handle:
+            for raw in handle:
+                number += 1
+                if number == 1 and raw.startswith(_BOM):
+                    raw = raw[len(_BOM):]
+                    log.warning("%s starts with a UTF-8 byte-order mark (BOM); it was ignored", path)
+                nul = raw.find(b"\0")
+                if nul != -1:
+                    raise located(path, number, f"holds a NUL byte (column {nul + 1})",
+                                  f"Is it a binary file? Give the {what} as a BED text file")
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    value = raw[err.start:err.end]
+                    raise located(path, number, f"byte {value!r} (column {err.start + 1}) is not "
+                                  f"UTF-8 text: {raw[max(0, err.start - 20):err.start + 20]!r}",
+                                  f"Is it a binary file? Give the {what} as a BED text file "
+                                  "(plain or gzip), saved as UTF-8 or ASCII") from None
+                text = text.rstrip("\r\n")
+                if "\r" in text:  # old Mac line ends (CR only): one line per CR
+                    *lines, text = text.split("\r")
+                    for line in lines:
+                        yield number, line
+                        number += 1
+                yield number, text
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise located(path, number + 1 if number else None,
+                      f"the gzip file is truncated or corrupt ({err})",
+                      "Download or copy it again (gzip -t checks a file)") from None
+
+
+def _fields(path: Path, what: str = "peaks") -> Iterator[tuple[int, list[str]]]:
     """Yield (line number, fields) for each data line; skip track/browser/# lines."""
-    with _open_text(path) as handle:
-        for number, raw in enumerate(handle, 1):
-            text = raw.rstrip("\r\n")
-            if not text.strip() or text.startswith(_SKIPPED_PREFIXES):
-                continue
-            yield number, (text.split("\t") if "\t" in text else text.split())
+    for number, text in read_lines(path, what):
+        if not text.strip() or text.startswith(_SKIPPED_PREFIXES):
+            continue
+        yield number, (text.split("\t") if "\t" in text else text.split())
 
 
 def _integer(path: Path, number: int, column: str, value: str) -> int:
     if not _INTEGER.fullmatch(value):  # int() would also take '1_000' and non-ASCII digits
         raise located(path, number, f"{column} is not an integer: {value!r}",
                       "BED coordinates are whole numbers, 0-based, half-open")
-    return int(value)
+    number_value = int(value) if len(value) <= 20 else MAX_COORDINATE + 1  # int() refuses 4300+ digits
+    if abs(number_value) > MAX_COORDINATE:
+        shown = value if len(value) <= 40 else f"{value[:20]}…{value[-10:]} ({len(value)} digits)"
+        raise located(path, number, f"{column} is too large: {shown}, above 2^63 - 1",
+                      "No chromosome is that long; is the file corrupt or for another format?")
+    return number_value
 
 
 def suggest_aliases(names: set[str], reference: set[str]) -> dict[str, str]:
@@ -113,7 +161,7 @@ def read_intervals(path: str | os.PathLike, sizes: Mapping[str, int],
     ends: list[int] = []
     summits: list[int] = []
     lines: list[int] = []
-    for number, fields in _fields(path):
+    for number, fields in _fields(path, what):
         if len(fields) < 3:
             raise located(path, number, f"expected at least 3 columns (chrom, start, end), found "
                           f"{len(fields)}: {fields!r}", f"Give the {what} as BED3+ or narrowPeak")

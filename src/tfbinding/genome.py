@@ -5,8 +5,10 @@ Coordinates are 0-based, half-open everywhere here, as in BED and pysam.
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -116,8 +118,12 @@ def prepare_fasta(source: str | os.PathLike, dest: str | os.PathLike) -> dict:
     fai = Path(f"{dest}.fai")
     with atomic_path(dest) as tmp, atomic_path(fai) as tmp_fai:
         if compression != "none":
-            with gzip.open(source, "rb") as raw, open(tmp, "wb") as sink:
-                scan = _scan_blocks(raw, source, sink)
+            try:
+                with gzip.open(source, "rb") as raw, open(tmp, "wb") as sink:
+                    scan = _scan_blocks(raw, source, sink)
+            except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+                raise located(source, None, f"the gzip file is truncated or corrupt ({err})",
+                              "Download or copy it again (gzip -t checks a file)") from None
         else:
             with open(source, "rb") as raw:
                 scan = _scan_blocks(raw, source, None)
@@ -131,6 +137,13 @@ def prepare_fasta(source: str | os.PathLike, dest: str | os.PathLike) -> dict:
         except pysam.SamtoolsError as err:
             raise located(source, None, f"samtools faidx could not index it: {err}",
                           "Check that every record's lines have the same length") from err
+        indexed = set(read_fai(tmp_fai))
+    # samtools leaves records without sequence out of the index; remember them, so that a
+    # chromosome listed in the config is reported as empty, not as absent
+    empty = [name for name in scan.names if name not in indexed]
+    if empty:
+        log.warning("%s: %d FASTA record(s) have no sequence: %s", source, len(empty),
+                    describe_names(empty))
     if scan.has_cr:
         log.warning("%s has CRLF line endings; wrote an LF-only copy to %s", source, dest)
     description = {
@@ -140,6 +153,7 @@ def prepare_fasta(source: str | os.PathLike, dest: str | os.PathLike) -> dict:
         "compression": compression,
         "crlf_rewritten": scan.has_cr,
         "records": len(scan.names),
+        "empty_records": empty,
     }
     save_json(f"{dest}.source.json", description)
     return description
@@ -172,6 +186,14 @@ def read_fai(fai: str | os.PathLike) -> dict[str, FaiRecord]:
     return records
 
 
+def _empty_records(info: Path) -> set[str]:
+    """The empty records that :func:`prepare_fasta` noted in ``<fasta>.source.json``."""
+    try:
+        return set(json.loads(info.read_text()).get("empty_records", []))
+    except (OSError, ValueError):
+        return set()
+
+
 class Genome:
     """Read access to an indexed, uncompressed FASTA (see :func:`prepare_fasta`).
 
@@ -188,9 +210,15 @@ class Genome:
                           "Run 'tfbinding prepare-genome' (the workflow does it for you)")
         self.index = read_fai(fai)
         self.sizes = {name: record.length for name, record in self.index.items()}
+        self.empty_records = _empty_records(Path(f"{fasta}.source.json"))
 
     def check_chromosomes(self, chromosomes: list[str]) -> None:
         """Fail, listing the FASTA's names, if any requested chromosome is absent."""
+        empty = [c for c in chromosomes if c not in self.sizes and c in self.empty_records]
+        if empty:
+            raise located(self.path, None, f"FASTA record(s) {', '.join(empty)} are empty: a header "
+                          "line with no sequence after it",
+                          "Remove them from 'chromosomes' in the config, or fix the FASTA")
         missing = [c for c in chromosomes if c not in self.sizes]
         if missing:
             raise located(self.path, None, f"chromosome(s) {', '.join(missing)} are not in the "
