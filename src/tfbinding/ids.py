@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_DIGITS = np.arange(ord("0"), ord("9") + 1, dtype=np.uint8)
+_DIGITS = np.arange(ord("0"), ord("9") + 1, dtype=np.uint32)
 
 
 def _digit_count(values: np.ndarray) -> np.ndarray:
@@ -39,15 +39,15 @@ def format_ids(chrom: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     Notes
     -----
     Equal to ``np.array([f"{chrom}:{s}-{e}" for s, e in zip(starts, ends)])``, but faster:
-    digits are written column by column as ASCII bytes, run by run of rows whose
+    digits are written column by column as code points, run by run of rows whose
     numbers have the same digit counts (few runs when the starts are sorted).
     """
     starts = np.asarray(starts, dtype=np.int64)
     ends = np.asarray(ends, dtype=np.int64)
-    prefix = np.frombuffer(f"{chrom}:".encode("ascii"), dtype=np.uint8)
+    prefix = np.array([ord(char) for char in f"{chrom}:"], dtype=np.uint32)  # any name, not just ASCII
     n_start, n_end = _digit_count(starts), _digit_count(ends)
     width = len(prefix) + int(n_start.max(initial=1)) + 1 + int(n_end.max(initial=1))
-    text = np.zeros((len(starts), width), dtype=np.uint8)  # ASCII, NUL-padded
+    text = np.zeros((len(starts), width), dtype=np.uint32)  # code points, NUL-padded
     text[:, :len(prefix)] = prefix
     groups = n_start * 100 + n_end
     bounds = np.concatenate(([0], np.flatnonzero(np.diff(groups)) + 1, [len(groups)])).tolist()
@@ -59,12 +59,15 @@ def format_ids(chrom: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         _write_number(block, len(prefix), starts[low:high], digits_start)
         block[:, len(prefix) + digits_start] = ord("-")
         _write_number(block, len(prefix) + digits_start + 1, ends[low:high], digits_end)
-    # widening each ASCII byte to a UCS-4 code point is what '<U' stores (NUL-padded)
-    return text.astype(np.uint32).view(f"<U{width}").reshape(-1)
+    # one UCS-4 code point per character is what '<U' stores (NUL-padded)
+    return text.astype("<u4", copy=False).view(f"<U{width}").reshape(-1)
 
 
 def parse_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split ``chrom:start-end`` ids into their parts (the inverse of :func:`format_ids`).
+
+    The name ends at the *last* ``:``, so names that hold one (GRCh38's HLA contigs,
+    ``HLA-A*01:01:01:01``) come back whole.
 
     Parameters
     ----------
@@ -80,6 +83,12 @@ def parse_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ValueError
         When an id has no ``start-end`` part.
     """
-    parts = np.char.partition(np.asarray(ids, dtype=str), ":")
-    spans = np.char.partition(parts[:, 2], "-")
-    return parts[:, 0], spans[:, 0].astype(np.int64), spans[:, 2].astype(np.int64)
+    ids = np.asarray(ids, dtype=str)
+    parts = np.char.rpartition(ids, ":").reshape(-1, 3)
+    spans = np.char.partition(parts[:, 2], "-").reshape(-1, 3)
+    bad = (parts[:, 1] != ":") | (spans[:, 1] != "-")
+    if bad.any():
+        raise ValueError(f"id {str(ids.reshape(-1)[np.flatnonzero(bad)[0]])!r} is not 'chrom:start-end'")
+    shape = ids.shape
+    return (parts[:, 0].reshape(shape), spans[:, 0].astype(np.int64).reshape(shape),
+            spans[:, 2].astype(np.int64).reshape(shape))
