@@ -138,3 +138,82 @@ def test_save_npy_refuses_object_arrays_and_leaves_nothing(tmp_path):
     with pytest.raises(ValueError):
         save_npy(tmp_path / "o.npy", np.array([{"a": 1}], dtype=object))
     assert listing(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- leftovers (issue 11)
+
+def dead_pid() -> int:
+    """The id of a process that has exited (and been reaped)."""
+    import subprocess
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_partials_of_dead_processes_are_removed_on_the_next_write(tmp_path):
+    import subprocess
+
+    dead = tmp_path / f".dataset.partial-{dead_pid()}"
+    (dead / "train").mkdir(parents=True)
+    (dead / "train" / "X.npy").write_bytes(b"\0" * 1000)
+    old = tmp_path / f".dataset.old-{dead_pid()}"
+    old.mkdir()
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        live = tmp_path / f".dataset.partial-{alive.pid}"
+        live.mkdir()
+        other = tmp_path / f".labels.npz.partial-{dead_pid()}"
+        other.write_text("another output's leftover")
+        with atomic_path(tmp_path / "dataset") as tmp:
+            tmp.mkdir()
+        assert listing(tmp_path) == sorted([".dataset.partial-%d" % alive.pid, other.name, "dataset"])
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_a_failed_write_names_the_output(tmp_path):
+    with pytest.raises(OSError) as info:
+        with atomic_path(tmp_path / "out.npy") as tmp, open(tmp, "wb"):
+            raise OSError(28, "No space left on device")
+    assert info.value.filename == str(tmp_path / "out.npy")
+    assert listing(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- strict JSON (issue 11)
+
+def strict_loads(text):
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_save_json_writes_null_with_a_reason_for_nan_and_infinity(tmp_path):
+    payload = {"threshold": float("inf"), "models": {"full": {"roc_auc": {"value": np.float64("nan")}}},
+               "low": -np.inf, "curve": np.array([0.5, np.nan]), "n": np.int64(3), "ok": 0.25}
+    save_json(tmp_path / "m.json", payload, reasons={"/threshold": "no threshold reaches FDR 0.1"})
+    data = strict_loads((tmp_path / "m.json").read_text())
+    assert data["threshold"] is None and data["low"] is None and data["curve"] == [0.5, None]
+    assert data["models"]["full"]["roc_auc"]["value"] is None
+    assert data["n"] == 3 and data["ok"] == 0.25
+    reasons = data["null_reasons"]
+    assert reasons["/threshold"] == "no threshold reaches FDR 0.1"
+    assert "NaN" in reasons["/models/full/roc_auc/value"] and "NaN" in reasons["/curve/1"]
+    assert "Infinity" in reasons["/low"]
+    assert payload["threshold"] == float("inf")  # the caller's dict is left alone
+
+
+def test_save_json_of_finite_values_has_no_reasons(tmp_path):
+    save_json(tmp_path / "m.json", {"a": 1.5})
+    assert strict_loads((tmp_path / "m.json").read_text()) == {"a": 1.5}
+
+
+@pytest.mark.filterwarnings("ignore:All-NaN slice")
+def test_metrics_of_a_split_without_positives_are_strict_json(tmp_path):
+    from tfbinding.metrics import evaluate_scores, threshold_at_fdr
+    metrics = evaluate_scores(np.zeros(20), np.linspace(0, 1, 20), bootstrap=10)
+    save_json(tmp_path / "metrics.json", {"models": {"full": metrics},
+                                          "threshold": threshold_at_fdr(np.zeros(20), np.ones(20), 0.1)})
+    data = strict_loads((tmp_path / "metrics.json").read_text())
+    assert data["models"]["full"]["roc_auc"]["value"] is None
+    assert data["threshold"] is None and "/threshold" in data["null_reasons"]
