@@ -86,3 +86,67 @@ def test_an_absent_chromosome_lists_the_fasta_names(tmp_path, genome, capsys):
     message = capsys.readouterr().err
     assert "chr22" in message and "chr1, chr2" in message
     assert not (tmp_path / "w.npz").exists()
+
+
+# --------------------------------------------------------------------------- issue 11
+
+def test_empty_peaks_fail_clearly_unless_allowed(tmp_path, genome, capsys):
+    windows = _windows(tmp_path, genome)
+    peaks = tmp_path / "empty.bed"
+    peaks.write_bytes(b"")
+    args = ["labels", "--windows", str(windows), "--peaks", str(peaks), "--fasta", str(genome),
+            "--chrom", "chr1", "--out", str(tmp_path / "labels.npz"), "--length", "10"]
+    assert main(args) == 1
+    assert "empty.bed: the peaks file holds no peak" in capsys.readouterr().err
+    assert not (tmp_path / "labels.npz").exists()
+    assert main(args + ["--allow-empty-peaks"]) == 0
+    with np.load(tmp_path / "labels.npz") as archive:
+        assert archive["labels"].sum() == 0 and len(archive["labels"]) == 30
+
+
+def _in_a_small_mount(tmp_path, options: str, *command: str) -> subprocess.CompletedProcess:
+    """Run ``command`` with a fresh tmpfs (mount ``options``) on tmp_path/mnt, in a private
+    mount namespace (``unshare -rm``: no root needed where user namespaces are enabled)."""
+    import shlex
+    import shutil
+
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed")
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    script = (f"mount -t tmpfs -o {options} tmpfs {shlex.quote(str(mount))} || exit 99; "
+              + shlex.join(command) + f"; rc=$?; ls -A {shlex.quote(str(mount))}; exit $rc")
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True)
+    if result.returncode == 99 or "unshare:" in result.stderr:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    return result
+
+
+@pytest.mark.parametrize("options, problem", [
+    ("size=64k", "no space left on the device"),
+    ("ro", "the file system is read-only"),
+])
+def test_a_full_or_read_only_disk_is_one_line_and_leaves_nothing(tmp_path, options, problem):
+    import gzip
+
+    source = tmp_path / "big.fa.gz"
+    source.write_bytes(gzip.compress(b">chr1\n" + b"ACGTACGTAC" * 50_000 + b"\n"))
+    dest = tmp_path / "mnt" / "big.fa"
+    result = _in_a_small_mount(tmp_path, options, sys.executable, "-m", "tfbinding", "prepare-genome",
+                               "--fasta", str(source), "--out", str(dest))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("tfbinding error")]
+    assert errors == [f"tfbinding error: {dest}: {problem}" + errors[0].split(problem, 1)[1]]
+    assert result.stdout == ""  # `ls -A` of the mount: nothing was left there
+
+
+def test_error_line_also_reaches_the_console_descriptor_when_stderr_goes_to_a_log(tmp_path, genome):
+    log = tmp_path / "step.log"
+    script = (f"exec 9>&2; export TFBINDING_CONSOLE_FD=9; {sys.executable} -m tfbinding windows "
+              f"--fasta {genome} --chrom chr22 --out {tmp_path / 'w.npz'} > {log} 2>&1")
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.startswith("tfbinding error: ") and "chr22" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "tfbinding error: " in log.read_text()

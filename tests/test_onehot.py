@@ -162,3 +162,14 @@ def test_encode_windows_equals_one_hot_of_padded_slice(case, chunk):
         assert got[row].tolist() == expected
         # and the window proper is one_hot of the slice
         assert np.array_equal(got[row, flank:flank + width], one_hot(s[start:start + width]))
+
+
+def test_chromosome_shorter_than_one_window_encodes_without_error():
+    """A contig shorter than a window: no windows (the windows step drops them), or a
+    window that runs past its end reads zero rows there, instead of a numpy error."""
+    short = seq("ACG")
+    assert list(iter_encoded_windows(short, np.array([], dtype=np.int64), length=10)) == []
+    assert encode_windows(short, np.array([], dtype=np.int64), length=10, flank=5).shape == (0, 20, 4)
+    got = encode_windows(short, np.array([0]), length=5)
+    assert got[0].tolist() == [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], ZERO, ZERO]
+    assert encode_windows(seq(""), np.array([], dtype=np.int64), length=4).shape == (0, 4, 4)

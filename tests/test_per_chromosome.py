@@ -138,3 +138,51 @@ def test_windows_step_rejects_a_corrupt_fasta(tmp_path):
 
 
 # --------------------------------------------------------------------------- assemble + load
+
+
+# --------------------------------------------------------------------------- issue 11
+
+def test_chromosome_shorter_than_one_window_gives_zero_windows_and_the_build_goes_on(tmp_path):
+    """A genome-wide config lists short contigs: each gives no window, counted as a drop."""
+    from tfbinding.dataset import assemble_dataset
+    from tfbinding.loader import load_dataset
+
+    rng = np.random.default_rng(3)
+    long_chrom = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, 3000)].tobytes().decode()
+    raw = tmp_path / "g.fa"
+    raw.write_text(f">chr1\n{long_chrom}\n>chrUn_short\nACGTACGTAC\n")
+    (tmp_path / "peaks.bed").write_text("chr1\t100\t400\nchr1\t1500\t1800\nchrUn_short\t0\t5\n")
+    fasta = tmp_path / "g" / "g.fa"
+    prepare_fasta(raw, fasta)
+    chroms = ["chr1", "chrUn_short"]
+    for chrom in chroms:
+        drops = build_windows(fasta, chrom, tmp_path / f"{chrom}.w.npz", length=100, stride=100)
+        build_labels(tmp_path / f"{chrom}.w.npz", tmp_path / "peaks.bed", fasta, chrom,
+                     tmp_path / f"{chrom}.l.npz", length=100)
+    assert drops["past_chrom_end"] == 1
+    split_windows(chroms, [tmp_path / f"{c}.l.npz" for c in chroms], tmp_path / "split.npz",
+                  length=100, flank=0, split=SplitSpec(fractions=(0.6, 0.2, 0.2)))
+    for chrom in chroms:
+        build_onehot(tmp_path / "split.npz", fasta, chrom, tmp_path / f"X.{chrom}")
+    assert np.load(onehot_path(tmp_path / "X.chrUn_short", "train")).shape == (0, 100, 4)
+    manifest = assemble_dataset(tmp_path / "split.npz", [tmp_path / f"X.{c}" for c in chroms],
+                                tmp_path / "dataset")
+    short = manifest["chromosomes"]["chrUn_short"]
+    assert short["considered"] == 1 and short["dropped"]["past_chrom_end"] == 1 and short["labelled"] == 0
+    assert manifest["totals"]["windows"] == 30
+    assert len(load_dataset(tmp_path / "dataset").train["X"]) == manifest["splits"]["train"]["windows"]
+
+
+@pytest.mark.parametrize("content", [b"", b"track name=peaks\n# nothing\n"])
+def test_a_peaks_file_without_peaks_is_an_error_unless_allowed(pieces, tmp_path, content):
+    peaks = tmp_path / "empty.bed"
+    peaks.write_bytes(content)
+    windows = pieces["root"] / "windows" / "chr1.npz"
+    out = tmp_path / "labels.npz"
+    with pytest.raises(InputError, match=r"empty.bed: the peaks file holds no peak .* set "
+                                         r"allow_empty_peaks: true in the config"):
+        build_labels(windows, peaks, pieces["fasta"], "chr1", out, length=LENGTH)
+    assert not out.exists()
+    labels = build_labels(windows, peaks, pieces["fasta"], "chr1", out, length=LENGTH,
+                          allow_empty_peaks=True)
+    assert out.exists() and len(labels) > 0 and not labels.any()

@@ -75,8 +75,8 @@ def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
             _remove(tmp)
         except OSError:
             pass  # e.g. a read-only folder: the first error is the one to report
-        if isinstance(err, OSError) and err.filename is None:
-            err.filename = str(dest)  # a failed write() names no file; name the output
+        if isinstance(err, OSError) and (err.filename is None or str(err.filename).startswith(str(tmp))):
+            err.filename = str(dest)  # a failed write() names no file, or the temporary one
         raise
     if dest.is_dir() and not dest.is_symlink():
         # os.replace cannot swap a folder over a non-empty folder: move the old one aside.

@@ -5,8 +5,10 @@ Each step reads files and writes files atomically; the Snakemake rules only call
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import os
 import sys
 from typing import Sequence
 
@@ -60,7 +62,8 @@ def _run_windows(args: argparse.Namespace) -> None:
 def _run_labels(args: argparse.Namespace) -> None:
     from .per_chromosome import build_labels
     build_labels(args.windows, args.peaks, args.fasta, args.chrom, args.out, length=args.length,
-                 rule=_label_rule(args), aliases=args.aliases)
+                 rule=_label_rule(args), aliases=args.aliases,
+                 allow_empty_peaks=args.allow_empty_peaks)
 
 
 def _run_split(args: argparse.Namespace) -> None:
@@ -80,7 +83,8 @@ def _run_onehot(args: argparse.Namespace) -> None:
 def _run_dataset(args: argparse.Namespace) -> None:
     from .dataset import assemble_dataset, provenance
     inputs = provenance(args.name, args.genome_info, args.peaks, args.blacklist, args.windows_bed,
-                        json.loads(args.config_json) if args.config_json else None)
+                        json.loads(args.config_json) if args.config_json else None,
+                        urls=json.loads(args.urls_json) if args.urls_json else None)
     manifest = assemble_dataset(args.split_table, args.onehot_prefixes, args.out, provenance=inputs)
     for name, summary in manifest["splits"].items():
         log.info("%s: %d windows, %d positive, weights %s / %s", name, summary["windows"],
@@ -91,7 +95,7 @@ def _run_train(args: argparse.Namespace) -> None:
     from .options import TrainingConfig
     from .train import train_model
     config = TrainingConfig(**json.loads(args.training_json)) if args.training_json else TrainingConfig()
-    train_model(args.dataset, args.model, args.out_dir, config, threads=args.threads)
+    train_model(args.dataset, args.model, args.out_dir, config, threads=args.threads, motif=args.motif)
 
 
 def _run_evaluate(args: argparse.Namespace) -> None:
@@ -166,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label_rule(step)
     step.add_argument("--exclude-ambiguous", action="store_true")
     step.add_argument("--aliases", type=_aliases, default={})
+    step.add_argument("--allow-empty-peaks", action="store_true",
+                      help="build even when the peaks file holds no peak (no positives)")
     step.set_defaults(run=_run_labels)
 
     step = steps.add_parser("split", help="assign labelled windows to splits and weight them")
@@ -204,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--blacklist", type=_optional_path, default=None)
     step.add_argument("--windows-bed", type=_optional_path, default=None)
     step.add_argument("--config-json", default="", help="the run's config, kept in the manifest")
+    step.add_argument("--urls-json", default="",
+                      help='the URL each input was downloaded from, e.g. {"fasta": "https://…"}')
     step.set_defaults(run=_run_dataset)
 
     step = steps.add_parser("train", help="train one model on a dataset")
@@ -211,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--model", required=True, choices=TRAINED_MODELS)
     step.add_argument("--out-dir", required=True)
     step.add_argument("--training-json", default="", help="the config's training section, as JSON")
+    step.add_argument("--motif", type=_optional_path, default=None,
+                      help="JASPAR matrix: improved starts as its scan (motif-informed)")
     step.add_argument("--threads", type=int, default=None)
     step.set_defaults(run=_run_train)
 
@@ -265,6 +275,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: output errors reported as one line (the atomic writers leave nothing complete behind)
+_OUTPUT_ERRORS = {
+    errno.ENOSPC: "no space left on the device. Free some space (or point the output "
+                  "elsewhere) and rerun; nothing half-written was kept",
+    errno.EDQUOT: "the disk quota is exceeded. Free some space and rerun; nothing "
+                  "half-written was kept",
+    errno.EROFS: "the file system is read-only. Run in a writable folder",
+    errno.EACCES: "permission denied. Check the folder's permissions, or run in a "
+                  "writable folder",
+    errno.EPERM: "operation not permitted. Check the folder's permissions",
+}
+#: set by the workflow's shell prefix: a file descriptor that still reaches the console
+#: while a rule's stderr goes to its log
+CONSOLE_FD = "TFBINDING_CONSOLE_FD"
+
+
+def _report(message: str) -> None:
+    """Print the one-line error to stderr, and to the console too when run by the workflow."""
+    line = f"tfbinding error: {message}"
+    print(line, file=sys.stderr)
+    fd = os.environ.get(CONSOLE_FD, "")
+    if fd.isdigit():
+        try:
+            os.write(int(fd), (line + "\n").encode("utf-8", "replace"))
+        except OSError:
+            pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tfbinding`` console script."""
     args = build_parser().parse_args(argv)
@@ -273,7 +311,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.run(args)
     except InputError as err:
-        print(f"tfbinding error: {err}", file=sys.stderr)
+        _report(str(err))
+        return 1
+    except OSError as err:
+        if err.errno not in _OUTPUT_ERRORS:
+            raise
+        where = err.filename if err.filename is not None else "writing the output"
+        _report(f"{where}: {_OUTPUT_ERRORS[err.errno]}")
         return 1
     return 0
 

@@ -117,21 +117,25 @@ def prepare_fasta(source: str | os.PathLike, dest: str | os.PathLike) -> dict:
     compression = compression_of(source)
     fai = Path(f"{dest}.fai")
     with atomic_path(dest) as tmp, atomic_path(fai) as tmp_fai:
-        if compression != "none":
-            try:
+        try:
+            if compression != "none":
                 with gzip.open(source, "rb") as raw, open(tmp, "wb") as sink:
                     scan = _scan_blocks(raw, source, sink)
-            except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-                raise located(source, None, f"the gzip file is truncated or corrupt ({err})",
-                              "Download or copy it again (gzip -t checks a file)") from None
-        else:
-            with open(source, "rb") as raw:
-                scan = _scan_blocks(raw, source, None)
-            if scan.has_cr:
-                with open(source, "rb") as raw, open(tmp, "wb") as sink:
-                    _scan_blocks(raw, source, sink)
             else:
-                os.symlink(source.resolve(), tmp)
+                with open(source, "rb") as raw:
+                    scan = _scan_blocks(raw, source, None)
+                if scan.has_cr:
+                    with open(source, "rb") as raw, open(tmp, "wb") as sink:
+                        _scan_blocks(raw, source, sink)
+                else:
+                    os.symlink(source.resolve(), tmp)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+            raise located(source, None, f"the gzip file is truncated or corrupt ({err})",
+                          "Download or copy it again (gzip -t checks a file)") from None
+        except OSError as err:
+            if err.filename is None or str(err.filename) == str(tmp):
+                err.filename = str(dest)  # a full disk: name the FASTA, not its index
+            raise
         try:
             pysam.faidx(str(tmp), "--fai-idx", str(tmp_fai))
         except pysam.SamtoolsError as err:

@@ -64,8 +64,12 @@ def iter_encoded_windows(sequence: np.ndarray, starts: np.ndarray, length: int, 
     """
     span = length + 2 * flank
     starts = np.asarray(starts, dtype=np.int64)
+    if not len(starts):  # e.g. a chromosome shorter than one window
+        return
     if flank:
         sequence = np.concatenate((np.zeros(flank, np.uint8), sequence, np.zeros(flank, np.uint8)))
+    if len(sequence) < span:  # sliding_window_view needs one whole span
+        sequence = np.concatenate((sequence, np.zeros(span - len(sequence), np.uint8)))
     views = sliding_window_view(sequence, span)
     for first in range(0, len(starts), chunk):
         rows = starts[first:first + chunk]

@@ -75,13 +75,24 @@ def build_windows(fasta: PathLike, chrom: str, out: PathLike, *, length: int, st
 
 def build_labels(windows: PathLike, peaks: PathLike, fasta: PathLike, chrom: str, out: PathLike, *,
                  length: int, rule: LabelRule = LabelRule(),
-                 aliases: Mapping[str, str] | None = None) -> np.ndarray:
+                 aliases: Mapping[str, str] | None = None,
+                 allow_empty_peaks: bool = False) -> np.ndarray:
     """Label the windows of ``chrom`` from ``peaks``; write starts, labels and overlaps (.npz).
 
-    Ambiguous windows (when the rule excludes them) are dropped and counted.
+    Ambiguous windows (when the rule excludes them) are dropped and counted. A peaks file
+    without a single peak is an error (it would silently give no positive), unless
+    ``allow_empty_peaks``.
     """
     sizes = Genome(fasta).sizes
-    chrom_peaks = read_intervals(peaks, sizes, aliases, what="peaks").on(chrom)
+    all_peaks = read_intervals(peaks, sizes, aliases, what="peaks")
+    if not len(all_peaks):
+        if not allow_empty_peaks:
+            raise located(peaks, None, "the peaks file holds no peak (it is empty, or has only "
+                          "header and comment lines), so every window would be labelled 0",
+                          "Check the file. To build a dataset without positives on purpose, "
+                          "set allow_empty_peaks: true in the config (--allow-empty-peaks)")
+        log.warning("%s holds no peak; every window is a negative (allow_empty_peaks)", peaks)
+    chrom_peaks = all_peaks.on(chrom)
     if not len(chrom_peaks):
         log.warning("%s: no peak on %s; all its windows are negatives", peaks, chrom)
     archive = read_arrays(windows)
