@@ -100,3 +100,20 @@ def test_provenance_is_merged_into_the_manifest(pieces, tmp_path):
     manifest = build(pieces, tmp_path, provenance={"inputs": {"peaks": "p.bed"}})
     assert manifest["inputs"] == {"peaks": "p.bed"}
     assert "numpy" in manifest["versions"]
+
+
+def test_provenance_records_the_url_of_each_downloaded_input(pieces, tmp_path):
+    from tfbinding.dataset import provenance
+
+    info = tmp_path / "genome.source.json"
+    info.write_text(json.dumps({"source": "resources/downloads/0123456789/chr9.fa.gz", "sha256": "00"}))
+    inputs = provenance("demo", info, pieces["peaks"], urls={"fasta": "https://a.example/b/chr9.fa.gz"})
+    assert inputs["inputs"]["fasta"]["url"] == "https://a.example/b/chr9.fa.gz"
+    assert inputs["inputs"]["peaks"]["url"] is None and inputs["inputs"]["blacklist"] is None
+
+
+def test_manifest_is_strict_json(pieces, tmp_path):
+    build(pieces, tmp_path, provenance={"inputs": {"odd": float("nan")}})
+    text = (tmp_path / "dataset" / "manifest.json").read_text()
+    manifest = json.loads(text, parse_constant=lambda constant: pytest.fail(f"{constant} in the manifest"))
+    assert manifest["inputs"]["odd"] is None and "/inputs/odd" in manifest["null_reasons"]

@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from . import intermediates as keys
-from .atomic import atomic_path, write_npy_header
+from .atomic import atomic_path, strict_json, write_npy_header
 from .checksums import sha256sum
 from .errors import InputError
 from .ids import format_ids
@@ -66,16 +66,22 @@ def describe_input(path: str | os.PathLike | None) -> dict | None:
 
 def provenance(name: str, genome_info: str | os.PathLike, peaks: str | os.PathLike,
                blacklist: str | os.PathLike | None = None, windows_bed: str | os.PathLike | None = None,
-               config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+               config: Mapping[str, Any] | None = None,
+               urls: Mapping[str, str | None] | None = None) -> dict[str, Any]:
     """The manifest's ``name``, ``config`` and ``inputs`` (paths, sizes, sha256) entries.
 
     ``genome_info`` is the ``.source.json`` that ``prepare-genome`` wrote beside the FASTA.
+    ``urls`` maps an input (``fasta``, ``peaks``, ``blacklist``, ``windows_bed``) to the URL
+    it was downloaded from; each input's entry records its ``url`` (None for a local file).
     """
     with open(genome_info) as handle:
         genome = json.load(handle)
-    return {"name": name, "config": dict(config) if config is not None else None,
-            "inputs": {"fasta": genome, "peaks": describe_input(peaks),
-                       "blacklist": describe_input(blacklist), "windows_bed": describe_input(windows_bed)}}
+    inputs = {"fasta": genome, "peaks": describe_input(peaks),
+              "blacklist": describe_input(blacklist), "windows_bed": describe_input(windows_bed)}
+    for key, entry in inputs.items():
+        if entry is not None:
+            entry["url"] = (urls or {}).get(key)
+    return {"name": name, "config": dict(config) if config is not None else None, "inputs": inputs}
 
 
 def _copy_range(source: int, sink: int, offset: int, count: int) -> None:
@@ -160,7 +166,7 @@ def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[o
             _write_split_X(folder / "X.npy", pieces, len(rows), span)
             summaries[name] = _write_labels(folder, table, rows, chroms, length)
         manifest = _manifest(table, summaries, provenance or {})
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (tmp / MANIFEST).write_text(strict_json(manifest))
     return manifest
 
 
@@ -181,7 +187,7 @@ def _write_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarra
                     "no positive window" if positives == 0 else "no negative window")
     return {
         "windows": len(rows), "positives": positives, "negatives": len(rows) - positives,
-        "positive_fraction": positives / len(rows),
+        "positive_fraction": positives / len(rows) if len(rows) else None,
         "weight_positive": float(weights[labels == 1][0]) if positives else None,
         "weight_negative": float(weights[labels == 0][0]) if len(rows) > positives else None,
         "weight_sum_positive": float(weights[labels == 1].sum(dtype=np.float64)),
