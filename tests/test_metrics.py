@@ -64,3 +64,12 @@ def test_bootstrap_interval_brackets_the_value_and_is_seeded():
     for values in first.values():
         assert values["ci95_low"] <= values["value"] <= values["ci95_high"]
     assert first["roc_auc"]["ci95_high"] - first["roc_auc"]["ci95_low"] > 0
+
+
+def test_collapse_is_constant_scores_or_a_chance_train_auc():
+    from tfbinding.metrics import collapse_reason
+
+    assert "constant scores" in collapse_reason(np.full(50, 0.4999) + np.linspace(0, 1e-5, 50))
+    assert collapse_reason(np.linspace(0, 1, 50)) is None
+    assert "chance" in collapse_reason(np.linspace(0, 1, 50), train_roc_auc=0.51)
+    assert collapse_reason(train_roc_auc=0.49) is not None and collapse_reason(train_roc_auc=0.61) is None

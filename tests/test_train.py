@@ -37,3 +37,24 @@ def test_same_seed_gives_identical_history_and_metrics(tiny_dataset, tmp_path):
     first = json.loads((tmp_path / "a/evaluation/metrics.json").read_text())
     assert first == json.loads((tmp_path / "b/evaluation/metrics.json").read_text())
     assert first["models"]["full"]["roc_auc"]["value"] > 0.5
+
+
+def test_motif_informed_improved_keeps_the_scan_unless_training_beats_it(tiny_dataset, tmp_path):
+    from conftest import REPO
+    from tfbinding.inference import load_model
+
+    summary = train_model(tiny_dataset, "improved", tmp_path / "improved", TINY, threads=1,
+                          motif=REPO / "resources/motifs/MA0491.3.jaspar")
+    start = summary["before_training"]
+    assert summary["val_pr_auc"] >= start["val_pr_auc"]  # never worse than the scan on valid
+    assert summary["best_epoch"] in (0, 1) and summary["motif"].endswith("MA0491.3.jaspar")
+    assert load_model(tmp_path / "improved").get_layer("motif_scan") is not None
+    saved = json.loads((tmp_path / "improved" / "training.json").read_text())
+    assert saved["before_training"] == start and saved["collapsed"] is None
+
+
+def test_the_seed_studys_sgd_recipe_still_trains(tiny_dataset, tmp_path):
+    config = TrainingConfig(optimizer="sgd", learning_rate=0.03, epochs=2, batch_size=64,
+                            early_stopping_start=0)
+    summary = train_model(tiny_dataset, "full", tmp_path / "sgd", config, threads=1)
+    assert summary["training"]["optimizer"] == "sgd" and summary["epochs_run"] == 2

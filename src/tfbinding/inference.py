@@ -79,6 +79,8 @@ def load_model(model_dir: str | os.PathLike, seed: int = 0, threads: int | None 
     configure_tensorflow(seed, threads)
     import keras
 
+    from . import models  # noqa: F401  (registers the custom layers a model may hold)
+
     try:
         return keras.models.load_model(path)
     except Exception as err:  # Keras raises many types for a damaged archive

@@ -6,20 +6,39 @@ import logging
 import os
 from dataclasses import asdict
 
+import numpy as np
+
 from .ablation import read_history
 from .atomic import atomic_path, save_json
 from .inference import MODEL_FILE, configure_tensorflow
 from .loader import load_dataset
 from .metrics import collapse_reason
-from .models import build_model
+from .models import build_model, fit_scan_logistic
+from .motif import best_match_scores, log_odds, read_jaspar
 from .options import TrainingConfig, check_model, uses_reverse_complement, uses_weights
 from .plotting import plot_history
 
 log = logging.getLogger(__name__)
 
 
+def _positive_prior(data, weighted: bool) -> float:
+    """The positive fraction the loss sees on train: 0.5 under balanced weights."""
+    y = np.asarray(data.train["y"], dtype=np.float64).ravel()
+    w = np.asarray(data.train["w"], dtype=np.float64).ravel() if weighted else np.ones_like(y)
+    return float((w * y).sum() / max(w.sum(), 1e-12))
+
+
+def _motif_start(data, motif: str | os.PathLike, weighted: bool) -> tuple[np.ndarray, tuple[float, float]]:
+    """The log-odds matrix and ``(a, b)`` of a logistic fit of the train labels on its scan."""
+    pwm = log_odds(read_jaspar(motif)[1])
+    scores = best_match_scores(data.train["X"], pwm)
+    weights = np.asarray(data.train["w"]).ravel() if weighted else None
+    return pwm, fit_scan_logistic(scores, np.asarray(data.train["y"]).ravel(), weights)
+
+
 def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | os.PathLike,
-                config: TrainingConfig = TrainingConfig(), threads: int | None = None) -> dict:
+                config: TrainingConfig = TrainingConfig(), threads: int | None = None,
+                motif: str | os.PathLike | None = None) -> dict:
     """Train one model and keep its best epoch.
 
     Parameters
@@ -34,6 +53,9 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
     config : TrainingConfig, default the study's settings
     threads : int or None, default None
         CPU threads for TensorFlow.
+    motif : path or None, default None
+        A JASPAR matrix: ``improved`` then starts as this motif's scan and keeps its
+        pre-training state unless an epoch beats it on validation PR AUC.
 
     Returns
     -------
@@ -55,17 +77,30 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
     improved = model_name == "improved"
     batch_size = config.improved_batch_size if improved else config.batch_size
     epochs = config.improved_epochs if improved else config.epochs
-    model = build_model(model_name, data.train["X"].shape[1], config)
-    model.summary(print_fn=log.info)
-    train_batches = SplitBatches(data.train, batch_size, weighted=uses_weights(model_name), shuffle=True,
+    weighted = uses_weights(model_name)
+    train_batches = SplitBatches(data.train, batch_size, weighted=weighted, shuffle=True,
                                  reverse_complement_half=uses_reverse_complement(model_name),
                                  seed=config.seed)
     valid_batches = SplitBatches(data.valid, batch_size, weighted=False)
+    pwm, scan_fit = _motif_start(data, motif, weighted) if improved and motif else (None, (1.0, 0.0))
+    model = build_model(model_name, data.train["X"].shape[1], config,
+                        window_length=data.manifest.get("window", {}).get("length"),
+                        prior=_positive_prior(data, weighted), steps_per_epoch=len(train_batches),
+                        pwm=pwm, scan_fit=scan_fit)
+    model.summary(print_fn=log.info)
     with atomic_path(out_dir) as tmp:
         tmp.mkdir(parents=True)
+        start = None
+        if pwm is not None:
+            # epoch 0: the untrained model is the motif scan; keep it unless training beats it
+            start = model.evaluate(valid_batches, return_dict=True, verbose=0)
+            model.save(tmp / MODEL_FILE)
+            log.info("%s: before training (the motif scan), validation PR AUC %.4f, ROC AUC %.4f",
+                     model_name, start["pr_auc"], start["roc_auc"])
         callbacks = [
             keras.callbacks.ModelCheckpoint(tmp / MODEL_FILE, monitor="val_pr_auc", mode="max",
-                                            save_best_only=True),
+                                            save_best_only=True,
+                                            initial_value_threshold=start["pr_auc"] if start else None),
             # the study's SGD models sit on a plateau for their first epochs before they learn
             keras.callbacks.EarlyStopping(monitor="val_pr_auc", mode="max", patience=config.patience,
                                           start_from_epoch=0 if improved else config.early_stopping_start),
@@ -78,11 +113,16 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
         best = max(history, key=lambda row: row["val_pr_auc"])
         summary = {"model": model_name, "best_epoch": int(best["epoch"]) + 1, "epochs_run": len(history),
                    "val_pr_auc": best["val_pr_auc"], "val_roc_auc": best["val_roc_auc"],
-                   "training": asdict(config)}
+                   "training": asdict(config), "motif": str(motif) if pwm is not None else None}
+        if start is not None:
+            summary["before_training"] = {"val_pr_auc": start["pr_auc"], "val_roc_auc": start["roc_auc"],
+                                          "scan_logistic_fit": list(scan_fit)}
+            if start["pr_auc"] >= best["val_pr_auc"]:
+                summary.update(best_epoch=0, val_pr_auc=start["pr_auc"], val_roc_auc=start["roc_auc"])
         summary["collapsed"] = collapse_reason(train_roc_auc=max(row["roc_auc"] for row in history))
         save_json(tmp / "training.json", summary)
         log.info("%s: best epoch %d of %d, validation PR AUC %.4f, ROC AUC %.4f", model_name,
-                 summary["best_epoch"], summary["epochs_run"], best["val_pr_auc"], best["val_roc_auc"])
+                 summary["best_epoch"], summary["epochs_run"], summary["val_pr_auc"], summary["val_roc_auc"])
         if summary["collapsed"]:
             log.warning("%s: COLLAPSED: %s", model_name, summary["collapsed"])
     return summary

@@ -2,6 +2,9 @@ rule train:
     input:
         manifest=f"{DATASET}/manifest.json",
         arrays=[f"{DATASET}/{split}/{array}.npy" for split in ("train", "valid") for array in ARRAYS],
+        motif=lambda wildcards: (
+            config["motif"] if wildcards.model == "improved" and config["motif"] else []
+        ),
     output:
         model=f"{RESULTS}/models/{{model}}/model.keras",
         history=f"{RESULTS}/models/{{model}}/history.csv",
@@ -15,6 +18,7 @@ rule train:
         dataset=lambda wildcards, input: os.path.dirname(input.manifest),
         out_dir=lambda wildcards, output: os.path.dirname(output.model),
         training=json.dumps(config["training"], sort_keys=True),
+        motif=lambda wildcards, input: input.motif or "",
     log:
         f"{RESULTS}/logs/train/{{model}}.log",
     benchmark:
@@ -27,7 +31,7 @@ rule train:
         CONDA_ENV
     shell:
         "tfbinding train --dataset {params.dataset:q} --model {wildcards.model}"
-        " --out-dir {params.out_dir:q} --training-json {params.training:q}"
+        " --out-dir {params.out_dir:q} --training-json {params.training:q} --motif={params.motif:q}"
         " --threads {threads} > {log:q} 2>&1"
 
 
@@ -37,7 +41,7 @@ rule evaluate:
         test=[f"{DATASET}/test/{array}.npy" for array in ARRAYS],
         models=expand(rules.train.output.model, model=TRAINED_MODELS),
         histories=expand(rules.train.output.history, model=TRAINED_MODELS),
-        motif=config["motif"] if "motif_baseline" in MODELS else [],
+        motif=config["motif"] if "motif_baseline" in MODELS and config["motif"] else [],
     output:
         metrics=f"{EVALUATION}/metrics.json",
         table=report(f"{EVALUATION}/metrics.md", caption="../report/metrics.rst", category="Evaluation"),

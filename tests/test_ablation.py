@@ -1,0 +1,42 @@
+"""The study's ablation claims, from hand-made training histories."""
+from __future__ import annotations
+
+import pytest
+
+from tfbinding.ablation import ablation_claims, ablation_report, ablation_table, summarise_history
+
+
+def history(train_pr, valid_pr, train_roc=None, valid_roc=None):
+    return [{"epoch": float(i), "loss": 0.5, "pr_auc": t, "val_pr_auc": v,
+             "roc_auc": (train_roc or train_pr)[i], "val_roc_auc": (valid_roc or valid_pr)[i]}
+            for i, (t, v) in enumerate(zip(train_pr, valid_pr))]
+
+
+def test_summary_takes_the_best_epoch_by_valid_pr_auc():
+    summary = summarise_history(history([0.2, 0.6, 0.9], [0.3, 0.5, 0.4]))
+    assert summary["best_epoch"] == 2 and summary["epochs_run"] == 3
+    assert summary["best_valid_pr_auc"] == 0.5 and summary["best_train_pr_auc"] == 0.9
+    assert summary["gap_pr_auc"] == pytest.approx(0.1)
+
+
+def test_claims_hold_and_fail_as_the_figures_say():
+    summaries = {"no_dropout": summarise_history(history([0.5, 0.95], [0.4, 0.45])),
+                 "no_weights": summarise_history(history([0.2, 0.4], [0.2, 0.35])),
+                 "full": summarise_history(history([0.5, 0.6], [0.45, 0.55]))}
+    claims = ablation_claims(summaries)
+    assert claims["no_dropout overfits"]["holds"]          # gap 0.5 vs 0.05
+    assert claims["no_weights lags"]["holds"]              # 0.35 < 0.55
+    assert claims["full is the best of the three"]["holds"]
+    summaries["no_weights"] = summarise_history(history([0.5, 0.7], [0.6, 0.7]))
+    claims = ablation_claims(summaries)
+    assert not claims["full is the best of the three"]["holds"] and not claims["no_weights lags"]["holds"]
+
+
+def test_report_reads_histories_and_renders_a_table(tmp_path):
+    folder = tmp_path / "full"
+    folder.mkdir()
+    (folder / "history.csv").write_text("epoch,loss,pr_auc,roc_auc,val_pr_auc,val_roc_auc\n"
+                                        "0,0.6,0.3,0.7,0.2,0.6\n1,0.5,0.4,0.8,0.3,0.7\n")
+    report = ablation_report({"full": folder})
+    assert report["models"]["full"]["best_epoch"] == 2 and report["claims"] == {}
+    assert "| full | 0.800 | 0.400 | 0.700 | 0.300 | 2 of 2 | +0.100 |" in ablation_table(report)
