@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import http.server
 import threading
 from pathlib import Path
@@ -14,10 +15,14 @@ from tfbinding.errors import InputError
 
 FASTA_GZ = gzip.compress(b">chr22\n" + b"ACGTN" * 2000 + b"\n", mtime=0)
 PEAKS_GZ = gzip.compress(b"chr22\t100\t300\tp1\t0\t.\t5\t-1\t-1\t100\n", mtime=0)
+# two genomes whose URLs share a file name (as UCSC's hg19 and hg38 chr22.fa.gz do)
+GENOME_A = gzip.compress(b">chr9\n" + b"A" * 10_000 + b"\n", mtime=0)
+GENOME_B = gzip.compress(b">chr9\n" + b"C" * 10_000 + b"\n", mtime=0)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    files = {"/chr22.fa.gz": FASTA_GZ, "/peaks.narrowPeak.gz": PEAKS_GZ}
+    files = {"/chr22.fa.gz": FASTA_GZ, "/peaks.narrowPeak.gz": PEAKS_GZ,
+             "/a/chr9.fa.gz": GENOME_A, "/b/chr9.fa.gz": GENOME_B}
     hits: dict[str, int] = {}
 
     def do_GET(self):  # noqa: N802 (the http.server API)
@@ -111,8 +116,44 @@ def test_workflow_builds_a_dataset_from_urls(server, tmp_path):
                          split={"method": "random", "fractions": [0.6, 0.2, 0.2]})
     before = hits.get("/chr22.fa.gz", 0)
     run_snakemake(tmp_path, config)
-    assert Path(tmp_path / "resources/downloads/chr22.fa.gz").read_bytes() == FASTA_GZ
+    [downloaded] = (tmp_path / "resources/downloads").glob("*/chr22.fa.gz")
+    assert downloaded.read_bytes() == FASTA_GZ
     manifest = (tmp_path / "results/from_urls/dataset/manifest.json").read_text()
     assert '"positives": 2' in manifest  # windows [100,200) and [200,300) touch the peak [100,300)
+    assert json.loads(manifest)["inputs"]["fasta"]["url"] == f"{base}/chr22.fa.gz"
+    assert json.loads(manifest)["inputs"]["peaks"]["url"] == f"{base}/peaks.narrowPeak.gz"
     run_snakemake(tmp_path, config)
     assert hits["/chr22.fa.gz"] == before + 1  # a rerun reuses the downloaded file
+
+
+def test_urls_that_share_a_file_name_never_share_a_local_file(server, tmp_path):
+    """/a/chr9.fa.gz and /b/chr9.fa.gz, built one after the other and back: each dataset
+    is built from its own genome, and its manifest names its URL."""
+    import numpy as np
+
+    import tfbinding
+    from conftest import demo_config, run_snakemake
+
+    base, _ = server
+    peaks = tmp_path / "peaks.bed"
+    peaks.write_text("chr9\t1000\t1300\n")
+
+    def config(name):
+        return demo_config(name=name, models=[], chromosomes=["chr9"], blacklist=None,
+                           genome={"fasta": f"{base}/{name}/chr9.fa.gz"}, peaks=str(peaks),
+                           windows={"length": 100, "stride": 100},
+                           split={"method": "random", "fractions": [0.6, 0.2, 0.2]})
+
+    base_channel = {"a": 0, "b": 1}  # genome A is all A, genome B all C
+    for name in ("a", "b", "a"):
+        run_snakemake(tmp_path, config(name))
+        data = tfbinding.load_dataset(tmp_path / "results" / name / "dataset")
+        X = data.train["X"]
+        assert X[:, :, base_channel[name]].all(), f"dataset {name} was not built from genome {name}"
+        fasta = data.manifest["inputs"]["fasta"]
+        assert fasta["url"] == f"{base}/{name}/chr9.fa.gz"
+        assert fasta["sha256"] == hashlib.sha256(GENOME_A if name == "a" else GENOME_B).hexdigest()
+        assert np.array_equal(np.unique(data.train["y"]), [0.0, 1.0])
+    downloads = sorted((tmp_path / "resources/downloads").glob("*/chr9.fa.gz"))
+    assert sorted(path.read_bytes() for path in downloads) == sorted([GENOME_A, GENOME_B])
+    assert len(list((tmp_path / "resources/genomes").glob("*/chr9.fa"))) == 2

@@ -370,3 +370,11 @@ def test_empty_record_listed_is_reported_as_empty_not_absent(tmp_path):
     with pytest.raises(InputError, match="chrX are not in the FASTA"):
         genome.check_chromosomes(["chrX"])
     assert genome.sequence("chr2").tobytes() == b"GGCC"
+
+
+def test_an_empty_last_record_is_named(tmp_path):
+    source = tmp_path / "g.fa"
+    source.write_text(">chr1\nACGTACGT\n>chrUn_empty\n\n")
+    with pytest.raises(InputError, match=r"g.fa: the last FASTA record, 'chrUn_empty', is empty"):
+        prepare_fasta(source, tmp_path / "out" / "g.fa")
+    assert os.listdir(tmp_path / "out") == []

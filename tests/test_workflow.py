@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -79,7 +80,8 @@ def test_demo_ids_match_the_sequence(demo_run):
     from pyfaidx import Fasta
 
     data = tfbinding.load_dataset(demo_run / "results" / "demo" / "dataset")
-    fasta = Fasta(str(demo_run / "resources" / "genomes" / "synthetic_genome.fa"))
+    [prepared] = (demo_run / "resources" / "genomes").glob("*/synthetic_genome.fa")
+    fasta = Fasta(str(prepared))
     rng = np.random.default_rng(0)
     for row in rng.choice(len(data.test["ids"]), 200, replace=False):
         chrom, span = str(data.test["ids"][row]).split(":")
@@ -195,3 +197,119 @@ def test_demo_predicts_held_out_chromosomes_end_to_end(tmp_path):
         assert (predictions / f"{chrom}.bw").stat().st_size > 0
     threshold = json.loads((tmp_path / "results/demo_predict/models/full/threshold.json").read_text())
     assert threshold["validation_fdr"] <= 0.1
+
+
+
+# --------------------------------------------------------------------------- issue 11: runs as people run them
+
+def tiny_inputs(root, peaks="chr1\t1000\t1400\nchr1\t9000\t9300\nchr2\t500\t800\n"):
+    """A small random genome (chr1 20 kb, an empty record, chr2 10 kb, a 50-bp contig)
+    and a peaks file; quick to build."""
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(11)
+    records = []
+    for name, size in (("chr1", 20_000), ("chrUn_empty", 0), ("chr2", 10_000), ("chrUn_short", 50)):
+        bases = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, size)].tobytes().decode()
+        records.append("\n".join([f">{name}"] + [bases[i:i + 60] for i in range(0, size, 60)]))
+    (root / "tiny.fa").write_text("\n".join(records) + "\n")
+    (root / "peaks.bed").write_text(peaks)
+    return root / "tiny.fa", root / "peaks.bed"
+
+
+def tiny_config(root, **overrides):
+    fasta, peaks = tiny_inputs(root / "inputs")
+    config = dataset_only(name="tiny", genome={"fasta": str(fasta)}, peaks=str(peaks), blacklist=None,
+                          chromosomes=["chr1", "chr2", "chrUn_short"],
+                          windows={"length": 100, "stride": 100, "flank": 0},
+                          split={"method": "random", "fractions": [0.6, 0.2, 0.2]})
+    config.update(overrides)
+    return config
+
+
+def test_venv_snakemake_builds_without_the_venv_on_path_and_short_contigs_are_dropped(tmp_path):
+    """`.venv/bin/snakemake` from cron or an IDE: PATH lacks the venv, yet every rule finds
+    the tfbinding command; the 50-bp contig gives zero windows, counted as a drop."""
+    import os
+    from pathlib import Path
+
+    snakemake = Path(sys.executable).parent / "snakemake"
+    config = tiny_config(tmp_path)
+    (tmp_path / "config.yaml").write_text(__import__("yaml").safe_dump(config))
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = "/usr/bin:/bin"
+    result = subprocess.run([str(snakemake), "--snakefile", str(REPO / "Snakefile"), "--directory",
+                             str(tmp_path), "--configfile", str(tmp_path / "config.yaml"), "--cores", "2"],
+                            env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = tfbinding.load_dataset(tmp_path / "results/tiny/dataset").manifest
+    short = manifest["chromosomes"]["chrUn_short"]
+    assert short["considered"] == 1 and short["dropped"]["past_chrom_end"] == 1 and short["labelled"] == 0
+    assert manifest["chromosomes"]["chr1"]["considered"] == 200
+
+
+def test_peaks_replaced_with_an_older_mtime_rebuild_the_dataset(tmp_path):
+    """cp -p, rsync -a and tar x keep an older mtime: the content decides, not the mtime."""
+    import hashlib
+    import os
+    import shutil
+
+    config = tiny_config(tmp_path)
+    run_snakemake(tmp_path, config)
+    dataset = tmp_path / "results/tiny/dataset"
+    first = tfbinding.load_dataset(dataset).manifest
+    peaks = tmp_path / "inputs/peaks.bed"
+    replacement = tmp_path / "other_peaks.bed"
+    replacement.write_text("chr1\t15000\t15500\nchr2\t4000\t4300\nchr2\t7000\t7100\n")
+    old = peaks.stat().st_mtime - 3600
+    os.utime(replacement, (old, old))
+    shutil.copy2(replacement, peaks)  # what cp -p does
+    assert peaks.stat().st_mtime < (dataset / "manifest.json").stat().st_mtime
+    run_snakemake(tmp_path, config)
+    second = tfbinding.load_dataset(dataset).manifest
+    assert second["inputs"]["peaks"]["sha256"] == hashlib.sha256(replacement.read_bytes()).hexdigest()
+    assert second["inputs"]["peaks"]["sha256"] != first["inputs"]["peaks"]["sha256"]
+    assert second["chromosomes"]["chr2"]["positives"] != first["chromosomes"]["chr2"]["positives"]
+    result = run_snakemake(tmp_path, config, "--dry-run")
+    assert "Nothing to be done" in result.stdout + result.stderr  # and unchanged content rebuilds nothing
+
+
+def test_a_failed_rule_shows_its_error_on_the_console(tmp_path):
+    config = tiny_config(tmp_path)
+    (tmp_path / "inputs/peaks.bed").write_bytes(b"")
+    result = run_snakemake(tmp_path, config, check=False)
+    assert result.returncode != 0
+    assert "tfbinding error: " in result.stderr and "the peaks file holds no peak" in result.stderr
+    assert not (tmp_path / "results/tiny/dataset").exists()
+    # with the profile (show-failed-logs), Snakemake also prints the failed rule's log
+    result = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+                             "--directory", str(tmp_path), "--configfile", str(tmp_path / "config.yaml"),
+                             "--profile", str(REPO / "profiles/local"), "--cores", "2"],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    shown = result.stdout + result.stderr
+    assert re.search(r"Logfile results/tiny/logs/labels/chr\w+\.log:", shown)
+    assert shown.count("the peaks file holds no peak") >= 2  # the console line, and the log
+    # the opt-in builds a dataset without positives
+    config["allow_empty_peaks"] = True
+    run_snakemake(tmp_path, config)
+    assert tfbinding.load_dataset(tmp_path / "results/tiny/dataset").manifest["totals"]["positives"] == 0
+
+
+def test_an_empty_record_listed_in_chromosomes_is_called_empty(tmp_path):
+    config = tiny_config(tmp_path, chromosomes=["chr1", "chrUn_empty"])
+    result = run_snakemake(tmp_path, config, check=False)
+    assert result.returncode != 0
+    assert "chrUn_empty are empty: a header line with no sequence" in result.stderr
+
+
+def test_a_killed_dataset_steps_partial_folder_is_removed_on_the_next_run(tmp_path):
+    config = tiny_config(tmp_path)
+    run_snakemake(tmp_path, config)
+    child = subprocess.Popen(["true"])
+    child.wait()
+    stale = tmp_path / f"results/tiny/.dataset.partial-{child.pid}"
+    (stale / "train").mkdir(parents=True)
+    (stale / "train/X.npy").write_bytes(b"\0" * 4096)
+    run_snakemake(tmp_path, config, "--forcerun", "dataset")
+    assert not stale.exists()
+    assert sorted(p.name for p in (tmp_path / "results/tiny").iterdir() if p.name.startswith(".")) == []

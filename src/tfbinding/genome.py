@@ -102,6 +102,14 @@ def _scan_blocks(source: BinaryIO, path: object, sink: BinaryIO | None) -> Fasta
     return FastaScan(names=names, has_cr=has_cr)
 
 
+def _ends_with_a_header(path: Path) -> bool:
+    """Whether the file's last non-blank line is a ``>`` header (an empty last record)."""
+    with open(path, "rb") as handle:
+        handle.seek(max(0, handle.seek(0, os.SEEK_END) - 65536))
+        tail = handle.read().rstrip()
+    return tail.rsplit(b"\n", 1)[-1].startswith(b">")
+
+
 def prepare_fasta(source: str | os.PathLike, dest: str | os.PathLike) -> dict:
     """Make ``dest`` an indexed, uncompressed, LF-only copy (or link) of ``source``.
 
@@ -139,6 +147,10 @@ def prepare_fasta(source: str | os.PathLike, dest: str | os.PathLike) -> dict:
         try:
             pysam.faidx(str(tmp), "--fai-idx", str(tmp_fai))
         except pysam.SamtoolsError as err:
+            if _ends_with_a_header(tmp):
+                raise located(source, None, f"the last FASTA record, {scan.names[-1]!r}, is empty (a "
+                              "header line with no sequence after it), and samtools cannot index "
+                              "that", "Remove that header line") from None
             raise located(source, None, f"samtools faidx could not index it: {err}",
                           "Check that every record's lines have the same length") from err
         indexed = set(read_fai(tmp_fai))

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 import shlex
@@ -25,28 +26,51 @@ except InputError as err:
     raise ValueError(f"config: {err}") from None
 
 # The rules find the `tfbinding` command beside the Python that runs Snakemake, so a venv's
-# snakemake works without the venv on PATH (cron jobs, cluster scripts, IDEs).
-shell.prefix(f"export PATH={shlex.quote(os.path.dirname(sys.executable))}:\"$PATH\"; ")
+# snakemake works without the venv on PATH (cron jobs, cluster scripts, IDEs). File
+# descriptor 9 keeps the console: a step's one-line error reaches it although the rule
+# sends the step's stderr to its log (tfbinding.cli reads TFBINDING_CONSOLE_FD).
+shell.prefix(
+    f"export PATH={shlex.quote(os.path.dirname(sys.executable))}:\"$PATH\"; "
+    "exec 9>&2; export TFBINDING_CONSOLE_FD=9; "
+)
 
 def source_spec(value):
     """A config input as {"source": path-or-URL, "sha256": ..., "md5": ...}."""
     return {"source": value} if isinstance(value, str) else dict(value)
 
 
+def is_url(source):
+    return source.startswith(("http://", "https://", "ftp://"))
+
+
+def source_key(spec):
+    """A short hash that names where an input comes from: its URL (with the checksums the
+    config expects) or its absolute path. Two configs whose URLs share a file name (hg19's
+    and hg38's chr22.fa.gz) thus never share a downloaded or prepared file."""
+    if is_url(spec["source"]):
+        identity = "\n".join([spec["source"], spec.get("sha256", "").lower(), spec.get("md5", "").lower()])
+    else:
+        identity = os.path.abspath(spec["source"])
+    return hashlib.sha1(identity.encode()).hexdigest()[:10]
+
+
 DOWNLOAD_FOLDER = config["downloads"]["folder"]
 DOWNLOADS = {}  # local path -> {"source": URL, "sha256", "md5", "key"}
+URLS = {}  # local path -> URL
 
 
 def local_input(value, key):
-    """The local path of a configured input: itself, or where its URL is downloaded to."""
+    """The local path of a configured input: itself, or where its URL is downloaded to
+    (<downloads folder>/<source_key>/<file name>)."""
     if value is None:
         return None
     spec = source_spec(value)
-    if not spec["source"].startswith(("http://", "https://", "ftp://")):
+    if not is_url(spec["source"]):
         return spec["source"]
     name = os.path.basename(urllib.parse.urlparse(spec["source"]).path) or "download"
-    path = f"{DOWNLOAD_FOLDER}/{name}"
+    path = f"{DOWNLOAD_FOLDER}/{source_key(spec)}/{name}"
     DOWNLOADS[path] = {**spec, "key": key}
+    URLS[path] = spec["source"]
     return path
 
 
@@ -89,14 +113,62 @@ EVALUATION_FILES = [f"{EVALUATION}/{f}" for f in ("metrics.json", "metrics.md", 
 
 
 def genome_stem(path):
-    """resources/genomes/<stem>.fa: the file name without .fa/.fasta/.gz."""
+    """The file name without .fa/.fasta/.gz."""
     name = Path(path).name
     for suffix in (".gz", ".bgz", ".fa", ".fasta", ".fna"):
         name = name.removesuffix(suffix)
     return name
 
 
-PREPARED_FASTA = f"resources/genomes/{genome_stem(GENOME_FASTA)}.fa"
+# resources/genomes/<source_key>/<stem>.fa: one prepared copy per source, never shared
+PREPARED_FASTA = (
+    f"resources/genomes/{source_key(source_spec(config['genome']['fasta']))}/"
+    f"{genome_stem(GENOME_FASTA)}.fa"
+)
+
+# Content, not mtime: a local input replaced by other content with an older mtime (cp -p,
+# rsync -a, tar x) must rebuild what depends on it. Its sha256 is a rule parameter, and
+# Snakemake reruns a job whose parameters changed. The digests are cached by (size, mtime,
+# ctime, inode): ctime changes on every write and no copy tool can set it.
+CHECKSUM_CACHE = Path(".snakemake/tfbinding/checksums.json")
+
+
+def _read_checksum_cache():
+    try:
+        return json.loads(CHECKSUM_CACHE.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+_CHECKSUMS = _read_checksum_cache()
+
+
+def content_id(path):
+    """What identifies an input's content: the sha256 of a local file, or the URL (and
+    checksums) of a download; "" for no input (or a missing file, which Snakemake reports)."""
+    if not path:
+        return ""
+    if path in DOWNLOADS:
+        return f"{DOWNLOADS[path]['source']}#{source_key(DOWNLOADS[path])}"
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ""
+    stamp = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+    absolute = os.path.abspath(path)
+    cached = _CHECKSUMS.get(absolute)
+    if cached and cached["stamp"] == stamp:
+        return cached["sha256"]
+    from tfbinding.atomic import save_json
+    from tfbinding.checksums import sha256sum
+
+    digest = sha256sum(path)
+    _CHECKSUMS[absolute] = {"stamp": stamp, "sha256": digest}
+    try:
+        save_json(CHECKSUM_CACHE, _CHECKSUMS)
+    except OSError:
+        pass  # a read-only working folder: recomputed next time
+    return digest
 
 
 def optional_input(path):

@@ -11,6 +11,7 @@ rule windows:
         bed=lambda wildcards, input: input.bed or "",
         blacklist=lambda wildcards, input: input.blacklist or "",
         aliases=aliases_json(),
+        content=[content_id(WINDOWS_BED), content_id(BLACKLIST)],
     log:
         f"{RESULTS}/logs/windows/{{chrom}}.log",
     benchmark:
@@ -41,7 +42,9 @@ rule labels:
         length=config["windows"]["length"],
         rule=config["labels"],
         exclude="--exclude-ambiguous" if config["labels"]["exclude_ambiguous"] else "",
+        allow_empty="--allow-empty-peaks" if config["allow_empty_peaks"] else "",
         aliases=aliases_json(),
+        content=content_id(PEAKS),
     log:
         f"{RESULTS}/logs/labels/{{chrom}}.log",
     benchmark:
@@ -58,7 +61,7 @@ rule labels:
         " --length {params.length} --mode {params.rule[mode]}"
         " --min-overlap-bp {params.rule[min_overlap_bp]}"
         " --min-overlap-fraction {params.rule[min_overlap_fraction]} {params.exclude}"
-        " --aliases {params.aliases:q} > {log:q} 2>&1"
+        " {params.allow_empty} --aliases {params.aliases:q} > {log:q} 2>&1"
 
 
 rule split:
@@ -138,6 +141,16 @@ rule dataset:
         name=NAME,
         out=lambda wildcards, output: os.path.dirname(output.manifest),
         config_json=json.dumps(DATASET_CONFIG, sort_keys=True),
+        urls_json=json.dumps(
+            {
+                "fasta": URLS.get(GENOME_FASTA),
+                "peaks": URLS.get(PEAKS),
+                "blacklist": URLS.get(BLACKLIST),
+                "windows_bed": URLS.get(WINDOWS_BED),
+            },
+            sort_keys=True,
+        ),
+        content=[content_id(p) for p in (PEAKS, BLACKLIST, WINDOWS_BED)],
     log:
         f"{RESULTS}/logs/dataset.log",
     benchmark:
@@ -153,4 +166,4 @@ rule dataset:
         " --onehot-prefixes {params.prefixes:q} --out {params.out:q}"
         " --genome-info {input.genome_info:q} --peaks {input.peaks:q}"
         " --blacklist={params.blacklist:q} --windows-bed={params.bed:q}"
-        " --config-json {params.config_json:q} > {log:q} 2>&1"
+        " --config-json {params.config_json:q} --urls-json {params.urls_json:q} > {log:q} 2>&1"

@@ -5,10 +5,12 @@ rule prepare_genome:
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
         info=f"{PREPARED_FASTA}.source.json",
+    params:
+        content=content_id(GENOME_FASTA),
     log:
-        f"logs/prepare_genome/{Path(PREPARED_FASTA).stem}.log",
+        f"logs/prepare_genome/{Path(PREPARED_FASTA).parent.name}/{Path(PREPARED_FASTA).stem}.log",
     benchmark:
-        f"logs/prepare_genome/{Path(PREPARED_FASTA).stem}.benchmark.tsv"
+        f"logs/prepare_genome/{Path(PREPARED_FASTA).parent.name}/{Path(PREPARED_FASTA).stem}.benchmark.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -21,8 +23,9 @@ rule prepare_genome:
 
 rule download:
     output:
-        f"{DOWNLOAD_FOLDER}/{{filename}}",
+        f"{DOWNLOAD_FOLDER}/{{key}}/{{filename}}",
     wildcard_constraints:
+        key="[0-9a-f]{10}",
         filename="[^/]+",
     params:
         url=lambda wildcards, output: DOWNLOADS[output[0]]["source"],
@@ -31,7 +34,7 @@ rule download:
         key=lambda wildcards, output: DOWNLOADS[output[0]]["key"],
         settings=config["downloads"],
     log:
-        "logs/download/{filename}.log",
+        "logs/download/{key}/{filename}.log",
     threads: 1
     resources:
         mem_mb=200,
