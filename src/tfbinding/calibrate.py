@@ -25,5 +25,6 @@ def calibrate_threshold(model_dir: str | os.PathLike, model_name: str, dataset_d
     result = {"model": model_name, "target_fdr": fdr, "threshold": threshold, "validation_fdr": achieved,
               "validation_windows_called": int(called.sum()),
               "validation_recall": float(labels[called].sum() / max(labels.sum(), 1))}
-    save_json(out, result)
+    save_json(out, result, reasons={"/threshold": f"no threshold reaches FDR {fdr} on the validation "
+                                                 "split, so no site is called"})
     return result

@@ -124,6 +124,10 @@ def _run_predict(args: argparse.Namespace) -> None:
     from .predict import predict_chromosome
     with open(args.threshold) as handle:
         threshold = json.load(handle)["threshold"]
+    if threshold is None:  # strict JSON's null for +Infinity: no threshold reached the FDR
+        log.warning("%s: no threshold reached the FDR on the validation split; no site is called",
+                    args.threshold)
+        threshold = float("inf")
     rule = _label_rule(args)
     predict_chromosome(args.model_dir, args.model, args.fasta, args.chrom, args.out_dir,
                        length=args.length, flank=args.flank, stride=args.stride,
