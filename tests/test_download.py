@@ -112,7 +112,7 @@ def test_workflow_builds_a_dataset_from_urls(server, tmp_path):
                          genome={"fasta": {"source": f"{base}/chr22.fa.gz",
                                            "sha256": hashlib.sha256(FASTA_GZ).hexdigest()}},
                          peaks=f"{base}/peaks.narrowPeak.gz",
-                         windows={"length": 100, "stride": 100, "max_n_fraction": 0.5},
+                         windows={"length": 100, "stride": 100, "max_n_fraction": 0.5, "flank": 0},
                          split={"method": "random", "fractions": [0.6, 0.2, 0.2]})
     before = hits.get("/chr22.fa.gz", 0)
     run_snakemake(tmp_path, config)
@@ -141,7 +141,7 @@ def test_urls_that_share_a_file_name_never_share_a_local_file(server, tmp_path):
     def config(name):
         return demo_config(name=name, models=[], chromosomes=["chr9"], blacklist=None,
                            genome={"fasta": f"{base}/{name}/chr9.fa.gz"}, peaks=str(peaks),
-                           windows={"length": 100, "stride": 100},
+                           windows={"length": 100, "stride": 100, "flank": 0},
                            split={"method": "random", "fractions": [0.6, 0.2, 0.2]})
 
     base_channel = {"a": 0, "b": 1}  # genome A is all A, genome B all C
