@@ -8,6 +8,9 @@ and the process's peak RSS (VmHWM):
   * ``memmap``: ``SplitBatches`` reads X as a uint8 memory map and casts each batch;
   * ``in-memory``: ``model.fit(X.astype('float32'), y, sample_weight=w)``, as notebooks do.
 
+A third run gives the context model's throughput: ``improved`` on 501-bp rows (the window
+plus 200-bp flanks), memory-mapped, batch 256.
+
 Usage: python benchmarks/train_throughput.py [--windows 200000] [--epochs 3]
 """
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 LENGTH = 101
+FLANK = 200
 
 
 def peak_rss_bytes() -> int:
@@ -35,11 +39,12 @@ def peak_rss_bytes() -> int:
     raise RuntimeError("no VmHWM")
 
 
-def make_arrays(folder: Path, windows: int) -> None:
+def make_arrays(folder: Path, windows: int, length: int = LENGTH) -> None:
     """Random one-hot windows, 2% positives carrying TGACTCA, balanced weights."""
+    folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    X = np.zeros((windows, LENGTH, 4), dtype=np.uint8)
-    X[np.arange(windows)[:, None], np.arange(LENGTH)[None, :], rng.integers(0, 4, (windows, LENGTH))] = 1
+    X = np.zeros((windows, length, 4), dtype=np.uint8)
+    X[np.arange(windows)[:, None], np.arange(length)[None, :], rng.integers(0, 4, (windows, length))] = 1
     y = (rng.random(windows) < 0.02).astype(np.float32)
     site = np.eye(4, dtype=np.uint8)[[3, 2, 0, 1, 3, 1, 0]]
     X[y == 1, 40:47] = site
@@ -66,15 +71,18 @@ def child(folder: Path, mode: str, epochs: int) -> None:
 
     timer = EpochTimer()
     timer.seconds = []
-    model = build_model("full", LENGTH, TrainingConfig())
-    if mode == "memmap":
+    if mode in ("memmap", "improved-flank"):
         from tfbinding.batches import SplitBatches
 
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ("X", "y", "w")}
-        model.fit(SplitBatches(arrays, 1000, weighted=True, shuffle=True), epochs=epochs,
-                  callbacks=[timer], verbose=0)
+        flanked = mode == "improved-flank"
+        source = folder / "flank" if flanked else folder
+        arrays = {name: np.load(source / f"{name}.npy", mmap_mode="r") for name in ("X", "y", "w")}
+        model = build_model("improved" if flanked else "full", arrays["X"].shape[1], TrainingConfig())
+        model.fit(SplitBatches(arrays, 256 if flanked else 1000, weighted=True, shuffle=True,
+                               reverse_complement_half=flanked), epochs=epochs, callbacks=[timer], verbose=0)
         windows = len(arrays["y"])
     else:
+        model = build_model("full", LENGTH, TrainingConfig())
         X = np.load(folder / "X.npy").astype("float32")
         y, w = np.load(folder / "y.npy"), np.load(folder / "w.npy").reshape(-1)
         model.fit(X, y, sample_weight=w, batch_size=1000, shuffle=True, epochs=epochs,
@@ -88,7 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=int, default=200_000)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--child", choices=("memmap", "in-memory"), help=argparse.SUPPRESS)
+    parser.add_argument("--flank-windows", type=int, default=50_000)
+    parser.add_argument("--child", choices=("memmap", "in-memory", "improved-flank"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -97,23 +106,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         make_arrays(folder, args.windows)
+        make_arrays(folder / "flank", args.flank_windows, LENGTH + 2 * FLANK)
         results = {}
-        for mode in ("memmap", "in-memory"):
+        for mode in ("memmap", "in-memory", "improved-flank"):
             output = subprocess.run([sys.executable, __file__, "--child", mode, "--folder", str(folder),
                                      "--epochs", str(args.epochs)], capture_output=True, text=True,
                                     check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
             results[mode] = json.loads(output.stdout.strip().splitlines()[-1])
     float32_x = args.windows * LENGTH * 4 * 4
-    memmap, in_memory = results["memmap"], results["in-memory"]
+    memmap, in_memory = results["memmap"], results["in-memory"]  # improved-flank is reported, not compared
     print(f"# train_throughput benchmark, {date.today().isoformat()}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"numpy {np.__version__}")
     print(f"inputs: {args.windows:,} random {LENGTH}-bp windows, model 'full', batch 1000, "
           f"{args.epochs} epochs (the first is not timed); float32 X = {float32_x / 1e6:.0f} MB\n")
-    print("| loop | samples/s | peak RSS |")
-    print("|---|---:|---:|")
+    print("| loop | model, row length | samples/s | peak RSS |")
+    print("|---|---|---:|---:|")
+    rows = {"memmap": f"full, {LENGTH} bp", "in-memory": f"full, {LENGTH} bp",
+            "improved-flank": f"improved, {LENGTH + 2 * FLANK} bp ({args.flank_windows:,} windows)"}
     for mode, result in results.items():
-        print(f"| {mode} | {result['samples_per_s']:,.0f} | {result['peak_rss'] / 1e6:,.0f} MB |")
+        print(f"| {mode} | {rows[mode]} | {result['samples_per_s']:,.0f} | {result['peak_rss'] / 1e6:,.0f} MB |")
     speed = memmap["samples_per_s"] / in_memory["samples_per_s"]
     saved = in_memory["peak_rss"] - memmap["peak_rss"]
     print(f"\nmemmap / in-memory speed: {speed:.2f}× (target ≥ 0.9×); peak RSS lower by "

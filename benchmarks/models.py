@@ -1,0 +1,253 @@
+#!/usr/bin/env python
+"""Benchmark the models honestly: leak-free splits, several seeds, bootstrap intervals, and
+(on simulated data) each model's PR AUC as a fraction of an oracle that scans the planted
+matrix over the same X rows, flanks included.
+
+Two benchmarks:
+
+``simulated``  a genome from :mod:`tfbinding.simulate` (weak planted JunD-like sites, decoys,
+               GC isochores, CpG depletion, repeats, co-factor context); the dataset has
+               ``--flank`` bp of context and a block split; one chromosome is held out and
+               predicted genome-wide with ``improved``.
+``real``       ``../shared/data/jund_chr22`` (real hg19 chr22 JunD, 139 positives), 101-bp
+               windows, under the study's random split and under a leak-free block split,
+               side by side.
+
+    python benchmarks/models.py simulated --size 6000000 --seeds 0 1 2
+    python benchmarks/models.py real --seeds 0 1 2
+
+Every figure printed is measured in this run; the README quotes them with the date.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+MOTIF = REPO / "resources" / "motifs" / "MA0491.3.jaspar"
+LENGTH = 101
+
+
+def build_dataset(work: Path, fasta: Path, peaks: Path, chroms: list[str], *, flank: int, split,
+                  windows_bed: Path | None = None, max_n_fraction: float = 0.5) -> Path:
+    """The workflow's dataset steps, called in-process: prepared FASTA in, dataset folder out."""
+    from tfbinding.dataset import assemble_dataset
+    from tfbinding.genome import prepare_fasta
+    from tfbinding.per_chromosome import build_labels, build_onehot, build_windows
+    from tfbinding.split import split_windows
+
+    prepared = work / "genome.fa"
+    if not prepared.exists():
+        prepare_fasta(fasta, prepared)
+    labels = []
+    for chrom in chroms:
+        build_windows(prepared, chrom, work / f"{chrom}.windows.npz", length=LENGTH, stride=LENGTH,
+                      max_n_fraction=max_n_fraction, windows_bed=windows_bed)
+        build_labels(work / f"{chrom}.windows.npz", peaks, prepared, chrom, work / f"{chrom}.labels.npz",
+                     length=LENGTH)
+        labels.append(work / f"{chrom}.labels.npz")
+    split_windows(chroms, labels, work / "split.npz", length=LENGTH, flank=flank, split=split)
+    for chrom in chroms:
+        build_onehot(work / "split.npz", prepared, chrom, work / chrom)
+    assemble_dataset(work / "split.npz", [work / c for c in chroms], work / "dataset")
+    return work / "dataset"
+
+
+def score_models(dataset: Path, work: Path, seed: int, models: tuple[str, ...], epochs: int | None,
+                 threads: int) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """Train each model with ``seed``; return its test scores and its training summary."""
+    from tfbinding.inference import load_model, predict_probabilities
+    from tfbinding.loader import load_dataset
+    from tfbinding.motif import best_match_scores, log_odds, read_jaspar
+    from tfbinding.options import TrainingConfig, uses_reverse_complement
+    from tfbinding.train import train_model
+
+    overrides = {"epochs": epochs, "improved_epochs": epochs} if epochs else {}
+    config = TrainingConfig(seed=seed, **overrides)
+    X = load_dataset(dataset).test["X"]
+    scores, summaries = {}, {}
+    for name in models:
+        started = time.perf_counter()
+        summaries[name] = train_model(dataset, name, work / f"seed{seed}" / name, config, threads=threads,
+                                      motif=MOTIF if name == "improved" else None)
+        summaries[name]["seconds"] = time.perf_counter() - started
+        scores[name] = predict_probabilities(load_model(work / f"seed{seed}" / name), X,
+                                             uses_reverse_complement(name))
+    scores["motif_baseline"] = best_match_scores(X, log_odds(read_jaspar(MOTIF)[1]))
+    return scores, summaries
+
+
+def metric_rows(labels: np.ndarray, runs: list[dict[str, np.ndarray]], bootstrap: int,
+                reference: str | None = None) -> dict[str, dict]:
+    """Per model: seed 0's ROC/PR AUC with bootstrap 95% intervals, the mean and sd over
+    seeds, collapse, and (with ``reference``) PR/ROC AUC as a fraction of it."""
+    from tfbinding.metrics import average_precision, collapse_reason, evaluate_scores, roc_auc
+
+    rows = {}
+    for name in runs[0]:
+        per_seed = [(roc_auc(labels, run[name]), average_precision(labels, run[name])) for run in runs]
+        collapsed = [collapse_reason(run[name]) for run in runs]
+        first = evaluate_scores(labels, runs[0][name], bootstrap, 0)
+        row = {"roc_auc": first["roc_auc"], "pr_auc": first["pr_auc"],
+               "roc_auc_seeds": [r for r, _ in per_seed], "pr_auc_seeds": [p for _, p in per_seed],
+               "collapsed_seeds": sum(c is not None for c in collapsed)}
+        if reference:
+            ref = [(roc_auc(labels, run[reference]), average_precision(labels, run[reference])) for run in runs]
+            row["pr_fraction_of_" + reference] = [p / rp for (_, p), (_, rp) in zip(per_seed, ref)]
+            row["roc_fraction_of_" + reference] = [r / rr for (r, _), (rr, _) in zip(per_seed, ref)]
+        rows[name] = row
+    return rows
+
+
+def print_table(title: str, rows: dict[str, dict], reference: str | None = None) -> None:
+    print(f"\n{title}\n")
+    extra = f" | PR AUC / {reference} | ROC AUC / {reference}" if reference else ""
+    print("| model | ROC AUC, seed 0 [95% CI] | PR AUC, seed 0 [95% CI] | ROC AUC over seeds | "
+          f"PR AUC over seeds{extra} | collapsed |")
+    print("|---|---|---|---|---|" + ("---|---|" if reference else "") + "---|")
+    for name, row in rows.items():
+        cells = []
+        for key in ("roc_auc", "pr_auc"):
+            m = row[key]
+            cells.append(f"{m['value']:.3f} [{m['ci95_low']:.3f}, {m['ci95_high']:.3f}]")
+        for key in ("roc_auc_seeds", "pr_auc_seeds"):
+            cells.append(f"{np.mean(row[key]):.3f} ± {np.std(row[key]):.3f}")
+        if reference:
+            for key in ("pr_fraction_of_", "roc_fraction_of_"):
+                values = row.get(key + reference)
+                cells.append(f"{np.mean(values):.2f}× (min {np.min(values):.2f}×)" if values else "—")
+        cells.append(f"{row['collapsed_seeds']} of {len(row['roc_auc_seeds'])}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def ablation_lines(summaries: list[dict[str, dict]]) -> None:
+    print("\nBest train/valid PR AUC by seed (from the training histories):\n")
+    for seed, summary in enumerate(summaries):
+        parts = []
+        for name, s in summary.items():
+            parts.append(f"{name}: valid PR {s['val_pr_auc']:.3f} (epoch {s['best_epoch']}/{s['epochs_run']}, "
+                         f"{s['seconds']:.0f} s{', COLLAPSED' if s.get('collapsed') else ''})")
+        print(f"- seed {seed}: " + "; ".join(parts))
+
+
+def simulated(args: argparse.Namespace) -> dict:
+    from tfbinding.inference import load_model  # noqa: F401  (TensorFlow up before timing)
+    from tfbinding.motif import read_jaspar
+    from tfbinding.predict import predict_chromosome
+    from tfbinding.loader import load_dataset
+    from tfbinding.metrics import roc_auc
+    from tfbinding.simulate import oracle_scores, simulate_genome
+    from tfbinding.split import SplitSpec
+
+    work = Path(tempfile.mkdtemp(prefix="tfbinding-models-"))
+    third = args.size // 3
+    genome = simulate_genome(seed=args.genome_seed, chromosomes={"chr1": third, "chr2": third, "chr3": third},
+                             motif_counts=read_jaspar(MOTIF)[1], n_sites=int(args.sites_per_mbp * args.size / 1e6))
+    files = genome.write(work / "genome")
+    split = SplitSpec(method="blocks", fractions=(0.8, 0.1, 0.1), block_size=args.block_size, seed=0,
+                      negative_fraction=args.negative_fraction)
+    dataset = build_dataset(work / "build", files["genome.fa.gz"], files["peaks.narrowPeak.gz"],
+                            ["chr1", "chr2"], flank=args.flank, split=split)
+    data = load_dataset(dataset)
+    labels = np.asarray(data.test["y"]).ravel()
+    oracle = oracle_scores(data.test["X"], genome.matrix)
+    runs, summaries = [], []
+    for seed in args.seeds:
+        scores, summary = score_models(dataset, work, seed, tuple(args.models), args.epochs, args.threads)
+        runs.append({**scores, "oracle": oracle})
+        summaries.append(summary)
+    rows = metric_rows(labels, runs, args.bootstrap, reference="oracle")
+    counts = data.manifest["splits"]
+    print_table(f"Simulated genome, {args.size / 1e6:.0f} Mbp (seed {args.genome_seed}), {LENGTH}-bp windows "
+                f"+ {args.flank} bp flanks, {args.block_size // 1000}-kb block split: test "
+                f"{counts['test']['windows']:,} windows, {counts['test']['positives']} positive "
+                f"(train {counts['train']['positives']} positive)", rows, "oracle")
+    ablation_lines(summaries)
+    held_out = []
+    if "improved" in args.models:
+        for seed in args.seeds:
+            out = work / f"predict{seed}"
+            metrics = predict_chromosome(work / f"seed{seed}" / "improved", "improved", work / "build/genome.fa",
+                                         "chr3", out, length=LENGTH, flank=args.flank, stride=LENGTH,
+                                         peaks=files["peaks.narrowPeak.gz"])
+            with np.load(out / "chr3.windows.npz") as windows:
+                starts = windows["starts"]
+            truth = genome.window_labels("chr3", starts, LENGTH)
+            oracle_roc = roc_auc(truth, oracle_scores(genome.encode("chr3", starts, LENGTH, args.flank),
+                                                      genome.matrix))
+            held_out.append((metrics["roc_auc"], oracle_roc))
+        print("\nHeld-out chromosome chr3, predicted genome-wide with improved (stride 101): ROC AUC "
+              + ", ".join(f"{m:.3f} (oracle {o:.3f}: {m / o:.2f}×)" for m, o in held_out))
+    return {"rows": rows, "held_out": held_out}
+
+
+def real(args: argparse.Namespace) -> dict:
+    from tfbinding.loader import load_dataset
+    from tfbinding.split import SplitSpec
+
+    shared = Path(args.shared)
+    work = Path(tempfile.mkdtemp(prefix="tfbinding-real-"))
+    results = {}
+    for label, split in (("the study's random split", SplitSpec(method="random", seed=0)),
+                         (f"a leak-free {args.block_size // 1000}-kb block split",
+                          SplitSpec(method="blocks", block_size=args.block_size, seed=args.block_seed))):
+        folder = work / split.method
+        dataset = build_dataset(folder, shared / "chr22.partial.fa.gz", shared / "jund_chr22.regions.narrowPeak",
+                                ["chr22"], flank=0, split=split, windows_bed=shared / "jund_chr22.windows.bed",
+                                max_n_fraction=1.0)
+        data = load_dataset(dataset)
+        labels = np.asarray(data.test["y"]).ravel()
+        runs, summaries = [], []
+        for seed in args.seeds:
+            scores, summary = score_models(dataset, folder, seed, tuple(args.models), args.epochs, args.threads)
+            runs.append(scores)
+            summaries.append(summary)
+        rows = metric_rows(labels, runs, args.bootstrap, reference="motif_baseline")
+        counts = data.manifest["splits"]
+        print_table(f"Real hg19 chr22 JunD ({shared}), 101-bp windows, {label}: test "
+                    f"{counts['test']['windows']:,} windows, {counts['test']['positives']} positive",
+                    rows, "motif_baseline")
+        ablation_lines(summaries)
+        results[split.method] = rows
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("benchmark", choices=("simulated", "real"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--models", nargs="+", default=["no_dropout", "no_weights", "full", "improved"])
+    parser.add_argument("--epochs", type=int, default=None, help="cap on epochs (default: the config's)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--size", type=int, default=6_000_000, help="simulated genome size, bp")
+    parser.add_argument("--sites-per-mbp", type=float, default=100.0)
+    parser.add_argument("--genome-seed", type=int, default=7)
+    parser.add_argument("--flank", type=int, default=200)
+    parser.add_argument("--block-size", type=int, default=250_000)
+    parser.add_argument("--block-seed", type=int, default=0)
+    parser.add_argument("--negative-fraction", type=float, default=0.25,
+                        help="simulated: keep this fraction of train/valid negatives (test stays whole)")
+    parser.add_argument("--shared", default=str(REPO.parent / "shared" / "data" / "jund_chr22"))
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+    print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}; "
+          f"seeds {args.seeds}, models {args.models}")
+    started = time.perf_counter()
+    result = simulated(args) if args.benchmark == "simulated" else real(args)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()
