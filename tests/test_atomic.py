@@ -166,7 +166,7 @@ def test_partials_of_dead_processes_are_removed_on_the_next_write(tmp_path):
         other.write_text("another output's leftover")
         with atomic_path(tmp_path / "dataset") as tmp:
             tmp.mkdir()
-        assert listing(tmp_path) == sorted([".dataset.partial-%d" % alive.pid, other.name, "dataset"])
+        assert listing(tmp_path) == sorted([f".dataset.partial-{alive.pid}", other.name, "dataset"])
     finally:
         alive.kill()
         alive.wait()

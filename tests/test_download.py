@@ -6,7 +6,6 @@ import hashlib
 import json
 import http.server
 import threading
-from pathlib import Path
 
 import pytest
 
