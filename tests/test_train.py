@@ -49,6 +49,8 @@ def test_motif_informed_improved_keeps_the_scan_unless_training_beats_it(tiny_da
     assert summary["val_pr_auc"] >= start["val_pr_auc"]  # never worse than the scan on valid
     assert summary["best_epoch"] in (0, 1) and summary["motif"].endswith("MA0491.3.jaspar")
     assert load_model(tmp_path / "improved").get_layer("motif_scan") is not None
+    assert [row["epoch"] for row in summary["challenges"]] == [1]
+    assert (summary["best_epoch"] == 1) == summary["challenges"][0]["kept"]
     saved = json.loads((tmp_path / "improved" / "training.json").read_text())
     assert saved["before_training"] == start and saved["collapsed"] is None
 
@@ -58,3 +60,17 @@ def test_the_seed_studys_sgd_recipe_still_trains(tiny_dataset, tmp_path):
                             early_stopping_start=0)
     summary = train_model(tiny_dataset, "full", tmp_path / "sgd", config, threads=1)
     assert summary["training"]["optimizer"] == "sgd" and summary["epochs_run"] == 2
+
+
+def test_an_epoch_replaces_the_scan_only_when_it_wins_most_paired_resamples():
+    import numpy as np
+
+    from tfbinding.train import beats_reference
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random(400) < 0.1).astype(float)
+    reference = rng.random(400)
+    assert beats_reference(labels, labels + 0.1 * rng.random(400), reference) == 1.0  # far better
+    assert beats_reference(labels, reference, reference) == 0.0                      # a tie never wins
+    noisy = reference + 1e-3 * rng.random(400)
+    assert 0.0 < beats_reference(labels, noisy, reference) < 0.9                      # luck, not skill

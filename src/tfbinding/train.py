@@ -10,9 +10,9 @@ import numpy as np
 
 from .ablation import read_history
 from .atomic import atomic_path, save_json
-from .inference import MODEL_FILE, configure_tensorflow
+from .inference import MODEL_FILE, configure_tensorflow, predict_probabilities
 from .loader import load_dataset
-from .metrics import collapse_reason
+from .metrics import average_precision, collapse_reason, roc_auc
 from .models import build_model, fit_scan_logistic
 from .motif import best_match_scores, log_odds, read_jaspar
 from .options import TrainingConfig, check_model, uses_reverse_complement, uses_weights
@@ -34,6 +34,55 @@ def _motif_start(data, motif: str | os.PathLike, weighted: bool) -> tuple[np.nda
     scores = best_match_scores(data.train["X"], pwm)
     weights = np.asarray(data.train["w"]).ravel() if weighted else None
     return pwm, fit_scan_logistic(scores, np.asarray(data.train["y"]).ravel(), weights)
+
+
+#: paired bootstrap resamples of the validation split when a trained epoch challenges the scan
+CHALLENGE_RESAMPLES = 200
+#: share of those resamples in which the epoch's PR AUC must beat the scan's
+CHALLENGE_CONFIDENCE = 0.9
+
+
+def beats_reference(labels: np.ndarray, candidate: np.ndarray, reference: np.ndarray, seed: int = 0,
+                    resamples: int = CHALLENGE_RESAMPLES) -> float:
+    """Share of paired bootstrap resamples of the windows in which ``candidate``'s PR AUC
+    exceeds ``reference``'s (both scored on the same resampled windows)."""
+    rng = np.random.default_rng(seed)
+    wins = 0
+    for _ in range(resamples):
+        rows = rng.integers(0, len(labels), len(labels))
+        wins += average_precision(labels[rows], candidate[rows]) > average_precision(labels[rows], reference[rows])
+    return wins / resamples
+
+
+def _challenger_checkpoint(path, valid: dict, scan: np.ndarray, seed: int):
+    """A Keras callback that saves an epoch over the motif scan (already saved as epoch 0)
+    only when it is the best so far on validation PR AUC, is not worse in ROC AUC, and
+    beats the scan's PR AUC in at least :data:`CHALLENGE_CONFIDENCE` of paired bootstrap
+    resamples: with few validation positives, a lucky epoch must not replace the scan."""
+    import keras
+
+    labels = np.asarray(valid["y"]).ravel()
+    floor = {"pr_auc": average_precision(labels, scan), "roc_auc": roc_auc(labels, scan)}
+
+    class ChallengerCheckpoint(keras.callbacks.Callback):
+        kept_epoch = 0
+        decisions: list[dict] = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            scores = predict_probabilities(self.model, valid["X"], reverse_complement_average=True)
+            pr, roc = average_precision(labels, scores), roc_auc(labels, scores)
+            confidence = beats_reference(labels, scores, scan, seed + epoch)
+            keep = pr > floor["pr_auc"] and roc >= floor["roc_auc"] and confidence >= CHALLENGE_CONFIDENCE
+            self.decisions.append({"epoch": epoch + 1, "val_pr_auc": pr, "val_roc_auc": roc,
+                                   "beats_scan_share": confidence, "kept": keep})
+            if keep:
+                floor.update(pr_auc=pr, roc_auc=roc)
+                self.kept_epoch = epoch + 1
+                self.model.save(path)
+            log.info("epoch %d: validation PR AUC %.4f, ROC AUC %.4f, beats the scan in %.0f%% of "
+                     "resamples: %s", epoch + 1, pr, roc, 100 * confidence, "kept" if keep else "not kept")
+
+    return ChallengerCheckpoint()
 
 
 def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | os.PathLike,
@@ -90,17 +139,18 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
     model.summary(print_fn=log.info)
     with atomic_path(out_dir) as tmp:
         tmp.mkdir(parents=True)
-        start = None
+        start, checkpoint = None, keras.callbacks.ModelCheckpoint(
+            tmp / MODEL_FILE, monitor="val_pr_auc", mode="max", save_best_only=True)
         if pwm is not None:
-            # epoch 0: the untrained model is the motif scan; keep it unless training beats it
+            # epoch 0: the untrained model is the motif scan; it stays unless an epoch beats it
+            scan = predict_probabilities(model, data.valid["X"], reverse_complement_average=True)
             start = model.evaluate(valid_batches, return_dict=True, verbose=0)
             model.save(tmp / MODEL_FILE)
+            checkpoint = _challenger_checkpoint(tmp / MODEL_FILE, data.valid, scan, config.seed)
             log.info("%s: before training (the motif scan), validation PR AUC %.4f, ROC AUC %.4f",
                      model_name, start["pr_auc"], start["roc_auc"])
         callbacks = [
-            keras.callbacks.ModelCheckpoint(tmp / MODEL_FILE, monitor="val_pr_auc", mode="max",
-                                            save_best_only=True,
-                                            initial_value_threshold=start["pr_auc"] if start else None),
+            checkpoint,
             # the study's SGD models sit on a plateau for their first epochs before they learn
             keras.callbacks.EarlyStopping(monitor="val_pr_auc", mode="max", patience=config.patience,
                                           start_from_epoch=0 if improved else config.early_stopping_start),
@@ -117,8 +167,11 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
         if start is not None:
             summary["before_training"] = {"val_pr_auc": start["pr_auc"], "val_roc_auc": start["roc_auc"],
                                           "scan_logistic_fit": list(scan_fit)}
-            if start["pr_auc"] >= best["val_pr_auc"]:
-                summary.update(best_epoch=0, val_pr_auc=start["pr_auc"], val_roc_auc=start["roc_auc"])
+            summary["challenges"] = checkpoint.decisions
+            kept = [row for row in checkpoint.decisions if row["epoch"] == checkpoint.kept_epoch]
+            summary.update(best_epoch=checkpoint.kept_epoch,
+                           val_pr_auc=kept[0]["val_pr_auc"] if kept else start["pr_auc"],
+                           val_roc_auc=kept[0]["val_roc_auc"] if kept else start["roc_auc"])
         summary["collapsed"] = collapse_reason(train_roc_auc=max(row["roc_auc"] for row in history))
         save_json(tmp / "training.json", summary)
         log.info("%s: best epoch %d of %d, validation PR AUC %.4f, ROC AUC %.4f", model_name,
