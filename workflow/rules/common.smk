@@ -109,7 +109,7 @@ PREDICTION_FILES = [
     for chrom in PREDICT["chromosomes"]
     for suffix in ("bedGraph", "bw", "sites.bed", "metrics.json")
 ]
-EVALUATION_FILES = [f"{EVALUATION}/{f}" for f in ("metrics.json", "metrics.md", "roc.png", "pr.png")]
+EVALUATION_FILES = [f"{EVALUATION}/{f}" for f in ("metrics.json", "metrics.md", "roc.png", "pr.png", "ablation.md")]
 
 
 def genome_stem(path):

@@ -40,6 +40,7 @@ rule predict:
         model_dir=lambda wildcards, input: os.path.dirname(input.model),
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
         stride=PREDICT["stride"],
+        content=content_id(PEAKS),
         window=config["windows"],
         rule=config["labels"],
         aliases=aliases_json(),
