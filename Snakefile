@@ -5,9 +5,10 @@ from snakemake.utils import min_version
 min_version("8.0")
 
 
-# The demo config is the default; a --configfile replaces it rather than being merged
-# into it, so that no demo key (a blacklist, say) leaks into another dataset.
-if not config:
+# The demo config is the default, and --config overrides layer on it; a --configfile
+# replaces it rather than being merged into it, so that no demo key (a blacklist, say)
+# leaks into another dataset.
+if not workflow.overwrite_configfiles:
 
     configfile: "config/config.yaml"
 
@@ -17,6 +18,7 @@ include: "workflow/rules/genome.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/predict.smk"
+include: "workflow/rules/export.smk"
 
 
 rule all:

@@ -75,3 +75,29 @@ def test_window_spec_checks_itself(kwargs, message):
     with pytest.raises(InputError, match=message):
         WindowSpec(**kwargs)
     assert WindowSpec(flank=200).input_length == 501
+
+
+def test_command_line_strings_take_the_schemas_types():
+    from tfbinding.options import coerce_to_schema
+
+    given = {"evaluation": {"bootstrap": "10"}, "windows": {"flank": "200", "max_n_fraction": "0.2", "bed": "null"},
+             "labels": {"exclude_ambiguous": "true"}, "split": {"fractions": ["0.7", "0.2", "0.1"]},
+             "name": "12", "motif": "null"}
+    assert coerce_to_schema(given, SCHEMA) == {
+        "evaluation": {"bootstrap": 10}, "windows": {"flank": 200, "max_n_fraction": 0.2, "bed": None},
+        "labels": {"exclude_ambiguous": True}, "split": {"fractions": [0.7, 0.2, 0.1]},
+        "name": "12", "motif": None}
+    assert coerce_to_schema({"evaluation": {"bootstrap": "ten"}}, SCHEMA) == {"evaluation": {"bootstrap": "ten"}}
+
+
+def test_config_overrides_layer_on_the_default_config(tmp_path):
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "1",
+                             "--config", "name=override_check", "evaluation={bootstrap: 10}", "models=[full]"],
+                            cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "--bootstrap 10" in result.stdout and "--model full" in result.stdout
+    assert "results/override_check/" in result.stdout and "--model improved" not in result.stdout

@@ -114,3 +114,34 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         check_choice(self.optimizer, OPTIMIZERS, "training.optimizer")
+
+
+def coerce_to_schema(value, schema: dict):
+    """Turn the strings of command-line overrides into the types a JSON schema expects.
+
+    ``snakemake --config evaluation='{bootstrap: 10}'`` hands over ``{"bootstrap": "10"}``;
+    here ``"10"`` becomes ``10`` where the schema wants an integer (likewise numbers,
+    booleans and ``null``), recursively through objects and arrays. Anything that does not
+    parse is returned unchanged, for the schema's validation to report.
+    """
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        return {key: coerce_to_schema(item, properties.get(key, {})) for key, item in value.items()}
+    if isinstance(value, list):
+        return [coerce_to_schema(item, schema.get("items", {})) for item in value]
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if "null" in types and text in ("null", "None", "~", ""):
+        return None
+    if "boolean" in types and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind, parse in (("integer", int), ("number", float)):
+        if kind in types:
+            try:
+                return parse(text)
+            except ValueError:
+                pass
+    return value

@@ -6,14 +6,20 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+import yaml
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from tfbinding.errors import InputError
 from tfbinding.labels import LabelRule
-from tfbinding.options import TRAINED_MODELS, WindowSpec
+from tfbinding.options import TRAINED_MODELS, WindowSpec, coerce_to_schema
 from tfbinding.split import SplitSpec
 
 
+# --config overrides arrive as strings ("10"); give them the schema's types first
+with open(workflow.source_path("../schemas/config.schema.yaml")) as schema_file:
+    CONFIG_SCHEMA = yaml.safe_load(schema_file)
+config.update(coerce_to_schema(dict(config), CONFIG_SCHEMA))
 validate(config, "../schemas/config.schema.yaml")
 
 # The package's own checks, before any job runs (the steps repeat them); the leak check on
@@ -29,10 +35,19 @@ except InputError as err:
 # snakemake works without the venv on PATH (cron jobs, cluster scripts, IDEs). File
 # descriptor 9 keeps the console: a step's one-line error reaches it although the rule
 # sends the step's stderr to its log (tfbinding.cli reads TFBINDING_CONSOLE_FD).
-shell.prefix(
-    f"export PATH={shlex.quote(os.path.dirname(sys.executable))}:\"$PATH\"; "
-    "exec 9>&2; export TFBINDING_CONSOLE_FD=9; "
-)
+if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+    # --use-conda: the rule's environment provides Python and the libraries; the package
+    # is this repository's src/, run as `python -m tfbinding`
+    shell.prefix(
+        f"export PYTHONPATH={shlex.quote(str(Path(workflow.basedir) / 'src'))}:\"${{PYTHONPATH:-}}\"; "
+        'tfbinding() { python -m tfbinding "$@"; }; '
+        "exec 9>&2; export TFBINDING_CONSOLE_FD=9; "
+    )
+else:
+    shell.prefix(
+        f"export PATH={shlex.quote(os.path.dirname(sys.executable))}:\"$PATH\"; "
+        "exec 9>&2; export TFBINDING_CONSOLE_FD=9; "
+    )
 
 def source_spec(value):
     """A config input as {"source": path-or-URL, "sha256": ..., "md5": ...}."""
@@ -88,7 +103,8 @@ DATASET = f"{RESULTS}/dataset"
 DATASET_FILES = [f"{DATASET}/manifest.json"] + [
     f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS
 ]
-CONDA_ENV = "../../envs/tfbinding.yaml"
+DATASET_ENV = "../../envs/dataset.yaml"
+MODELS_ENV = "../../envs/models.yaml"
 # Only these keys shape the dataset; the manifest records them, and changing the others
 # (models, training, evaluation) does not rebuild the dataset.
 DATASET_CONFIG = {
@@ -107,8 +123,17 @@ PREDICTIONS = f"{RESULTS}/predictions"
 PREDICTION_FILES = [
     f"{PREDICTIONS}/{chrom}.{suffix}"
     for chrom in PREDICT["chromosomes"]
-    for suffix in ("bedGraph", "bw", "sites.bed", "metrics.json")
+    for suffix in ("bedGraph", "bw", "sites.narrowPeak", "metrics.json")
 ]
+# all predicted chromosomes in one bigWig and one narrowPeak (rule merge_predictions)
+GENOME_PREDICTIONS = [f"{PREDICTIONS}/genome.bw", f"{PREDICTIONS}/genome.sites.narrowPeak"]
+if "genome" in PREDICT["chromosomes"]:
+    raise ValueError(
+        "config: predict.chromosomes names a chromosome 'genome', whose files would be the "
+        "merged genome.bw and genome.sites.narrowPeak; rename it in the FASTA (and peaks)"
+    )
+if PREDICT["chromosomes"]:
+    PREDICTION_FILES += GENOME_PREDICTIONS
 EVALUATION_FILES = [f"{EVALUATION}/{f}" for f in ("metrics.json", "metrics.md", "roc.png", "pr.png", "ablation.md")]
 
 

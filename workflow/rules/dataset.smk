@@ -21,7 +21,7 @@ rule windows:
         mem_mb=chrom_mem_mb,
         runtime=30,
     conda:
-        CONDA_ENV
+        DATASET_ENV
     shell:
         "tfbinding windows --fasta {input.fasta:q} --chrom {wildcards.chrom:q} --out {output:q}"
         " --length {params.window[length]} --stride {params.window[stride]}"
@@ -54,7 +54,7 @@ rule labels:
         mem_mb=1000,
         runtime=30,
     conda:
-        CONDA_ENV
+        DATASET_ENV
     shell:
         "tfbinding labels --windows {input.windows:q} --peaks {input.peaks:q}"
         " --fasta {input.fasta:q} --chrom {wildcards.chrom:q} --out {output:q}"
@@ -83,7 +83,7 @@ rule split:
         mem_mb=lambda wildcards, input, attempt: int((1000 + 4 * input.size_mb) * attempt),
         runtime=30,
     conda:
-        CONDA_ENV
+        DATASET_ENV
     shell:
         "tfbinding split --chroms {params.chroms:q} --labels {input.labels:q} --out {output:q}"
         " --length {params.window[length]} --flank {params.window[flank]}"
@@ -111,7 +111,7 @@ rule onehot:
         mem_mb=chrom_mem_mb,
         runtime=30,
     conda:
-        CONDA_ENV
+        DATASET_ENV
     shell:
         "tfbinding onehot --split-table {input.split_table:q} --fasta {input.fasta:q}"
         " --chrom {wildcards.chrom:q} --out-prefix {params.prefix:q} > {log:q} 2>&1"
@@ -160,7 +160,7 @@ rule dataset:
         mem_mb=lambda wildcards, input, attempt: int((1000 + input.size_mb / 10) * attempt),
         runtime=60,
     conda:
-        CONDA_ENV
+        DATASET_ENV
     shell:
         "tfbinding dataset --name {params.name:q} --split-table {input.split_table:q}"
         " --onehot-prefixes {params.prefixes:q} --out {params.out:q}"

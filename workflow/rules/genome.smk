@@ -16,7 +16,7 @@ rule prepare_genome:
         mem_mb=1000,
         runtime=60,
     conda:
-        CONDA_ENV
+        DATASET_ENV
     shell:
         "tfbinding prepare-genome --fasta {input:q} --out {output.fasta:q} > {log:q} 2>&1"
 
@@ -40,7 +40,7 @@ rule download:
         mem_mb=200,
         runtime=120,
     conda:
-        CONDA_ENV
+        DATASET_ENV
     shell:
         "tfbinding download --url {params.url:q} --out {output:q} --sha256={params.sha256:q}"
         " --md5={params.md5:q} --retries {params.settings[retries]}"

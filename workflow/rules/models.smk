@@ -28,7 +28,7 @@ rule train:
         mem_mb=lambda wildcards, input, attempt: int((2000 + 2 * input.size_mb) * attempt),
         runtime=240,
     conda:
-        CONDA_ENV
+        MODELS_ENV
     shell:
         "tfbinding train --dataset {params.dataset:q} --model {wildcards.model}"
         " --out-dir {params.out_dir:q} --training-json {params.training:q} --motif={params.motif:q}"
@@ -66,7 +66,7 @@ rule evaluate:
         mem_mb=lambda wildcards, input, attempt: int((2000 + 2 * input.size_mb) * attempt),
         runtime=60,
     conda:
-        CONDA_ENV
+        MODELS_ENV
     shell:
         "tfbinding evaluate --dataset {params.dataset:q} --models {params.models:q}"
         " --model-dirs {params.model_dirs:q} --motif={params.motif:q} --out-dir {params.out_dir:q}"

@@ -1,3 +1,6 @@
+import re
+
+
 rule calibrate:
     input:
         manifest=f"{DATASET}/manifest.json",
@@ -16,7 +19,7 @@ rule calibrate:
         mem_mb=2000,
         runtime=30,
     conda:
-        CONDA_ENV
+        MODELS_ENV
     shell:
         "tfbinding calibrate --dataset {params.dataset:q} --model {wildcards.model}"
         " --model-dir {params.model_dir:q} --out {output:q} --fdr {params.fdr} > {log:q} 2>&1"
@@ -32,9 +35,12 @@ rule predict:
     output:
         bedgraph=f"{PREDICTIONS}/{{chrom}}.bedGraph",
         bigwig=f"{PREDICTIONS}/{{chrom}}.bw",
-        sites=f"{PREDICTIONS}/{{chrom}}.sites.bed",
+        sites=f"{PREDICTIONS}/{{chrom}}.sites.narrowPeak",
         windows=f"{PREDICTIONS}/{{chrom}}.windows.npz",
         metrics=f"{PREDICTIONS}/{{chrom}}.metrics.json",
+    wildcard_constraints:
+        # only the configured chromosomes: genome.bw is merge_predictions' output
+        chrom="|".join(re.escape(chrom) for chrom in PREDICT["chromosomes"]) or "(?!)",
     params:
         model=PREDICT["model"],
         model_dir=lambda wildcards, input: os.path.dirname(input.model),
@@ -53,7 +59,7 @@ rule predict:
         mem_mb=lambda wildcards, input, attempt: chrom_mem_mb(wildcards, input, attempt, bytes_per_base=4) + 1500,
         runtime=240,
     conda:
-        CONDA_ENV
+        MODELS_ENV
     shell:
         "tfbinding predict --model {params.model} --model-dir {params.model_dir:q}"
         " --threshold {input.threshold:q} --fasta {input.fasta:q} --chrom {wildcards.chrom:q}"
@@ -63,3 +69,29 @@ rule predict:
         " --min-overlap-bp {params.rule[min_overlap_bp]}"
         " --min-overlap-fraction {params.rule[min_overlap_fraction]}"
         " --aliases {params.aliases:q} > {log:q} 2>&1"
+
+
+rule merge_predictions:
+    input:
+        bigwigs=expand(f"{PREDICTIONS}/{{chrom}}.bw", chrom=PREDICT["chromosomes"]),
+        sites=expand(f"{PREDICTIONS}/{{chrom}}.sites.narrowPeak", chrom=PREDICT["chromosomes"]),
+        fai=f"{PREPARED_FASTA}.fai",
+    output:
+        bigwig=GENOME_PREDICTIONS[0],
+        sites=GENOME_PREDICTIONS[1],
+    params:
+        chroms=PREDICT["chromosomes"],
+    log:
+        f"{RESULTS}/logs/merge_predictions.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/merge_predictions.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        DATASET_ENV
+    shell:
+        "tfbinding merge-predictions --chroms {params.chroms:q} --bigwigs {input.bigwigs:q}"
+        " --sites {input.sites:q} --fai {input.fai:q} --out-bigwig {output.bigwig:q}"
+        " --out-sites {output.sites:q} > {log:q} 2>&1"
