@@ -18,6 +18,7 @@ include: "workflow/rules/genome.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/predict.smk"
+include: "workflow/rules/interpret.smk"
 include: "workflow/rules/export.smk"
 
 

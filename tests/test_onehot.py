@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tfbinding.errors import InputError
-from tfbinding.onehot import base_classes, encode_windows, iter_encoded_windows, one_hot
+from tfbinding.onehot import base_classes, centred_windows, encode_windows, iter_encoded_windows, one_hot
 
 EYE = np.eye(4, dtype=np.uint8)
 ZERO = [0, 0, 0, 0]
@@ -173,3 +173,14 @@ def test_chromosome_shorter_than_one_window_encodes_without_error():
     got = encode_windows(short, np.array([0]), length=5)
     assert got[0].tolist() == [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], ZERO, ZERO]
     assert encode_windows(seq(""), np.array([], dtype=np.int64), length=4).shape == (0, 4, 4)
+
+
+def test_centred_windows_pad_past_the_chromosome_ends():
+    sequence = np.frombuffer(b"ACGTACGTAC", dtype=np.uint8)
+    X = centred_windows(sequence, np.array([0, 5, 9]), 5)
+    assert X.shape == (3, 5, 4)
+    np.testing.assert_array_equal(X[0, :2], 0)  # before position 0
+    np.testing.assert_array_equal(X[0, 2:], one_hot("ACG"))
+    np.testing.assert_array_equal(X[1], one_hot("TACGT"))
+    np.testing.assert_array_equal(X[2, :3], one_hot("TAC"))
+    np.testing.assert_array_equal(X[2, 3:], 0)  # past the end

@@ -16,7 +16,7 @@ from .errors import InputError
 from .labels import LabelRule
 from .options import (LABEL_MODES, PREDICT_FDR, PREDICT_STRIDE, SPLIT_METHODS, TRAINED_MODELS,
                       WEIGHTS_MODES, WindowSpec)
-from .split import SplitSpec
+from .split import NEGATIVE_MODES, SplitSpec
 
 log = logging.getLogger("tfbinding")
 WINDOW = WindowSpec()
@@ -61,16 +61,19 @@ def _run_windows(args: argparse.Namespace) -> None:
 
 def _run_labels(args: argparse.Namespace) -> None:
     from .per_chromosome import build_labels
-    build_labels(args.windows, args.peaks, args.fasta, args.chrom, args.out, length=args.length,
+    build_labels(args.windows, args.peaks if len(args.peaks) > 1 else args.peaks[0], args.fasta, args.chrom, args.out, length=args.length,
                  rule=_label_rule(args), aliases=args.aliases,
-                 allow_empty_peaks=args.allow_empty_peaks)
+                 allow_empty_peaks=args.allow_empty_peaks,
+                 task_names=args.task_names if len(args.peaks) > 1 else None)
 
 
 def _run_split(args: argparse.Namespace) -> None:
     from .split import split_windows
     split = SplitSpec(method=args.method, fractions=tuple(args.fractions), seed=args.seed,
                       valid=tuple(args.valid), test=tuple(args.test), block_size=args.block_size,
-                      negative_fraction=args.negative_fraction)
+                      negative_fraction=args.negative_fraction, negatives=args.negatives,
+                      gc_bin_width=args.gc_bin_width, gc_ratio=args.gc_ratio,
+                      gc_match_test=args.gc_match_test)
     split_windows(args.chroms, args.labels, args.out, length=args.length, flank=args.flank,
                   split=split, weights=args.weights)
 
@@ -82,13 +85,15 @@ def _run_onehot(args: argparse.Namespace) -> None:
 
 def _run_dataset(args: argparse.Namespace) -> None:
     from .dataset import assemble_dataset, provenance
-    inputs = provenance(args.name, args.genome_info, args.peaks, args.blacklist, args.windows_bed,
+    peaks = args.peaks if len(args.peaks) > 1 else args.peaks[0]
+    inputs = provenance(args.name, args.genome_info, peaks, args.blacklist, args.windows_bed,
                         json.loads(args.config_json) if args.config_json else None,
-                        urls=json.loads(args.urls_json) if args.urls_json else None)
+                        urls=json.loads(args.urls_json) if args.urls_json else None,
+                        task_names=args.task_names or None)
     manifest = assemble_dataset(args.split_table, args.onehot_prefixes, args.out, provenance=inputs)
     for name, summary in manifest["splits"].items():
         log.info("%s: %d windows, %d positive, weights %s / %s", name, summary["windows"],
-                 summary["positives"], summary["weight_negative"], summary["weight_positive"])
+                 summary["positives"], summary.get("weight_negative"), summary.get("weight_positive"))
 
 
 def _run_train(args: argparse.Namespace) -> None:
@@ -135,6 +140,42 @@ def _run_predict(args: argparse.Namespace) -> None:
                        aliases=args.aliases, rule=rule)
 
 
+def _run_merge_predictions(args: argparse.Namespace) -> None:
+    from .genome_tracks import merge_predictions
+    merged = merge_predictions(args.bigwigs, args.sites, args.chroms, args.fai, args.out_bigwig,
+                               args.out_sites)
+    log.info("%d chromosomes: %d track intervals in %s, %d sites in %s", merged["chromosomes"],
+             merged["intervals"], args.out_bigwig, merged["sites"], args.out_sites)
+
+
+def _run_export_deepchem(args: argparse.Namespace) -> None:
+    from .export import export_deepchem
+    export_deepchem(args.dataset, args.out_dir, shard_size=args.shard_size)
+
+
+def _run_explain(args: argparse.Namespace) -> None:
+    from .attribution import explain
+    from .options import uses_reverse_complement
+    explain(args.model_dir, args.out, dataset_dir=args.dataset, bed=args.bed, fasta=args.fasta,
+            aliases=args.aliases, splits=tuple(args.splits), positives_only=not args.all_windows,
+            max_windows=args.max_windows or None, rc_average=uses_reverse_complement(args.model),
+            steps=args.steps, ism_windows=args.ism_windows or None, threads=args.threads)
+
+
+def _run_discover_motifs(args: argparse.Namespace) -> None:
+    from .motif_discovery import discover_motifs
+    discover_motifs(args.attributions, args.out_dir, jaspar_release=args.jaspar_release,
+                    n_matches=args.matches, threads=args.threads)
+
+
+def _run_score_variants(args: argparse.Namespace) -> None:
+    from .options import uses_reverse_complement
+    from .variants import score_vcf
+    score_vcf(args.model_dir, args.vcf, args.fasta, args.out_tsv, args.out_vcf, args.out_summary,
+              rc_average=uses_reverse_complement(args.model), allow_ref_mismatch=args.allow_ref_mismatch,
+              aliases=args.aliases, threads=args.threads)
+
+
 def _run_demo_data(args: argparse.Namespace) -> None:
     from .demo import write_demo_data
     write_demo_data(args.out_dir)
@@ -166,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     step = steps.add_parser("labels", help="label one chromosome's windows from peaks")
     step.add_argument("--windows", required=True)
-    step.add_argument("--peaks", required=True)
+    step.add_argument("--peaks", nargs="+", required=True, help="one peaks file per task")
+    step.add_argument("--task-names", nargs="*", default=None, help="one name per peaks file")
     step.add_argument("--fasta", required=True)
     step.add_argument("--chrom", required=True)
     step.add_argument("--out", required=True)
@@ -193,6 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--block-size", type=int, default=SPLIT.block_size)
     step.add_argument("--negative-fraction", type=float, default=SPLIT.negative_fraction,
                       help="keep this fraction of the negatives of train and valid")
+    step.add_argument("--negatives", choices=NEGATIVE_MODES, default=SPLIT.negatives,
+                      help="gc_matched: per G+C bin, keep gc_ratio x as many negatives as positives")
+    step.add_argument("--gc-bin-width", type=float, default=SPLIT.gc_bin_width)
+    step.add_argument("--gc-ratio", type=float, default=SPLIT.gc_ratio)
+    step.add_argument("--gc-match-test", action="store_true", help="GC-match the test split too")
     step.add_argument("--weights", choices=WEIGHTS_MODES, default=WEIGHTS_MODES[0])
     step.set_defaults(run=_run_split)
 
@@ -210,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the onehot step's --out-prefix of each chromosome, in table order")
     step.add_argument("--out", required=True)
     step.add_argument("--genome-info", required=True, help="the .source.json of prepare-genome")
-    step.add_argument("--peaks", required=True)
+    step.add_argument("--peaks", nargs="+", required=True, help="one peaks file per task")
+    step.add_argument("--task-names", nargs="*", default=None, help="one name per peaks file")
     step.add_argument("--blacklist", type=_optional_path, default=None)
     step.add_argument("--windows-bed", type=_optional_path, default=None)
     step.add_argument("--config-json", default="", help="the run's config, kept in the manifest")
@@ -262,6 +310,24 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--aliases", type=_aliases, default={})
     step.set_defaults(run=_run_predict)
 
+    step = steps.add_parser("merge-predictions",
+                            help="merge per-chromosome bigWigs and sites into one genome-wide pair")
+    step.add_argument("--chroms", nargs="+", required=True, help="one per bigWig, in the same order")
+    step.add_argument("--bigwigs", nargs="+", required=True, help="predict's <chrom>.bw files")
+    step.add_argument("--sites", nargs="+", required=True, help="predict's <chrom>.sites.narrowPeak files")
+    step.add_argument("--fai", required=True, help="the prepared FASTA's .fai (the bigWig's header)")
+    step.add_argument("--out-bigwig", required=True, help="e.g. predictions/genome.bw")
+    step.add_argument("--out-sites", required=True, help="e.g. predictions/genome.sites.narrowPeak")
+    step.set_defaults(run=_run_merge_predictions)
+
+    step = steps.add_parser("export-deepchem",
+                            help="write each split as a DeepChem DiskDataset folder (no deepchem needed)")
+    step.add_argument("--dataset", required=True, help="results/<name>/dataset")
+    step.add_argument("--out-dir", required=True, help="receives train/, valid/ and test/")
+    step.add_argument("--shard-size", type=int, default=None,
+                      help="windows per shard (default: about 64 MB of X per shard)")
+    step.set_defaults(run=_run_export_deepchem)
+
     step = steps.add_parser("download", help="fetch a URL with retries and a checksum check")
     step.add_argument("--url", required=True)
     step.add_argument("--out", required=True)
@@ -272,6 +338,44 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--backoff", type=float, default=1.0)
     step.add_argument("--config-key", default="the input", help="named in the offline error")
     step.set_defaults(run=_run_download)
+
+    step = steps.add_parser("explain", help="per-base contributions (integrated gradients) and ISM of windows")
+    step.add_argument("--model", required=True, choices=TRAINED_MODELS)
+    step.add_argument("--model-dir", required=True)
+    step.add_argument("--out", required=True, help="attributions.npz")
+    step.add_argument("--dataset", type=_optional_path, default=None, help="take windows from this dataset")
+    step.add_argument("--splits", nargs="+", default=["test"], help="of the dataset (default: test)")
+    step.add_argument("--all-windows", action="store_true", help="not only the positives")
+    step.add_argument("--max-windows", type=int, default=0, help="a seeded sample of at most this many")
+    step.add_argument("--bed", type=_optional_path, default=None, help="or take these regions (centred)")
+    step.add_argument("--fasta", type=_optional_path, default=None, help="the FASTA of --bed")
+    step.add_argument("--aliases", type=_aliases, default={})
+    step.add_argument("--steps", type=int, default=32, help="integrated-gradients steps")
+    step.add_argument("--ism-windows", type=int, default=0, help="saturation mutagenesis of the top N windows")
+    step.add_argument("--threads", type=int, default=None)
+    step.set_defaults(run=_run_explain)
+
+    step = steps.add_parser("discover-motifs", help="TF-MoDISco-lite patterns, logos, JASPAR matches")
+    step.add_argument("--attributions", required=True)
+    step.add_argument("--out-dir", required=True)
+    step.add_argument("--jaspar-release", default="JASPAR2026")
+    step.add_argument("--matches", type=int, default=10, help="JASPAR matches listed per pattern")
+    step.add_argument("--threads", type=int, default=None)
+    step.set_defaults(run=_run_discover_motifs)
+
+    step = steps.add_parser("score-variants", help="ref/alt scores of the SNVs of a VCF")
+    step.add_argument("--model", required=True, choices=TRAINED_MODELS)
+    step.add_argument("--model-dir", required=True)
+    step.add_argument("--vcf", required=True, help="plain, or bgzipped with a tabix index")
+    step.add_argument("--fasta", required=True)
+    step.add_argument("--out-tsv", required=True)
+    step.add_argument("--out-vcf", required=True, help="annotated copy (.vcf.gz, tabix-indexed)")
+    step.add_argument("--out-summary", type=_optional_path, default=None)
+    step.add_argument("--allow-ref-mismatch", action="store_true",
+                      help="flag variants whose REF disagrees with the FASTA instead of failing")
+    step.add_argument("--aliases", type=_aliases, default={})
+    step.add_argument("--threads", type=int, default=None)
+    step.set_defaults(run=_run_score_variants)
 
     step = steps.add_parser("demo-data", help="write the synthetic demo genome and peaks")
     step.add_argument("--out-dir", default="resources/demo")

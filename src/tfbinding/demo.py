@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -116,12 +117,43 @@ def _gzip_bytes(payload: bytes) -> bytes:
     return buffer.getvalue()
 
 
+_AP1 = re.compile(rb"TGA[CG]TCA")
+
+
+def _variants(rng: np.random.Generator, sequences: dict[str, np.ndarray], peaks: list[str],
+              per_chrom_sites: int = 12, per_chrom_background: int = 40) -> list[str]:
+    """VCF records: SNVs that break planted AP-1 sites inside peaks (the site's G at
+    offset 1 becomes C: TGA[CG]TCA -> TCA[CG]TCA), and background SNVs outside peaks."""
+    records = []
+    for name, seq in sequences.items():
+        upper = seq.tobytes().upper()
+        spans = [(int(f[1]), int(f[2])) for f in (line.split("\t") for line in peaks) if f[0] == name]
+        in_peak = np.zeros(len(seq), dtype=bool)
+        for start, end in spans:
+            in_peak[start:end] = True
+        sites = [m.start() for m in _AP1.finditer(upper) if in_peak[m.start()]]
+        for index, at in enumerate(sorted(rng.choice(sites, min(per_chrom_sites, len(sites)), replace=False))):
+            records.append((name, int(at) + 1, f"{name}_site{index + 1}", "G", "C"))
+        candidates = np.flatnonzero(~in_peak & np.isin(np.frombuffer(upper, np.uint8), np.frombuffer(b"ACGT", np.uint8)))
+        for index, at in enumerate(sorted(rng.choice(candidates, per_chrom_background, replace=False))):
+            ref = chr(upper[at])
+            alt = "ACGT".replace(ref, "")[int(rng.integers(0, 3))]
+            records.append((name, int(at), f"{name}_bg{index + 1}", ref, alt))
+    records.sort(key=lambda r: (list(sequences).index(r[0]), r[1]))
+    header = ["##fileformat=VCFv4.2", "##source=tfbinding demo-data (synthetic, not real variants)"]
+    header += [f"##contig=<ID={name},length={len(seq)}>" for name, seq in sequences.items()]
+    header.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
+    # POS is 1-based: the 0-based position plus one
+    return header + [f"{c}\t{pos + 1}\t{i}\t{ref}\t{alt}\t.\tPASS\t." for c, pos, i, ref, alt in records]
+
+
 def demo_files(seed: int = SEED) -> dict[str, bytes]:
     """The demo's files as ``{file name: uncompressed content}``."""
     rng = np.random.default_rng(seed)
-    fasta, peaks, blacklist, sizes = io.BytesIO(), [], [], []
+    fasta, peaks, blacklist, sizes, sequences = io.BytesIO(), [], [], [], {}
     for name, size in CHROMOSOMES.items():
         seq, chrom_peaks, chrom_blacklist = _chromosome(rng, name, size)
+        sequences[name] = seq
         fasta.write(f">{name} synthetic demo chromosome, not real sequence\n".encode())
         lines = [seq[i:i + _LINE].tobytes() for i in range(0, size, _LINE)]
         fasta.write(b"\n".join(lines) + b"\n")
@@ -133,6 +165,9 @@ def demo_files(seed: int = SEED) -> dict[str, bytes]:
         "synthetic_peaks.narrowPeak.gz": ("\n".join(peaks) + "\n").encode(),
         "synthetic_blacklist.bed": ("\n".join(blacklist) + "\n").encode(),
         "synthetic.chrom.sizes": ("\n".join(sizes) + "\n").encode(),
+        # a separate generator, so that the genome stays the same bytes
+        "synthetic_variants.vcf": ("\n".join(_variants(np.random.default_rng([seed, 2]), sequences, peaks))
+                                   + "\n").encode(),
     }
 
 

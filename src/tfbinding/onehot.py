@@ -100,3 +100,31 @@ def encode_windows(sequence: np.ndarray, starts: np.ndarray, length: int, flank:
     if not blocks:
         return np.zeros((0, length + 2 * flank, 4), dtype=np.uint8)
     return np.concatenate(blocks)
+
+
+def centred_windows(sequence: np.ndarray, centres: np.ndarray, length: int) -> np.ndarray:
+    """One-hot windows of ``length`` bp with base ``centres[i]`` at row ``length // 2``.
+
+    Parameters
+    ----------
+    sequence : numpy.ndarray of uint8
+        A chromosome's ASCII bases (:meth:`tfbinding.genome.Genome.sequence`).
+    centres : array of int
+        0-based positions; window ``i`` covers ``[centres[i] - length // 2,
+        centres[i] - length // 2 + length)``.
+    length : int
+        The model's full input length (flanks included).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, length, 4)`` uint8; rows outside the chromosome are all-zero (like N).
+    """
+    starts = np.asarray(centres, dtype=np.int64) - length // 2
+    if not len(starts):
+        return np.zeros((0, length, 4), dtype=np.uint8)
+    left = max(0, -int(starts.min()))
+    right = max(0, int(starts.max()) + length - len(sequence))
+    if left or right:  # pad with byte 0, which encodes as an all-zero row
+        sequence = np.concatenate((np.zeros(left, np.uint8), sequence, np.zeros(right, np.uint8)))
+    return encode_windows(sequence, starts + left, length)

@@ -90,7 +90,22 @@ def local_input(value, key):
 
 
 GENOME_FASTA = local_input(config["genome"]["fasta"], "genome.fasta")
-PEAKS = local_input(config["peaks"], "peaks")
+# peaks: one source (one task, named after the dataset), or a list of {name, peaks} tasks
+if isinstance(config["peaks"], list):
+    TASKS = {task["name"]: local_input(task["peaks"], f"peaks.{task['name']}") for task in config["peaks"]}
+    if len(TASKS) != len(config["peaks"]):
+        raise ValueError(f"config: peaks names a task twice: {[t['name'] for t in config['peaks']]}")
+else:
+    TASKS = {config["name"]: local_input(config["peaks"], "peaks")}
+PEAKS = next(iter(TASKS.values()))  # the first task's peaks (held-out metrics of predict)
+
+
+def task_names_arg():
+    """--task-names for several tasks (one task keeps the single-peaks command line)."""
+    if len(TASKS) == 1:
+        return ""
+    return "--task-names " + " ".join(shlex.quote(name) for name in TASKS)
+
 BLACKLIST = local_input(config["blacklist"], "blacklist")
 WINDOWS_BED = local_input(config["windows"]["bed"], "windows.bed")
 
@@ -110,7 +125,7 @@ MODELS_ENV = "../../envs/models.yaml"
 DATASET_CONFIG = {
     key: value
     for key, value in config.items()
-    if key not in ("models", "training", "evaluation", "motif", "downloads", "predict")
+    if key not in ("models", "training", "evaluation", "motif", "downloads", "predict", "interpret", "variants")
 }
 MODELS = config["models"]
 TRAINED_MODELS = [m for m in MODELS if m != "motif_baseline"]
@@ -119,6 +134,8 @@ EVALUATION = f"{RESULTS}/evaluation"
 PREDICT = config["predict"]
 if PREDICT["chromosomes"] and PREDICT["model"] not in MODELS:
     raise ValueError(f"config: predict.model {PREDICT['model']!r} is not in models {MODELS}; add it")
+INTERPRET = config["interpret"]
+VARIANTS = config["variants"]
 PREDICTIONS = f"{RESULTS}/predictions"
 PREDICTION_FILES = [
     f"{PREDICTIONS}/{chrom}.{suffix}"

@@ -1,0 +1,137 @@
+"""Motif discovery: TF-MoDISco-lite on synthetic attributions of a planted AP-1 site, MEME
+output read back by memelite, and the JASPAR comparison (pyjaspar's shipped release).
+
+The slow tests compile memelite's and modisco-lite's numba kernels on a fresh machine
+(about a minute, cached afterwards); warm, each takes seconds.
+"""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from memelite.io import read_meme
+from scipy.stats import false_discovery_control
+
+from tfbinding.motif_discovery import (MATCH_COLUMNS, ModiscoSettings, Pattern, benjamini_hochberg,
+                                       discover_motifs, jaspar_matrices, match_jaspar, trim_span,
+                                       write_meme)
+
+LENGTH = 101
+AP1_FAMILIES = ("Jun-related", "Fos-related")
+
+
+def jund() -> np.ndarray:
+    """JASPAR's JUND matrix MA0491 as letter probabilities (9, 4)."""
+    return next(m.ppm for m in jaspar_matrices() if m.matrix_id.startswith("MA0491."))
+
+
+def planted_attributions(path, n: int = 300, seed: int = 0) -> np.ndarray:
+    """Write ``attributions.npz`` for ``n`` random windows, each holding one site drawn
+    from JUND's matrix (either strand) whose hypothetical contributions are the matrix's
+    log-odds; elsewhere small noise. Returns each site's start."""
+    rng = np.random.default_rng(seed)
+    ppm = jund()
+    width = len(ppm)
+    X = np.eye(4, dtype=np.uint8)[rng.integers(0, 4, (n, LENGTH))]
+    hypothetical = rng.normal(0, 0.05, (n, LENGTH, 4))
+    starts = rng.integers(20, LENGTH - 20 - width, n)
+    weights = np.log2((ppm + 0.01) / 0.25)
+    for row, start in enumerate(starts):
+        matrix, weight = (ppm, weights) if row % 2 else (ppm[::-1, ::-1], weights[::-1, ::-1])
+        cumulative = matrix.cumsum(axis=1) / matrix.sum(axis=1, keepdims=True)
+        bases = (rng.random((width, 1)) > cumulative).sum(axis=1)
+        X[row, start:start + width] = np.eye(4, dtype=np.uint8)[bases]
+        hypothetical[row, start:start + width] += weight
+    hypothetical -= hypothetical.mean(axis=2, keepdims=True)
+    np.savez(path, one_hot=X, hypothetical=hypothetical.astype(np.float32),
+             ids=np.array([f"chr1:{i * 200}-{i * 200 + LENGTH}" for i in range(n)]))
+    return starts
+
+
+def pattern(rank: int, seqlets: int, ppm: np.ndarray, sign: str = "positive") -> Pattern:
+    return Pattern(rank, sign, np.zeros((seqlets, 4), np.int64), ppm, ppm - 0.25, ppm - 0.25,
+                   (0, len(ppm)), f"{sign[:3]}_patterns.pattern_{rank - 1}")
+
+
+def test_trim_span_keeps_the_strong_core():
+    cwm = np.zeros((10, 4))
+    cwm[3:6, 0] = [1.0, 2.0, 0.7]
+    cwm[8, 1] = 0.2
+    assert trim_span(cwm) == (3, 6)
+    assert trim_span(cwm, threshold=0.05) == (3, 9)
+    assert trim_span(np.zeros((4, 4))) == (0, 4)
+
+
+def test_benjamini_hochberg_agrees_with_scipy():
+    p = np.random.default_rng(1).random((3, 50)) ** 3
+    np.testing.assert_allclose(benjamini_hochberg(p), false_discovery_control(p, axis=-1))
+
+
+def test_settings_follow_the_window_length():
+    short, long = ModiscoSettings.for_length(101), ModiscoSettings.for_length(1000)
+    assert (short.sliding_window_size, short.initial_flank_to_add, short.trim_to_window_size) == (15, 3, 20)
+    assert (long.sliding_window_size, long.initial_flank_to_add, long.trim_to_window_size) == (20, 10, 30)
+    assert ModiscoSettings.for_length(101, n_leiden_runs=2).n_leiden_runs == 2
+
+
+def test_meme_file_round_trips_through_memelite(tmp_path):
+    ppm = np.eye(4)[[3, 2, 0, 1, 3, 1, 0]] * 0.9 + 0.025
+    patterns = [pattern(1, 42, ppm), pattern(2, 7, ppm[::-1, ::-1], "negative")]
+    write_meme(patterns, tmp_path / "motifs.meme")
+    motifs = read_meme(str(tmp_path / "motifs.meme"))
+    assert list(motifs) == ["pattern_1 positive_42_seqlets", "pattern_2 negative_7_seqlets"]
+    np.testing.assert_allclose(motifs["pattern_1 positive_42_seqlets"].T, ppm, atol=1e-6)
+    text = (tmp_path / "motifs.meme").read_text()
+    assert text.startswith("MEME version 4\n") and "nsites= 42" in text and "nsites= 7" in text
+
+
+def test_no_pattern_still_writes_every_file(tmp_path):
+    np.savez(tmp_path / "attributions.npz", one_hot=np.zeros((5, LENGTH, 4), np.uint8),
+             hypothetical=np.zeros((5, LENGTH, 4), np.float32))
+    summary = discover_motifs(tmp_path / "attributions.npz", tmp_path / "out")
+    out = tmp_path / "out"
+    assert summary["patterns"] == 0 and "No pattern found" in summary["note"]
+    assert read_meme(str(out / "motifs.meme")) == {}
+    assert (out / "jaspar_matches.tsv").read_text() == "\t".join(MATCH_COLUMNS) + "\n"
+    assert "No pattern found" in (out / "motifs.html").read_text()
+    assert json.loads((out / "motif_discovery.json").read_text())["jaspar_release"] == "JASPAR2026"
+    assert list((out / "logos").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_jund_matrix_matches_ap1_family():
+    query = pattern(1, 10, jund())
+    matches = match_jaspar([query], jaspar_matrices(), n_matches=3)
+    assert matches[0].jaspar_id.startswith("MA0491.") and matches[0].q_value <= 0.05
+    assert matches[0].orientation == "+" and matches[0].offset == 0
+
+
+@pytest.mark.slow
+def test_discovery_finds_the_planted_ap1_site(tmp_path):
+    starts = planted_attributions(tmp_path / "attributions.npz")
+    summary = discover_motifs(tmp_path / "attributions.npz", tmp_path, threads=2)
+    assert summary["patterns"] >= 1
+    top = summary["pattern_list"][0]
+    assert top["sign"] == "positive" and top["seqlets"] >= 100
+    consensus = top["consensus"]
+    assert any(core in consensus for core in ("TGACTCA", "TGAGTCA")), consensus
+    with open(tmp_path / "jaspar_matches.tsv") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert list(rows[0]) == list(MATCH_COLUMNS)
+    best = rows[0]
+    assert best["pattern"] == "pattern_1" and best["rank"] == "1"
+    assert any(family in best["tf_family"] for family in AP1_FAMILIES), best
+    assert float(best["q_value"]) <= 0.05 and best["jaspar_release"] == "JASPAR2026"
+    motifs = read_meme(str(tmp_path / "motifs.meme"))
+    counts = [int(name.split()[1].split("_")[1]) for name in motifs]
+    assert counts == sorted(counts, reverse=True) and counts[0] == top["seqlets"]
+    html = (tmp_path / "motifs.html").read_text()
+    assert html.count("data:image/png;base64,") == summary["patterns"]
+    assert (tmp_path / "logos" / "pattern_1.png").read_bytes()[:4] == b"\x89PNG"
+    with np.load(tmp_path / "patterns.npz") as data:
+        seqlets = data["seqlets"][data["seqlets"][:, 0] == 1]
+    # every seqlet of the top pattern overlaps its window's planted site
+    site_start = starts[seqlets[:, 1]]
+    assert np.all((seqlets[:, 2] < site_start + 9) & (seqlets[:, 3] > site_start))

@@ -1,0 +1,191 @@
+"""Variant scoring on a small planted genome with the hand-made AP-1 model of
+``test_attribution`` (logit +4 with a TGACTCA/TGAGTCA site in the window, -4 without)."""
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+
+import numpy as np
+import pysam
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from tfbinding.errors import InputError
+from tfbinding.genome import prepare_fasta
+from tfbinding.variants import TSV_COLUMNS, log2_odds_ratio, score_vcf
+
+from test_attribution import save_motif_model
+
+SITES = ("TGACTCA", "TGAGTCA")
+HEADER = ("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=30000>\n##contig=<ID=chr2,length=10000>\n"
+          "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """A two-chromosome genome with 50 planted sites, its prepared FASTA, the model, and
+    variants: one breaking each site (its first T) and 100 background SNVs >= 50 bp away
+    from any site."""
+    folder = tmp_path_factory.mktemp("planted")
+    rng = np.random.default_rng(7)
+    genome, sites = {}, []
+    for chrom, size, count in (("chr1", 30000, 40), ("chr2", 10000, 10)):
+        sequence = rng.choice(np.frombuffer(b"ACGT", np.uint8), size)
+        starts = np.sort(rng.choice(np.arange(100, size - 100, 150), count, replace=False))
+        for start in starts:
+            sequence[start:start + 7] = np.frombuffer(SITES[len(sites) % 2].encode(), np.uint8)
+            sites.append((chrom, int(start)))
+        genome[chrom] = sequence.tobytes().decode()
+    (folder / "genome.fa").write_text("".join(f">{c}\n{s}\n" for c, s in genome.items()))
+    prepare_fasta(folder / "genome.fa", folder / "prepared.fa")
+    variants = []  # (chrom, 1-based pos, id, ref, alt, breaks a site)
+    for number, (chrom, start) in enumerate(sites):
+        variants.append((chrom, start + 1, f"break{number}", "T", "C", True))
+    near = {(chrom, p) for chrom, start in sites for p in range(start - 50, start + 57)}
+    while len(variants) < len(sites) + 100:
+        chrom = "chr1" if rng.random() < 0.75 else "chr2"
+        position = int(rng.integers(60, len(genome[chrom]) - 60))
+        if (chrom, position) in near:
+            continue
+        ref = genome[chrom][position]
+        alt = "ACGT"[("ACGT".index(ref) + 1 + int(rng.integers(0, 3))) % 4]
+        variants.append((chrom, position + 1, f"bg{len(variants)}", ref, alt, False))
+    variants.sort(key=lambda v: (v[0], v[1]))
+    vcf = folder / "variants.vcf"
+    vcf.write_text(HEADER + "".join(f"{c}\t{p}\t{i}\t{r}\t{a}\t.\tPASS\t.\n"
+                                    for c, p, i, r, a, _ in variants))
+    return {"folder": folder, "fasta": folder / "prepared.fa", "genome": genome, "vcf": vcf,
+            "variants": variants, "model": save_motif_model(folder / "model")}
+
+
+def read_tsv(path):
+    with open(path) as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def score(planted, tmp_path, vcf=None, **options):
+    out = tmp_path / "variants"
+    summary = score_vcf(planted["model"], vcf or planted["vcf"], planted["fasta"], out / "m.tsv",
+                        out / "m.vcf.gz", **options)
+    return summary, read_tsv(out / "m.tsv"), out
+
+
+def test_breaking_variants_rank_above_background(planted, tmp_path):
+    summary, rows, _ = score(planted, tmp_path, rc_average=True)
+    assert summary["scored"] == len(planted["variants"]) == len(rows)
+    breaks = {v[2] for v in planted["variants"] if v[5]}
+    labels = np.array([row["id"] in breaks for row in rows])
+    delta = np.array([float(row["delta"]) for row in rows])
+    assert roc_auc_score(labels, np.abs(delta)) >= 0.9
+    ref_score = np.array([float(row["ref_score"]) for row in rows])
+    np.testing.assert_allclose(ref_score[labels], 1 / (1 + np.exp(-4)), rtol=1e-4)
+    np.testing.assert_allclose(delta[labels], 1 / (1 + np.exp(4)) - 1 / (1 + np.exp(-4)), rtol=1e-4)
+
+
+def test_table_and_annotated_vcf(planted, tmp_path):
+    summary, rows, out = score(planted, tmp_path)
+    assert list(rows[0]) == list(TSV_COLUMNS)
+    first = planted["variants"][0]
+    assert (rows[0]["chrom"], int(rows[0]["pos"]), rows[0]["id"], rows[0]["ref"]) == first[:4]
+    assert planted["genome"][first[0]][first[1] - 1] == first[3]  # pos is 1-based
+    for row in rows:
+        expected = log2_odds_ratio(np.array([float(row["ref_score"])]), np.array([float(row["alt_score"])]))
+        assert float(row["log2_odds_ratio"]) == pytest.approx(expected[0], rel=1e-4, abs=1e-5)
+        assert row["flag"] == "."
+    assert (out / "m.vcf.gz.tbi").exists()
+    assert json.loads((out / "m.summary.json").read_text())["scored"] == summary["scored"]
+    by_id = {row["id"]: row for row in rows}
+    with pysam.VariantFile(str(out / "m.vcf.gz")) as annotated:
+        records = list(annotated.fetch("chr2"))  # through the tabix index
+        assert records and all(record.contig == "chr2" for record in records)
+        for record in records:
+            row = by_id[record.id]
+            assert record.info["TFB_REF"] == pytest.approx(float(row["ref_score"]), rel=1e-5)
+            assert record.info["TFB_DELTA"][0] == pytest.approx(float(row["delta"]), rel=1e-5, abs=1e-6)
+
+
+def test_multiallelic_sites_are_split_and_other_kinds_counted(planted, tmp_path):
+    genome = planted["genome"]
+    base = genome["chr1"][999]
+    others = [b for b in "ACGT" if b != base]
+    lines = [
+        f"chr1\t1000\tmulti\t{base}\t{others[0]},{others[1]},<DEL>\t.\t.\tDP=5",
+        f"chr1\t2000\tindel\t{genome['chr1'][1999]}A\t{genome['chr1'][1999]}\t.\t.\t.",
+        f"chr1\t3000\tmnv\t{genome['chr1'][2999:3001]}\tNN\t.\t.\t.",
+        f"chr1\t4000\tstar\t{genome['chr1'][3999]}\t*\t.\t.\t.",
+        f"chr1\t5000\tnoalt\t{genome['chr1'][4999]}\t.\t.\t.\t.",
+        f"chr1\t6000\tambiguous\t{genome['chr1'][5999]}\tN\t.\t.\t.",
+        "chrUn\t10\tlost\tA\tC\t.\t.\t.",
+        "chrUn\t20\tlost2\tA\tC\t.\t.\t.",
+    ]
+    vcf = tmp_path / "kinds.vcf"
+    vcf.write_text(HEADER + "\n".join(lines) + "\n")
+    summary, rows, out = score(planted, tmp_path, vcf=vcf)
+    assert [(row["id"], row["alt"]) for row in rows] == [("multi", others[0]), ("multi", others[1])]
+    assert rows[0]["ref_score"] == rows[1]["ref_score"]
+    assert summary["skipped"] == {"indel": 1, "mnv": 1, "symbolic": 2, "no_alt": 1, "non_acgt": 1,
+                                  "missing_chromosome": 2}
+    assert summary["missing_chromosomes"] == {"chrUn": 2}
+    assert summary["records"] == 8 and summary["alleles"] == 10
+    with gzip.open(out / "m.vcf.gz", "rt") as handle:
+        text = handle.read()
+    multi = next(line for line in text.splitlines() if "\tmulti\t" in line)
+    assert "DP=5;TFB_REF=" in multi
+    info = dict(item.partition("=")[::2] for item in multi.split("\t")[7].split(";"))
+    assert info["TFB_ALT"].count(",") == 2 and info["TFB_ALT"].endswith(",.")
+    indel = next(line for line in text.splitlines() if "\tindel\t" in line)
+    assert "TFB_" not in indel  # copied unchanged
+
+
+def test_ref_mismatch_is_an_error_unless_allowed(planted, tmp_path):
+    genome = planted["genome"]
+    ref = genome["chr1"][499]
+    wrong = "ACGT"[("ACGT".index(ref) + 1) % 4]
+    alt = "ACGT"[("ACGT".index(ref) + 2) % 4]
+    vcf = tmp_path / "mismatch.vcf"
+    vcf.write_text(HEADER + f"chr1\t500\trsWrong\t{wrong}\t{alt}\t.\t.\t.\n"
+                            f"chr1\t600\tfine\t{genome['chr1'][599].lower()}\t{alt}\t.\t.\t.\n")
+    with pytest.raises(InputError, match=rf"chr1:500 \(rsWrong\) {wrong}>{alt}: the FASTA has {ref}"):
+        score(planted, tmp_path, vcf=vcf)
+    assert not (tmp_path / "variants" / "m.tsv").exists()
+    summary, rows, out = score(planted, tmp_path, vcf=vcf, allow_ref_mismatch=True)
+    assert [row["flag"] for row in rows] == ["ref_mismatch", "."]
+    assert summary["ref_mismatches"] == 1
+    with gzip.open(out / "m.vcf.gz", "rt") as handle:
+        flagged = [line for line in handle if "TFB_REF_MISMATCH" in line and not line.startswith("#")]
+    assert len(flagged) == 1 and "rsWrong" in flagged[0]
+
+
+def test_bgzipped_input_and_unsorted_input(planted, tmp_path):
+    _, expected, _ = score(planted, tmp_path / "plain")
+    bgzipped = tmp_path / "variants.vcf.gz"
+    pysam.tabix_compress(str(planted["vcf"]), str(bgzipped))
+    pysam.tabix_index(str(bgzipped), preset="vcf")
+    _, rows, _ = score(planted, tmp_path / "bgzip", vcf=bgzipped)
+    assert rows == expected
+    lines = planted["vcf"].read_text().splitlines(keepends=True)
+    body = [line for line in lines if not line.startswith("#")]
+    unsorted = tmp_path / "unsorted.vcf"
+    unsorted.write_text("".join(line for line in lines if line.startswith("#")) + "".join(body[::-1]))
+    summary, rows, out = score(planted, tmp_path / "unsorted", vcf=unsorted)
+    assert not summary["input_sorted"]
+    assert sorted(rows, key=lambda r: r["id"]) == sorted(expected, key=lambda r: r["id"])
+    with pysam.VariantFile(str(out / "m.vcf.gz")) as annotated:
+        assert len(list(annotated.fetch("chr1"))) == sum(v[0] == "chr1" for v in planted["variants"])
+
+
+def test_chromosome_names_and_positions(planted, tmp_path):
+    ensembl = tmp_path / "ensembl.vcf"
+    ensembl.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                       f"1\t101\tx\t{planted['genome']['chr1'][100]}\tN\t.\t.\t.\n"
+                       f"1\t201\ty\t{planted['genome']['chr1'][200]}\t"
+                       f"{'A' if planted['genome']['chr1'][200] != 'A' else 'C'}\t.\t.\t.\n")
+    with pytest.raises(InputError, match=r"no SNV is on a chromosome of the FASTA.*'1': 'chr1'"):
+        score(planted, tmp_path, vcf=ensembl)
+    summary, rows, _ = score(planted, tmp_path, vcf=ensembl, aliases={"1": "chr1"})
+    assert [row["chrom"] for row in rows] == ["1"] and summary["skipped"]["non_acgt"] == 1
+    past = tmp_path / "past.vcf"
+    past.write_text(HEADER + "chr2\t10001\tbeyond\tA\tC\t.\t.\t.\n")
+    with pytest.raises(InputError, match="beyond.*past the end of chr2"):
+        score(planted, tmp_path, vcf=past)

@@ -1,0 +1,102 @@
+rule explain:
+    input:
+        model=rules.train.output.model,
+        manifest=f"{DATASET}/manifest.json",
+        arrays=[f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS],
+    output:
+        f"{RESULTS}/interpretation/{{model}}/attributions.npz",
+    params:
+        model_dir=lambda wildcards, input: os.path.dirname(input.model),
+        dataset=lambda wildcards, input: os.path.dirname(input.manifest),
+        settings=INTERPRET,
+    log:
+        f"{RESULTS}/logs/explain/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/explain/{{model}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        MODELS_ENV
+    shell:
+        "tfbinding explain --model {wildcards.model} --model-dir {params.model_dir:q}"
+        " --dataset {params.dataset:q} --splits {params.settings[splits]}"
+        " --max-windows {params.settings[max_windows]} --steps {params.settings[steps]}"
+        " --ism-windows {params.settings[ism_windows]} --out {output:q}"
+        " --threads {threads} > {log:q} 2>&1"
+
+
+rule discover_motifs:
+    input:
+        rules.explain.output[0],
+    output:
+        meme=f"{RESULTS}/interpretation/{{model}}/motifs.meme",
+        matches=f"{RESULTS}/interpretation/{{model}}/jaspar_matches.tsv",
+        html=report(
+            f"{RESULTS}/interpretation/{{model}}/motifs.html",
+            caption="../report/motifs.rst",
+            category="Interpretation",
+            subcategory="{model}",
+        ),
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output.meme),
+        settings=INTERPRET,
+    log:
+        f"{RESULTS}/logs/discover_motifs/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/discover_motifs/{{model}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        MODELS_ENV
+    shell:
+        "tfbinding discover-motifs --attributions {input:q} --out-dir {params.out_dir:q}"
+        " --jaspar-release {params.settings[jaspar_release]}"
+        " --threads {threads} > {log:q} 2>&1"
+
+
+rule score_variants:
+    input:
+        model=rules.train.output.model,
+        vcf=VARIANTS["vcf"] or [],
+        fasta=PREPARED_FASTA,
+        fai=f"{PREPARED_FASTA}.fai",
+    output:
+        tsv=report(
+            f"{RESULTS}/variants/{{model}}.tsv",
+            caption="../report/variants.rst",
+            category="Variants",
+        ),
+        vcf=f"{RESULTS}/variants/{{model}}.vcf.gz",
+        tbi=f"{RESULTS}/variants/{{model}}.vcf.gz.tbi",
+        summary=f"{RESULTS}/variants/{{model}}.summary.json",
+    params:
+        model_dir=lambda wildcards, input: os.path.dirname(input.model),
+        mismatch="--allow-ref-mismatch" if VARIANTS["allow_ref_mismatch"] else "",
+        aliases=aliases_json(),
+    log:
+        f"{RESULTS}/logs/score_variants/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/score_variants/{{model}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input, attempt: chrom_mem_mb(wildcards, input, attempt) + 2000,
+        runtime=120,
+    conda:
+        MODELS_ENV
+    shell:
+        "tfbinding score-variants --model {wildcards.model} --model-dir {params.model_dir:q}"
+        " --vcf {input.vcf:q} --fasta {input.fasta:q} --out-tsv {output.tsv:q}"
+        " --out-vcf {output.vcf:q} --out-summary {output.summary:q} {params.mismatch}"
+        " --aliases {params.aliases:q} --threads {threads} > {log:q} 2>&1"
+
+
+rule interpret:
+    # `snakemake --cores 8 interpret`: the motifs of interpret.model, and the variant
+    # effects of variants.model when variants.vcf is set
+    input:
+        expand(rules.discover_motifs.output, model=INTERPRET["model"]),
+        expand(rules.score_variants.output, model=VARIANTS["model"]) if VARIANTS["vcf"] else [],
