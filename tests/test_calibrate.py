@@ -47,4 +47,4 @@ def test_an_unreachable_fdr_is_null_with_a_reason_and_predict_then_calls_no_site
                  str(tmp_path / "threshold.json"), "--fasta", str(genome), "--chrom", "chrB",
                  "--out-dir", str(tmp_path / "pred"), "--length", str(PREDICT_LENGTH),
                  "--stride", str(PREDICT_LENGTH)]) == 0
-    assert (tmp_path / "pred" / "chrB.sites.bed").read_text().count("\n") <= 1
+    assert (tmp_path / "pred" / "chrB.sites.narrowPeak").read_text().count("\n") <= 1

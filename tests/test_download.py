@@ -5,11 +5,13 @@ import gzip
 import hashlib
 import json
 import http.server
+import re
 import threading
 
+import numpy as np
 import pytest
 
-from tfbinding.download import download
+from tfbinding.download import download, part_path
 from tfbinding.errors import InputError
 
 FASTA_GZ = gzip.compress(b">chr22\n" + b"ACGTN" * 2000 + b"\n", mtime=0)
@@ -19,13 +21,61 @@ GENOME_A = gzip.compress(b">chr9\n" + b"A" * 10_000 + b"\n", mtime=0)
 GENOME_B = gzip.compress(b">chr9\n" + b"C" * 10_000 + b"\n", mtime=0)
 
 
+# a large file for resumed downloads: the first answer hangs up after CUT bytes
+BIG = np.random.default_rng(14).integers(0, 256, 3_000_000, dtype=np.uint8).tobytes()
+CUT = 1_250_000
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     files = {"/chr22.fa.gz": FASTA_GZ, "/peaks.narrowPeak.gz": PEAKS_GZ,
              "/a/chr9.fa.gz": GENOME_A, "/b/chr9.fa.gz": GENOME_B}
     hits: dict[str, int] = {}
+    requests: list[tuple[str, dict[str, str]]] = []  # (path, headers) of each GET
+
+    def _send_big(self, status, start, headers=()):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(BIG) - start))
+        self.send_header("ETag", '"big-v1"')
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            self.wfile.write(BIG[start:])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client hung up on an answer it rejects
+
+    def _big(self):
+        """/big/<how>?<test>: the first request, send CUT bytes of BIG and hang up (later
+        ones without a Range header get the whole file); with a Range header, answer as
+        <how> says: 'resume' (206 from the byte asked), 'ignore' (200, the whole
+        file), 'overlap' (206 from 1000 bytes before), 'wrong' (206 from 5 bytes after)."""
+        how = self.path.split("?")[0].rsplit("/", 1)[-1]
+        asked = self.headers.get("Range")
+        if asked is None and self.hits[self.path] > 1:
+            self._send_big(200, 0)
+            return
+        if asked is None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(BIG)))
+            self.send_header("ETag", '"big-v1"')
+            self.end_headers()
+            self.wfile.write(BIG[:CUT])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        start = int(asked.removeprefix("bytes=").rstrip("-"))
+        if how == "ignore":
+            self._send_big(200, 0)
+            return
+        start = {"resume": start, "overlap": start - 1000, "wrong": start + 5}[how]
+        self._send_big(206, start, [("Content-Range", f"bytes {start}-{len(BIG) - 1}/{len(BIG)}")])
 
     def do_GET(self):  # noqa: N802 (the http.server API)
         self.hits[self.path] = self.hits.get(self.path, 0) + 1
+        self.requests.append((self.path, dict(self.headers)))
+        if self.path.startswith("/big/"):
+            self._big()
+            return
         if self.path == "/drops.fa.gz":  # announces the whole file, sends half, hangs up
             self.send_response(200)
             self.send_header("Content-Length", str(len(FASTA_GZ)))
@@ -86,7 +136,8 @@ def test_dropped_connection_is_retried_then_a_clear_error(server, tmp_path):
         download(f"{base}/drops.fa.gz", tmp_path / "drops.fa.gz", retries=3, backoff=0.01,
                  config_key="genome.fasta")
     assert hits["/drops.fa.gz"] == 3
-    assert list(tmp_path.iterdir()) == []
+    # nothing under the final name; the bytes received are kept, hidden, for a resume
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".drops.fa.gz.part", ".drops.fa.gz.part.json"]
 
 
 def test_offline_error_names_the_url(tmp_path):
@@ -156,3 +207,69 @@ def test_urls_that_share_a_file_name_never_share_a_local_file(server, tmp_path):
     downloads = sorted((tmp_path / "resources/downloads").glob("*/chr9.fa.gz"))
     assert sorted(path.read_bytes() for path in downloads) == sorted([GENOME_A, GENOME_B])
     assert len(list((tmp_path / "resources/genomes").glob("*/chr9.fa"))) == 2
+
+
+def _requests_for(path):
+    return [headers for asked, headers in _Handler.requests if asked == path]
+
+
+def test_a_dropped_download_is_resumed_by_the_next_run_with_a_range_request(server, tmp_path, caplog):
+    base, _ = server
+    url, dest = f"{base}/big/resume?{tmp_path.name}", tmp_path / "big.bin"
+    with pytest.raises(InputError, match=r"after 1 attempts .*1250000 bytes received are kept"):
+        download(url, dest, retries=1)
+    assert not dest.exists() and part_path(dest).read_bytes() == BIG[:CUT]
+    caplog.set_level("INFO", logger="tfbinding.download")
+    download(url, dest, sha256=hashlib.sha256(BIG).hexdigest(), retries=1)  # the rerun
+    first, rerun = _requests_for(f"/big/resume?{tmp_path.name}")
+    assert "Range" not in first
+    assert rerun["Range"] == f"bytes={CUT}-" and rerun["If-Range"] == '"big-v1"'
+    assert dest.read_bytes() == BIG
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["big.bin"]  # no part left
+    assert f"resuming {url} at byte {CUT} of {len(BIG)}" in caplog.text
+
+
+def test_retries_within_one_run_resume_too(server, tmp_path):
+    base, _ = server
+    dest = tmp_path / "big.bin"
+    download(f"{base}/big/resume?{tmp_path.name}", dest, md5=hashlib.md5(BIG).hexdigest(), retries=2,
+             backoff=0)
+    assert [headers.get("Range") for headers in _requests_for(f"/big/resume?{tmp_path.name}")] == [
+        None, f"bytes={CUT}-"]
+    assert dest.read_bytes() == BIG
+
+
+@pytest.mark.parametrize("how", ["ignore", "overlap", "wrong"])
+def test_a_server_that_ignores_or_misanswers_the_range_still_gives_the_right_file(server, tmp_path, caplog, how):
+    """'ignore': 200 with the whole file, which replaces the part; 'overlap': 206 from before
+    the part's end (RFC 9110 allows it), the overlap is dropped; 'wrong': 206 from after it,
+    a new request for the whole file."""
+    base, _ = server
+    url, dest = f"{base}/big/{how}?{tmp_path.name}", tmp_path / "big.bin"
+    with pytest.raises(InputError):
+        download(url, dest, retries=1)
+    caplog.set_level("INFO", logger="tfbinding.download")
+    download(url, dest, sha256=hashlib.sha256(BIG).hexdigest(), retries=1)
+    assert dest.read_bytes() == BIG
+    asked = _requests_for(f"/big/{how}?{tmp_path.name}")
+    assert asked[1]["Range"] == f"bytes={CUT}-"
+    if how == "wrong":
+        assert len(asked) == 3 and "Range" not in asked[2]
+    if how != "overlap":
+        assert "starting again from 0" in caplog.text
+
+
+def test_large_downloads_log_their_progress(server, tmp_path, caplog):
+    base, _ = server
+    caplog.set_level("INFO", logger="tfbinding.download")
+    download(f"{base}/big/resume?{tmp_path.name}", tmp_path / "big.bin", retries=2, backoff=0,
+             progress_min_bytes=1 << 20)
+    lines = [r.getMessage() for r in caplog.records if "%)" in r.getMessage()]
+    # at most one line per 5% (here: per 1-MB read), over the two connections
+    assert len(lines) >= 3 and all(re.fullmatch(r"resume: [0-9.]+ MB of 3\.0 MB \([0-9]+%\), [0-9.,]+ MB/s", line)
+                                   for line in lines), lines
+    percents = [int(re.search(r"\(([0-9]+)%\)", line).group(1)) for line in lines]
+    assert percents == sorted(set(percents)) and percents[-1] == 100
+    caplog.clear()
+    download(f"{base}/chr22.fa.gz", tmp_path / "small.fa.gz")  # below 8 MB: no progress lines
+    assert not [r for r in caplog.records if "%)" in r.getMessage()]

@@ -41,5 +41,31 @@ def test_held_out_chromosome_tracks_are_valid(trained, tmp_path):
     values = [v for _, _, v in bigwig.intervals("chrB")]
     np.testing.assert_allclose(values, [float(r[3]) for r in rows], atol=1e-4)
     bigwig.close()
-    sites = (tmp_path / "chrB.sites.bed").read_text().splitlines()
+    sites = (tmp_path / "chrB.sites.narrowPeak").read_text().splitlines()
     assert len(sites) == metrics["sites"]
+
+
+def test_two_chromosomes_merge_into_one_genome_wide_track(trained, tmp_path):
+    from tfbinding.genome_tracks import merge_predictions
+
+    root, genome = trained
+    chroms = list(PREDICT_SIZES)
+    for chrom in chroms:
+        predict_chromosome(root / "full", "full", genome, chrom, tmp_path, length=PREDICT_LENGTH,
+                           stride=25, threshold=0.5)
+    merged = merge_predictions([tmp_path / f"{c}.bw" for c in chroms],
+                               [tmp_path / f"{c}.sites.narrowPeak" for c in chroms], chroms,
+                               f"{genome}.fai", tmp_path / "genome.bw", tmp_path / "genome.sites.narrowPeak")
+    whole = pyBigWig.open(str(tmp_path / "genome.bw"))
+    assert whole.chroms() == PREDICT_SIZES
+    for chrom in chroms:
+        single = pyBigWig.open(str(tmp_path / f"{chrom}.bw"))
+        assert whole.intervals(chrom) == single.intervals(chrom)
+        single.close()
+    whole.close()
+    rows = [line.split("\t") for line in (tmp_path / "genome.sites.narrowPeak").read_text().splitlines()]
+    assert len(rows) == merged["sites"] == sum(
+        len((tmp_path / f"{c}.sites.narrowPeak").read_text().splitlines()) for c in chroms)
+    assert {row[0] for row in rows} <= set(chroms) and all(len(row) == 10 for row in rows)
+    keys = [(row[0], int(row[1]), int(row[2])) for row in rows]
+    assert keys == sorted(keys)

@@ -76,6 +76,85 @@ def test_bedgraph_is_valid_and_bigwig_reads_back_the_same_values(tmp_path):
 
 def test_sites_file_is_narrowpeak_shaped(tmp_path):
     sites = call_sites(np.array([0, 50]), 100, np.array([0.7, 0.9]), 0.5)
-    write_sites(tmp_path / "s.bed", "chrT", sites)
-    fields = (tmp_path / "s.bed").read_text().split("\t")
+    write_sites(tmp_path / "s.narrowPeak", "chrT", sites)
+    fields = (tmp_path / "s.narrowPeak").read_text().split("\t")
     assert fields[:3] == ["chrT", "0", "150"] and fields[4] == "900" and fields[9].strip() == "100"
+
+
+def _write_chrom(tmp_path, chrom, sizes, starts, scores, length=100, threshold=0.5):
+    track = mean_track(np.asarray(starts), length, np.asarray(scores, dtype=np.float32))
+    write_bigwig(tmp_path / f"{chrom}.bw", chrom, track, sizes)
+    write_sites(tmp_path / f"{chrom}.sites.narrowPeak", chrom,
+                call_sites(np.asarray(starts), length, np.asarray(scores), threshold))
+
+
+def test_merged_bigwig_and_sites_equal_the_per_chromosome_files(tmp_path):
+    from tfbinding.genome_tracks import NARROWPEAK_COLUMNS, merge_predictions
+
+    sizes = {"chr2": 5000, "chr10": 4000, "chrX": 3000}  # FASTA order; chrX not predicted
+    (tmp_path / "genome.fa.fai").write_text("".join(f"{c}\t{n}\t0\t60\t61\n" for c, n in sizes.items()))
+    rng = np.random.default_rng(0)
+    for chrom in ("chr10", "chr2"):  # given out of FASTA order
+        starts = np.arange(0, sizes[chrom] - 100, 50)
+        _write_chrom(tmp_path, chrom, sizes, starts, rng.random(len(starts)))
+    chroms = ["chr10", "chr2"]
+    merged = merge_predictions([tmp_path / f"{c}.bw" for c in chroms],
+                               [tmp_path / f"{c}.sites.narrowPeak" for c in chroms], chroms,
+                               tmp_path / "genome.fa.fai", tmp_path / "genome.bw",
+                               tmp_path / "genome.sites.narrowPeak")
+    genome = pyBigWig.open(str(tmp_path / "genome.bw"))
+    assert genome.chroms() == sizes
+    total = 0
+    for chrom in chroms:
+        single = pyBigWig.open(str(tmp_path / f"{chrom}.bw"))
+        assert genome.intervals(chrom) == single.intervals(chrom)  # exactly, value for value
+        total += len(single.intervals(chrom))
+        single.close()
+    assert genome.intervals("chrX") is None
+    genome.close()
+    assert merged == {"chromosomes": 2, "intervals": total, "sites": merged["sites"]}
+    rows = [line.split("\t") for line in (tmp_path / "genome.sites.narrowPeak").read_text().splitlines()]
+    per_chrom = sum(len((tmp_path / f"{c}.sites.narrowPeak").read_text().splitlines()) for c in chroms)
+    assert len(rows) == merged["sites"] == per_chrom > 2
+    assert all(len(row) == NARROWPEAK_COLUMNS for row in rows)
+    keys = [(row[0].encode(), int(row[1]), int(row[2])) for row in rows]
+    assert keys == sorted(keys)  # as `sort -k1,1 -k2,2n`: chr10 before chr2
+    assert rows[0][0] == "chr10" and rows[-1][0] == "chr2"
+    for row in rows:  # narrowPeak: score 0-1000, strand '.', summit inside the site
+        assert 0 <= int(row[4]) <= 1000 and row[5] == "." and float(row[6]) >= 0.5
+        assert 0 <= int(row[9]) < int(row[2]) - int(row[1])
+
+
+def test_a_bigwig_from_another_genome_is_a_clear_error(tmp_path):
+    from tfbinding.errors import InputError
+    from tfbinding.genome_tracks import merge_bigwigs
+
+    (tmp_path / "genome.fa.fai").write_text("chr1\t5000\t0\t60\t61\n")
+    _write_chrom(tmp_path, "chr1", {"chr1": 4000}, [0, 100], [0.7, 0.2])
+    with pytest.raises(InputError, match=r"chr1.bw: the bigWig has 4,000 bp for chr1, the FASTA 5,000"):
+        merge_bigwigs([tmp_path / "chr1.bw"], ["chr1"], tmp_path / "genome.fa.fai", tmp_path / "out.bw")
+    assert not (tmp_path / "out.bw").exists()
+
+
+def test_a_sites_line_without_ten_columns_is_a_clear_error(tmp_path):
+    from tfbinding.errors import InputError
+    from tfbinding.genome_tracks import merge_sites
+
+    (tmp_path / "chr1.sites.narrowPeak").write_text("chr1\t10\t20\tx\t500\t.\n")
+    with pytest.raises(InputError, match=r"narrowPeak, line 1: 6 tab-separated columns, narrowPeak has 10"):
+        merge_sites([tmp_path / "chr1.sites.narrowPeak"], tmp_path / "genome.sites.narrowPeak")
+
+
+def test_merging_in_small_blocks_copies_intervals_across_block_edges_once(tmp_path):
+    from tfbinding.genome_tracks import merge_bigwigs
+
+    (tmp_path / "genome.fa.fai").write_text("chr1\t5000\t0\t60\t61\n")
+    starts = np.arange(0, 4900, 37)
+    _write_chrom(tmp_path, "chr1", {"chr1": 5000}, starts, np.linspace(0, 1, len(starts)))
+    for block_bp in (333, 1000, 10_000):
+        merge_bigwigs([tmp_path / "chr1.bw"], ["chr1"], tmp_path / "genome.fa.fai", tmp_path / "m.bw",
+                      block_bp=block_bp)
+        merged, single = pyBigWig.open(str(tmp_path / "m.bw")), pyBigWig.open(str(tmp_path / "chr1.bw"))
+        assert merged.intervals("chr1") == single.intervals("chr1")
+        merged.close()
+        single.close()

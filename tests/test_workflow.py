@@ -196,6 +196,19 @@ def test_demo_predicts_held_out_chromosomes_end_to_end(tmp_path):
             assert name == chrom and last_end <= int(start) < int(end) <= size
             last_end = int(end)
         assert (predictions / f"{chrom}.bw").stat().st_size > 0
+    # one genome-wide bigWig and sites file (rule merge_predictions), equal to the per-chromosome ones
+    import pyBigWig
+
+    genome = pyBigWig.open(str(predictions / "genome.bw"))
+    for chrom in ("chr2", "chr3"):
+        single = pyBigWig.open(str(predictions / f"{chrom}.bw"))
+        assert genome.intervals(chrom) == single.intervals(chrom)
+        single.close()
+    genome.close()
+    sites = [line.split("\t") for line in (predictions / "genome.sites.narrowPeak").read_text().splitlines()]
+    assert len(sites) == sum(len((predictions / f"{c}.sites.narrowPeak").read_text().splitlines())
+                             for c in ("chr2", "chr3"))
+    assert all(len(row) == 10 for row in sites)
     threshold = json.loads((tmp_path / "results/demo_predict/models/full/threshold.json").read_text())
     assert threshold["validation_fdr"] <= 0.1
 

@@ -42,7 +42,7 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
         The prepared, indexed FASTA.
     chrom : str
     out_dir : path
-        Receives ``<chrom>.bedGraph``, ``.bw``, ``.sites.bed``, ``.windows.npz`` and
+        Receives ``<chrom>.bedGraph``, ``.bw``, ``.sites.narrowPeak``, ``.windows.npz`` and
         ``.metrics.json``.
     length, flank : int
         The model's window length and flank (its input is ``length + 2*flank``).
@@ -85,7 +85,7 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
     write_bedgraph(out / f"{chrom}.bedGraph", chrom, track)
     write_bigwig(out / f"{chrom}.bw", chrom, track, genome.sizes)
     sites = call_sites(starts, length, scores, threshold)
-    write_sites(out / f"{chrom}.sites.bed", chrom, sites)
+    write_sites(out / f"{chrom}.sites.narrowPeak", chrom, sites)
     metrics = {"chrom": chrom, "model": model_name, "windows": int(len(starts)), "stride": stride,
                "skipped_windows": selection.dropped, "threshold": threshold, "sites": int(len(sites.starts))}
     if peaks:

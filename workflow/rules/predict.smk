@@ -74,23 +74,25 @@ rule predict:
 rule merge_predictions:
     input:
         bigwigs=expand(f"{PREDICTIONS}/{{chrom}}.bw", chrom=PREDICT["chromosomes"]),
-        sites=expand(f"{PREDICTIONS}/{{chrom}}.sites.narrowPeak", chrom=PREDICT["chromosomes"]),
+        sites=expand(
+            f"{PREDICTIONS}/{{chrom}}.sites.narrowPeak", chrom=PREDICT["chromosomes"]
+        ),
         fai=f"{PREPARED_FASTA}.fai",
     output:
         bigwig=GENOME_PREDICTIONS[0],
         sites=GENOME_PREDICTIONS[1],
-    params:
-        chroms=PREDICT["chromosomes"],
     log:
         f"{RESULTS}/logs/merge_predictions.log",
     benchmark:
         f"{RESULTS}/benchmarks/merge_predictions.tsv"
+    conda:
+        DATASET_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        DATASET_ENV
+    params:
+        chroms=PREDICT["chromosomes"],
     shell:
         "tfbinding merge-predictions --chroms {params.chroms:q} --bigwigs {input.bigwigs:q}"
         " --sites {input.sites:q} --fai {input.fai:q} --out-bigwig {output.bigwig:q}"
