@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tfbinding.errors import InputError
 from tfbinding.genome import prepare_fasta
@@ -186,3 +188,81 @@ def test_a_peaks_file_without_peaks_is_an_error_unless_allowed(pieces, tmp_path,
     labels = build_labels(windows, peaks, pieces["fasta"], "chr1", out, length=LENGTH,
                           allow_empty_peaks=True)
     assert out.exists() and len(labels) > 0 and not labels.any()
+
+
+# --------------------------------------------------------------------------- G+C per window
+
+def brute_gc(sequence: str, start: int, length: int) -> float:
+    window = sequence[start:start + length].upper()
+    acgt = sum(window.count(base) for base in "ACGT")
+    return (window.count("G") + window.count("C")) / acgt if acgt else 0.0
+
+
+def test_gc_fraction_by_hand():
+    from tfbinding.per_chromosome import gc_fraction
+    sequence = np.frombuffer(b"GGCCaattNNgcAT", dtype=np.uint8)
+    # [0,4) GGCC: 1; [4,8) aatt: 0; [6,10) ttNN: 0/2; [8,12) NNgc: 2/2; [10,14) gcAT: 0.5
+    got = gc_fraction(sequence, np.array([0, 4, 6, 8, 10]), 4, chunk=3)
+    assert got.dtype == np.float32
+    assert got.tolist() == [1.0, 0.0, 0.0, 1.0, 0.5]
+    assert gc_fraction(np.frombuffer(b"NNNN", dtype=np.uint8), np.array([0]), 4).tolist() == [0.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="ACGTacgtN", min_size=1, max_size=60), st.integers(1, 10), st.integers(1, 17))
+def test_gc_fraction_equals_brute_force(text, length, chunk):
+    from tfbinding.per_chromosome import gc_fraction
+    starts = np.arange(0, max(len(text) - length + 1, 0))
+    got = gc_fraction(np.frombuffer(text.encode(), dtype=np.uint8), starts, length, chunk=chunk)
+    assert np.allclose(got, [brute_gc(text, s, length) for s in starts], atol=1e-6)
+
+
+def test_windows_and_labels_steps_carry_gc(pieces):
+    for chrom, path in zip(CHROMS, pieces["labels"]):
+        with np.load(path) as archive:
+            starts, gc = archive["starts"].tolist(), archive["gc"]
+        assert np.allclose(gc, [brute_gc(SEQUENCES[chrom], s, LENGTH) for s in starts], atol=1e-6)
+
+
+# --------------------------------------------------------------------------- several tasks
+
+def test_labels_step_with_two_tasks_masks_ambiguous_labels_per_task(pieces, tmp_path):
+    first = tmp_path / "a.bed"
+    first.write_text("chr1\t120\t180\nchr1\t205\t215\n")   # [200,300) overlaps 10 bp
+    second = tmp_path / "b.bed"
+    second.write_text("chr1\t0\t100\n")
+    rule = LabelRule(min_overlap_bp=50, exclude_ambiguous=True)
+    out = tmp_path / "labels.npz"
+    labels = build_labels(pieces["root"] / "windows" / "chr1.npz", [first, second],
+                          pieces["fasta"], "chr1", out, length=LENGTH, rule=rule,
+                          task_names=["A", "B"])
+    with np.load(out) as archive:
+        starts = archive["starts"].tolist()
+        assert archive["tasks"].tolist() == ["A", "B"]
+        assert archive["labels"].shape == (len(starts), 2)
+        assert archive["peaks"].tolist() == [2, 1]
+        assert read_drops(archive)["ambiguous_label"] == 0
+        assert starts == expected_kept("chr1")          # no window dropped
+    by_start = dict(zip(starts, labels.tolist()))
+    assert by_start[0] == [0, 1]        # B: 100 bp
+    assert by_start[50] == [-1, 1]      # A: 30 bp (ambiguous, masked); B: 50 bp
+    assert by_start[100] == [1, 0]      # A: 60 bp
+    assert by_start[150] == [-1, 0]     # A: 30 + 10 bp
+    # a single task with the same rule drops the ambiguous windows instead
+    single = build_labels(pieces["root"] / "windows" / "chr1.npz", first, pieces["fasta"], "chr1",
+                          tmp_path / "one.npz", length=LENGTH, rule=rule)
+    column = labels[:, 0]
+    assert single.tolist() == column[column >= 0].tolist()
+    with np.load(tmp_path / "one.npz") as archive:
+        assert "tasks" not in archive and archive["labels"].dtype == np.uint8
+        assert read_drops(archive)["ambiguous_label"] == int(np.count_nonzero(column < 0))
+
+
+def test_labels_step_task_names_must_match_and_differ(pieces, tmp_path):
+    peaks = pieces["peaks"]
+    with pytest.raises(InputError, match="task names"):
+        build_labels(pieces["root"] / "windows" / "chr1.npz", [peaks, peaks], pieces["fasta"],
+                     "chr1", tmp_path / "x.npz", length=LENGTH, task_names=["A"])
+    with pytest.raises(InputError, match="repeat"):
+        build_labels(pieces["root"] / "windows" / "chr1.npz", [peaks, peaks], pieces["fasta"],
+                     "chr1", tmp_path / "x.npz", length=LENGTH, task_names=["A", "A"])

@@ -333,3 +333,107 @@ def test_manifest_records_the_leak_check(pieces, tmp_path):
     check = manifest["split"]["leak_check"]
     assert check == {"checked": True, "method": "random", "row_span_bp": LENGTH + 2 * FLANK,
                      "neighbour_pairs_sharing_bases": 0, "leak_free": True}
+
+
+# --------------------------------------------------------------------------- GC-matched negatives
+
+from tfbinding.split import DROPPED, LabelledWindows, gc_bins, gc_match_negatives  # noqa: E402
+
+
+def _windows(labels, gc) -> LabelledWindows:
+    n = len(labels)
+    return LabelledWindows(["c"], np.zeros(n, dtype=np.int32), np.arange(n, dtype=np.int64) * 100,
+                           np.asarray(labels, dtype=np.uint8),
+                           {"c": {"considered": n, "peaks": 1, "dropped": {}}},
+                           np.asarray(gc, dtype=np.float32))
+
+
+def test_gc_bins_by_hand():
+    assert gc_bins(np.array([0.0, 0.049, 0.05, 0.42, 0.999, 1.0]), 0.05).tolist() == [0, 0, 1, 8, 19, 19]
+    assert gc_bins(np.array([0.3, 0.7]), 0.5).tolist() == [0, 1]
+
+
+def test_gc_matching_by_hand():
+    # train: positives in bins 8 (x2) and 12 (x1); negatives 5 in bin 8, 4 in bin 3
+    # test: one positive, three negatives, left whole
+    labels = [1, 1, 1] + [0] * 9 + [1, 0, 0, 0]
+    gc = [0.42, 0.43, 0.61] + [0.41] * 5 + [0.16] * 4 + [0.5, 0.1, 0.1, 0.1]
+    assignment = np.array([TRAIN] * 12 + [TEST] * 4, dtype=np.int8)
+    windows = _windows(labels, gc)
+    info = gc_match_negatives(windows, assignment, SplitSpec(negatives="gc_matched"))
+    kept = np.flatnonzero(assignment == TRAIN).tolist()
+    assert kept[:3] == [0, 1, 2] and len(kept) == 5                 # positives + 2 of bin 8
+    assert set(kept[3:]) <= {3, 4, 5, 6, 7}
+    assert np.all(assignment[8:12] == DROPPED)                       # bin 3: no positive there
+    assert np.all(assignment[12:] == TEST)
+    train = info["by_split"]["train"]
+    assert train["positives"][8] == 2 and train["positives"][12] == 1
+    assert train["negatives"][8] == 5 and train["negatives"][3] == 4
+    assert train["kept"][8] == 2 and train["kept"][12] == 0 and train["dropped"][3] == 4
+    assert sum(train["dropped"]) == 7 and "test" not in info["by_split"]
+    assert len(info["bin_edges"]) == 21 and info["bin_edges"][-1] == 1.0
+    assert windows.per_chrom["c"]["dropped"]["gc_matching"] == 7
+    # ratio 2 keeps 4 of bin 8; matching test too drops test negatives without positives
+    again = np.array([TRAIN] * 12 + [TEST] * 4, dtype=np.int8)
+    info = gc_match_negatives(_windows(labels, gc), again,
+                              SplitSpec(negatives="gc_matched", gc_ratio=2, gc_match_test=True))
+    assert info["by_split"]["train"]["kept"][8] == 4
+    assert again[12] == TEST and np.all(again[13:] == DROPPED)
+    # "all" changes nothing
+    untouched = np.array([TRAIN] * 12 + [TEST] * 4, dtype=np.int8)
+    assert gc_match_negatives(_windows(labels, gc), untouched, SplitSpec()) is None
+    assert np.all(untouched >= 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.floats(0, 1), st.integers(0, 2)), min_size=1, max_size=80),
+       st.sampled_from([0.05, 0.1, 0.25, 1.0]), st.sampled_from([0.5, 1.0, 3.0]), st.integers(0, 5))
+def test_gc_matching_property(rows, width, ratio, seed):
+    labels = [int(r[0]) for r in rows]
+    gc = [r[1] for r in rows]
+    assignment = np.array([r[2] for r in rows], dtype=np.int8)
+    before = assignment.copy()
+    spec = SplitSpec(negatives="gc_matched", gc_bin_width=width, gc_ratio=ratio, seed=seed)
+    info = gc_match_negatives(_windows(labels, gc), assignment, spec)
+    labels, bins = np.array(labels), gc_bins(np.array(gc, dtype=np.float32), width)
+    assert np.all(assignment[labels == 1] == before[labels == 1])    # positives all kept
+    assert np.all(assignment[before == TEST] == TEST)                 # test whole
+    for value, name in ((TRAIN, "train"), (VALID, "valid")):
+        for b in range(len(info["bin_edges"]) - 1):
+            positives = int(np.sum((before == value) & (labels == 1) & (bins == b)))
+            available = int(np.sum((before == value) & (labels == 0) & (bins == b)))
+            kept = int(np.sum((assignment == value) & (labels == 0) & (bins == b)))
+            assert kept == min(int(np.round(ratio * positives)), available)
+            assert info["by_split"][name]["kept"][b] == kept
+            assert info["by_split"][name]["dropped"][b] == available - kept
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"negatives": "some"}, "split.negatives"),
+    ({"gc_bin_width": 0}, "gc_bin_width"),
+    ({"gc_bin_width": 1.5}, "gc_bin_width"),
+    ({"gc_ratio": 0}, "gc_ratio"),
+    ({"gc_ratio": float("nan")}, "gc_ratio"),
+    ({"negatives": "gc_matched", "negative_fraction": 0.5}, "negative_fraction"),
+    ({"gc_match_test": True}, "gc_match_test"),
+])
+def test_split_spec_rejects_bad_gc_settings(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        SplitSpec(**kwargs)
+
+
+def test_gc_matched_build_weights_follow_the_kept_windows(pieces, tmp_path):
+    spec = SplitSpec(method="chromosome", valid=("chr2",), test=("chr3",), negatives="gc_matched",
+                     gc_bin_width=0.5)
+    build(pieces, tmp_path / "gc", split=spec)
+    data = load_dataset(tmp_path / "gc" / "dataset")
+    matching = data.manifest["split"]["gc_matching"]
+    assert matching["bin_edges"] == [0.0, 0.5, 1.0]
+    assert data.manifest["totals"]["dropped"]["gc_matching"] == sum(
+        sum(entry["dropped"]) for entry in matching["by_split"].values())
+    for name in ("train", "valid"):
+        y, w = np.asarray(getattr(data, name)["y"]), np.asarray(getattr(data, name)["w"])
+        entry = matching["by_split"][name]
+        assert int((y == 0).sum()) == sum(entry["kept"])
+        if y.sum() and (y == 0).sum():                     # balanced over the kept windows
+            assert np.isclose(w[y == 1].sum(), w[y == 0].sum())

@@ -4,8 +4,8 @@ from the per-chromosome one-hot files and the split table, and ``manifest.json``
 Output layout (see the README's output contract)::
 
     <out>/{train,valid,test}/X.npy    (N, length + 2*flank, 4) uint8, channels A,C,G,T
-    <out>/{train,valid,test}/y.npy    (N, 1) float32, 0/1
-    <out>/{train,valid,test}/w.npy    (N, 1) float32
+    <out>/{train,valid,test}/y.npy    (N, T) float32, 0/1 (T = 1 task unless several)
+    <out>/{train,valid,test}/w.npy    (N, T) float32 (0 where a task's label is masked)
     <out>/{train,valid,test}/ids.npy  (N,) unicode 'chrom:start-end', 0-based half-open
     <out>/manifest.json
 
@@ -64,23 +64,34 @@ def describe_input(path: str | os.PathLike | None) -> dict | None:
     return {"path": str(path), "bytes": path.stat().st_size, "sha256": sha256sum(path)}
 
 
-def provenance(name: str, genome_info: str | os.PathLike, peaks: str | os.PathLike,
+def provenance(name: str, genome_info: str | os.PathLike,
+               peaks: str | os.PathLike | Sequence[str | os.PathLike],
                blacklist: str | os.PathLike | None = None, windows_bed: str | os.PathLike | None = None,
                config: Mapping[str, Any] | None = None,
-               urls: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+               urls: Mapping[str, Any] | None = None,
+               task_names: Sequence[str] | None = None) -> dict[str, Any]:
     """The manifest's ``name``, ``config`` and ``inputs`` (paths, sizes, sha256) entries.
 
     ``genome_info`` is the ``.source.json`` that ``prepare-genome`` wrote beside the FASTA.
     ``urls`` maps an input (``fasta``, ``peaks``, ``blacklist``, ``windows_bed``) to the URL
     it was downloaded from; each input's entry records its ``url`` (None for a local file).
+    With several tasks, ``peaks`` is one file per task, ``task_names`` names them,
+    ``urls["peaks"]`` is a list in the same order, and the ``peaks`` entry a list of
+    ``{"task": ..., "path": ..., ...}``.
     """
     with open(genome_info) as handle:
         genome = json.load(handle)
-    inputs = {"fasta": genome, "peaks": describe_input(peaks),
+    paths = [peaks] if isinstance(peaks, (str, os.PathLike)) else list(peaks)
+    inputs = {"fasta": genome, "peaks": describe_input(paths[0]),
               "blacklist": describe_input(blacklist), "windows_bed": describe_input(windows_bed)}
     for key, entry in inputs.items():
         if entry is not None:
             entry["url"] = (urls or {}).get(key)
+    if len(paths) > 1:
+        names = list(task_names or [f"task{i + 1}" for i in range(len(paths))])
+        peak_urls = (urls or {}).get("peaks") or [None] * len(paths)
+        inputs["peaks"] = [{"task": task, **describe_input(path), "url": url}
+                           for task, path, url in zip(names, paths, peak_urls)]
     return {"name": name, "config": dict(config) if config is not None else None, "inputs": inputs}
 
 
@@ -170,8 +181,21 @@ def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[o
     return manifest
 
 
+def _task_summary(labels: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
+    """Counts and weights of one task's labels in one split (-1: masked)."""
+    positives = int(np.count_nonzero(labels == 1))
+    negatives = int(np.count_nonzero(labels == 0))
+    return {"positives": positives, "negatives": negatives,
+            "masked": int(np.count_nonzero(labels < 0)),
+            "positive_fraction": positives / (positives + negatives) if positives + negatives else None,
+            "weight_sum_positive": float(weights[labels == 1].sum(dtype=np.float64)),
+            "weight_sum_negative": float(weights[labels == 0].sum(dtype=np.float64))}
+
+
 def _write_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarray,
                   chroms: list[str], length: int) -> dict[str, Any]:
+    if table[keys.LABELS].ndim == 2:
+        return _write_task_labels(folder, table, rows, chroms, length)
     labels = table[keys.LABELS][rows].astype(np.float32)
     weights = table[keys.WEIGHTS][rows]
     starts = table[keys.STARTS][rows]
@@ -195,12 +219,43 @@ def _write_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarra
     }
 
 
+def _write_ids(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarray,
+               chroms: list[str], length: int) -> None:
+    starts = table[keys.STARTS][rows]
+    chrom_index = table[keys.CHROM_INDEX][rows]
+    ids = np.concatenate([format_ids(chrom, starts[chrom_index == i], starts[chrom_index == i] + length)
+                          for i, chrom in enumerate(chroms)])
+    np.save(folder / "ids.npy", ids, allow_pickle=False)
+
+
+def _write_task_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarray,
+                       chroms: list[str], length: int) -> dict[str, Any]:
+    """y (N, T): 1 / 0, and 0 where masked; w (N, T): 0 where masked."""
+    labels = table[keys.LABELS][rows]
+    weights = np.ascontiguousarray(table[keys.WEIGHTS][rows], dtype=np.float32)
+    np.save(folder / "y.npy", (labels == 1).astype(np.float32), allow_pickle=False)
+    np.save(folder / "w.npy", weights, allow_pickle=False)
+    _write_ids(folder, table, rows, chroms, length)
+    tasks = table[keys.TASKS].tolist()
+    per_task = {task: _task_summary(labels[:, i], weights[:, i]) for i, task in enumerate(tasks)}
+    for task, summary in per_task.items():
+        if summary["positives"] == 0 or summary["negatives"] == 0:
+            log.warning("split %s, task %s has %s; its metrics such as ROC AUC are undefined",
+                        folder.name, task, "no positive" if summary["positives"] == 0 else "no negative")
+    positives = int(np.count_nonzero(np.any(labels == 1, axis=1)))
+    return {"windows": len(rows), "positives": positives, "negatives": len(rows) - positives,
+            "positive_fraction": positives / len(rows) if len(rows) else None,
+            "positives_are": "windows positive for at least one task", "tasks": per_task}
+
+
 def _manifest(table: Mapping[str, np.ndarray], summaries: dict, provenance: dict[str, Any]) -> dict[str, Any]:
     per_chrom = json.loads(str(table[keys.PER_CHROM]))
     for index, chrom in enumerate(table[keys.CHROMS].tolist()):
         mine = table[keys.CHROM_INDEX] == index
         per_chrom[chrom]["labelled"] = int(np.count_nonzero(mine))
-        per_chrom[chrom]["positives"] = int(table[keys.LABELS][mine].sum())
+        labels = table[keys.LABELS][mine]
+        per_chrom[chrom]["positives"] = (int(labels.sum()) if labels.ndim == 1
+                                         else (labels == 1).sum(axis=0).tolist())
         per_chrom[chrom]["windows_by_split"] = {name: int(np.count_nonzero(table[keys.SPLIT][mine] == value))
                                                 for value, name in enumerate(SPLITS)}
     dropped: dict[str, int] = {}
@@ -208,8 +263,10 @@ def _manifest(table: Mapping[str, np.ndarray], summaries: dict, provenance: dict
         for reason, count in info["dropped"].items():
             dropped[reason] = dropped.get(reason, 0) + count
     length, flank = int(table[keys.LENGTH]), int(table[keys.FLANK])
+    tasks = table[keys.TASKS].tolist() if keys.TASKS in table else None
     return {
         "format": FORMAT,
+        **({"tasks": tasks} if tasks else {}),
         "window": {"length": length, "flank": flank, "input_length": length + 2 * flank,
                    "channels": "ACGT", "coordinates": "0-based, half-open (BED)"},
         "split": json.loads(str(table[keys.SPEC])),

@@ -2,13 +2,19 @@
 
 Per chromosome, ``results/<name>/chromosomes/<chrom>/``:
 
-- ``windows.npz`` (windows step): :data:`STARTS`, :data:`CONSIDERED` and the drop counts;
-- ``labels.npz`` (labels step): the same plus :data:`LABELS`, :data:`OVERLAP`, :data:`PEAKS`;
+- ``windows.npz`` (windows step): :data:`STARTS`, :data:`GC` (each window's G+C fraction
+  of its A/C/G/T bases, ``[start, start + length)``, float32), :data:`CONSIDERED` and the
+  drop counts;
+- ``labels.npz`` (labels step): the same plus :data:`LABELS`, :data:`OVERLAP`, :data:`PEAKS`
+  and, with several tasks, :data:`TASKS` (names, in config order); then :data:`LABELS`,
+  :data:`OVERLAP` are (N, T) and :data:`PEAKS` is (T,). A label of -1 is masked (ambiguous
+  for that task);
 - ``X.<split>.npy`` (onehot step): the split's one-hot rows, ordered by start.
 
 Per dataset, ``results/<name>/split.npz`` (split step): the split table, all windows in
 chromosome order then by start, with :data:`CHROMS`, :data:`CHROM_INDEX`, :data:`STARTS`,
-:data:`LABELS`, :data:`SPLIT` (0 train, 1 valid, 2 test, -1 dropped), :data:`WEIGHTS`,
+:data:`LABELS` ((N,) uint8, or (N, T) int8 with -1 masked), :data:`GC`, :data:`TASKS`,
+:data:`SPLIT` (0 train, 1 valid, 2 test, -1 dropped), :data:`WEIGHTS` ((N,) or (N, T)),
 :data:`LENGTH`, :data:`FLANK`, :data:`PER_CHROM` (JSON) and :data:`SPEC` (JSON).
 """
 from __future__ import annotations
@@ -34,6 +40,8 @@ LENGTH = "length"
 FLANK = "flank"
 PER_CHROM = "per_chrom"
 SPEC = "spec"
+GC = "gc"
+TASKS = "tasks"
 
 
 def drop_arrays(dropped: Mapping[str, int]) -> dict[str, np.ndarray]:

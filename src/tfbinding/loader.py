@@ -21,8 +21,10 @@ class Dataset:
     ----------
     path : the dataset folder.
     manifest : the parsed ``manifest.json``.
-    train, valid, test : dict of ``X`` (n, L + 2·flank, 4) uint8, ``y`` and ``w`` (n, 1)
-        float32, ``ids`` (n,) unicode ``chrom:start-end``; each a read-only memory map.
+    train, valid, test : dict of ``X`` (n, L + 2·flank, 4) uint8, ``y`` and ``w`` (n, T)
+        float32 (T = 1 task, or one column per task in ``manifest["tasks"]``; w is 0 where
+        a task's label is masked), ``ids`` (n,) unicode ``chrom:start-end``; each a
+        read-only memory map.
     """
 
     def __init__(self, path: os.PathLike | str):

@@ -8,14 +8,14 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from . import intermediates as keys
 from .atomic import atomic_path, save_npz, write_npy_header
 from .bedio import merge_intervals, read_intervals
-from .errors import located
+from .errors import InputError, located
 from .genome import Genome
 from .intermediates import drop_arrays, onehot_path, read_arrays, read_drops, rows_for_chrom
 from .labels import AMBIGUOUS, AMBIGUOUS_REASON, LabelRule, label_windows
@@ -46,11 +46,63 @@ def window_starts_from_bed(path: PathLike, chrom: str, sizes: Mapping[str, int],
     return windows.start
 
 
+GC_CHUNK = 1 << 24
+
+
+def gc_fraction(sequence: np.ndarray, starts: np.ndarray, length: int,
+                chunk: int = GC_CHUNK) -> np.ndarray:
+    """G+C fraction of each window ``[start, start + length)``: G and C bases (any case)
+    over A, C, G and T bases (0 for a window without any).
+
+    Vectorised: prefix sums of G/C and of A/C/G/T over the chromosome, taken ``chunk`` bases
+    at a time (memory stays ``chunk`` x 8 bytes on top of the sequence), read at each
+    window's two ends.
+
+    Parameters
+    ----------
+    sequence : numpy.ndarray of uint8
+        The chromosome's ASCII bases.
+    starts : array of int
+        Window starts, each with ``start + length <= len(sequence)``.
+    length : int
+        Window length in bp.
+    chunk : int
+        Bases per prefix-sum block.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        One fraction per window, in ``starts`` order.
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    bounds = np.concatenate([starts, starts + length])
+    gc_at = np.zeros(len(bounds), dtype=np.int64)
+    acgt_at = np.zeros(len(bounds), dtype=np.int64)
+    gc_total = acgt_total = 0
+    for begin in range(0, len(sequence), chunk):
+        block = sequence[begin:begin + chunk] | 0x20  # lower case
+        is_gc = (block == ord("g")) | (block == ord("c"))
+        is_acgt = is_gc | (block == ord("a")) | (block == ord("t"))
+        gc_sum = np.cumsum(is_gc, dtype=np.int64)
+        acgt_sum = np.cumsum(is_acgt, dtype=np.int64)
+        # bounds p in (begin, begin + len(block)] count the bases before p
+        inside = np.flatnonzero((bounds > begin) & (bounds <= begin + len(block)))
+        gc_at[inside] = gc_total + gc_sum[bounds[inside] - begin - 1]
+        acgt_at[inside] = acgt_total + acgt_sum[bounds[inside] - begin - 1]
+        gc_total += int(gc_sum[-1])
+        acgt_total += int(acgt_sum[-1])
+    count = len(starts)
+    gc = gc_at[count:] - gc_at[:count]
+    acgt = acgt_at[count:] - acgt_at[:count]
+    return np.divide(gc, acgt, out=np.zeros(count, dtype=np.float64), where=acgt > 0).astype(np.float32)
+
+
 def build_windows(fasta: PathLike, chrom: str, out: PathLike, *, length: int, stride: int,
                   offset: int = 0, max_n_fraction: float = 0.5, windows_bed: PathLike | None = None,
                   blacklist: PathLike | None = None,
                   aliases: Mapping[str, str] | None = None) -> dict[str, int]:
-    """Tile (or read) and filter the windows of ``chrom``; write their starts to ``out`` (.npz).
+    """Tile (or read) and filter the windows of ``chrom``; write their starts and G+C
+    fractions (:func:`gc_fraction`) to ``out`` (.npz).
 
     Returns the drop counts by reason.
     """
@@ -66,24 +118,18 @@ def build_windows(fasta: PathLike, chrom: str, out: PathLike, *, length: int, st
         merged_blacklist = merge_intervals(spots.start, spots.end, chrom)
     selection = select_windows(sequence, starts, length, max_n_fraction, merged_blacklist,
                                name=f"{fasta}: {chrom}")
-    save_npz(out, **{keys.STARTS: selection.starts, keys.CONSIDERED: np.int64(selection.considered)},
+    gc = gc_fraction(sequence, selection.starts, length)
+    save_npz(out, **{keys.STARTS: selection.starts, keys.GC: gc,
+                     keys.CONSIDERED: np.int64(selection.considered)},
              **drop_arrays(selection.dropped))
     log.info("%s: %d windows considered, %d kept, dropped %s", chrom, selection.considered,
              len(selection.starts), selection.dropped)
     return selection.dropped
 
 
-def build_labels(windows: PathLike, peaks: PathLike, fasta: PathLike, chrom: str, out: PathLike, *,
-                 length: int, rule: LabelRule = LabelRule(),
-                 aliases: Mapping[str, str] | None = None,
-                 allow_empty_peaks: bool = False) -> np.ndarray:
-    """Label the windows of ``chrom`` from ``peaks``; write starts, labels and overlaps (.npz).
-
-    Ambiguous windows (when the rule excludes them) are dropped and counted. A peaks file
-    without a single peak is an error (it would silently give no positive), unless
-    ``allow_empty_peaks``.
-    """
-    sizes = Genome(fasta).sizes
+def _chrom_peaks(peaks: PathLike, sizes: Mapping[str, int], chrom: str,
+                 aliases: Mapping[str, str] | None, allow_empty_peaks: bool):
+    """The peaks of ``chrom`` in one peaks file (an empty file is an error unless allowed)."""
     all_peaks = read_intervals(peaks, sizes, aliases, what="peaks")
     if not len(all_peaks):
         if not allow_empty_peaks:
@@ -95,18 +141,81 @@ def build_labels(windows: PathLike, peaks: PathLike, fasta: PathLike, chrom: str
     chrom_peaks = all_peaks.on(chrom)
     if not len(chrom_peaks):
         log.warning("%s: no peak on %s; all its windows are negatives", peaks, chrom)
+    return chrom_peaks
+
+
+def build_labels(windows: PathLike, peaks: PathLike | Sequence[PathLike], fasta: PathLike,
+                 chrom: str, out: PathLike, *, length: int, rule: LabelRule = LabelRule(),
+                 aliases: Mapping[str, str] | None = None, allow_empty_peaks: bool = False,
+                 task_names: Sequence[str] | None = None) -> np.ndarray:
+    """Label the windows of ``chrom`` from ``peaks``; write starts, labels, overlaps and G+C
+    fractions (.npz, see :mod:`tfbinding.intermediates`).
+
+    Parameters
+    ----------
+    windows : the windows step's file for ``chrom``.
+    peaks : one peaks file (one task), or one per task.
+    fasta, chrom, out : the prepared FASTA, the chromosome, the file to write.
+    length : window length in bp.
+    rule : the label rule.
+    aliases : chromosome name aliases of the peaks files.
+    allow_empty_peaks : a peaks file without a single peak is an error (it would silently
+        give no positive), unless this is set.
+    task_names : one name per peaks file (several tasks); default ``task1, task2, ...``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The kept windows' labels: (N,) 0/1 for one task, (N, T) with -1 masked for several.
+
+    Notes
+    -----
+    With one task, ambiguous windows (when the rule excludes them) are dropped and counted,
+    as before. With several, a window is kept and its ambiguous labels are masked (-1) per
+    task; the drop count ``ambiguous_label`` is then 0 and the masked labels are counted
+    per task by the dataset step.
+    """
+    paths = [peaks] if isinstance(peaks, (str, os.PathLike)) else list(peaks)
+    names = list(task_names) if task_names is not None else [f"task{i + 1}" for i in range(len(paths))]
+    if len(names) != len(paths):
+        raise InputError(f"{len(paths)} peaks files but {len(names)} task names: give one name per "
+                         "peaks file")
+    if len(set(names)) != len(names):
+        raise InputError(f"task names {names} repeat: give each task its own name")
+    sizes = Genome(fasta).sizes
     archive = read_arrays(windows)
     starts, considered, dropped = archive[keys.STARTS], archive[keys.CONSIDERED], read_drops(archive)
-    merged = merge_intervals(chrom_peaks.start, chrom_peaks.end, chrom)
-    labels, overlap = label_windows(starts, length, merged, np.sort(chrom_peaks.summit), rule)
-    keep = labels != AMBIGUOUS
-    dropped[AMBIGUOUS_REASON] = int(np.count_nonzero(~keep))
-    save_npz(out, **{keys.STARTS: starts[keep], keys.LABELS: labels[keep].astype(np.uint8),
-                     keys.OVERLAP: overlap[keep], keys.CONSIDERED: considered,
-                     keys.PEAKS: np.int64(len(chrom_peaks))}, **drop_arrays(dropped))
-    log.info("%s: %d windows labelled, %d positive, %d peaks", chrom, int(keep.sum()),
-             int(labels[keep].sum()), len(chrom_peaks))
-    return labels[keep]
+    # windows files of older versions carry no G+C (only GC matching needs it, and says so)
+    gc = archive.get(keys.GC, np.full(len(starts), np.nan, dtype=np.float32))
+    columns, overlaps, peak_counts = [], [], []
+    for path in paths:
+        chrom_peaks = _chrom_peaks(path, sizes, chrom, aliases, allow_empty_peaks)
+        merged = merge_intervals(chrom_peaks.start, chrom_peaks.end, chrom)
+        labels, overlap = label_windows(starts, length, merged, np.sort(chrom_peaks.summit), rule)
+        columns.append(labels)
+        overlaps.append(overlap)
+        peak_counts.append(len(chrom_peaks))
+    if len(paths) == 1:
+        labels, overlap = columns[0], overlaps[0]
+        keep = labels != AMBIGUOUS
+        dropped[AMBIGUOUS_REASON] = int(np.count_nonzero(~keep))
+        save_npz(out, **{keys.STARTS: starts[keep], keys.LABELS: labels[keep].astype(np.uint8),
+                         keys.OVERLAP: overlap[keep], keys.GC: gc[keep],
+                         keys.CONSIDERED: considered, keys.PEAKS: np.int64(peak_counts[0])},
+                 **drop_arrays(dropped))
+        log.info("%s: %d windows labelled, %d positive, %d peaks", chrom, int(keep.sum()),
+                 int(labels[keep].sum()), peak_counts[0])
+        return labels[keep]
+    labels = np.stack(columns, axis=1).astype(np.int8)
+    dropped[AMBIGUOUS_REASON] = 0
+    save_npz(out, **{keys.STARTS: starts, keys.LABELS: labels, keys.OVERLAP: np.stack(overlaps, axis=1),
+                     keys.GC: gc, keys.TASKS: np.array(names, dtype=str),
+                     keys.CONSIDERED: considered, keys.PEAKS: np.array(peak_counts, dtype=np.int64)},
+             **drop_arrays(dropped))
+    log.info("%s: %d windows labelled for %d tasks; positives %s, masked %s, peaks %s", chrom,
+             len(starts), len(names), (labels == 1).sum(axis=0).tolist(),
+             (labels == AMBIGUOUS).sum(axis=0).tolist(), peak_counts)
+    return labels
 
 
 def build_onehot(split_table: PathLike, fasta: PathLike, chrom: str, prefix: PathLike) -> list[Path]:

@@ -20,7 +20,7 @@ from .atomic import save_npz
 from .errors import InputError
 from .intermediates import read_arrays, read_drops
 from .options import SPLIT_METHODS, WEIGHTS_MODES, check_choice
-from .weights import split_weights
+from .weights import split_weights, task_weights
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ TRAIN, VALID, TEST = 0, 1, 2
 DROPPED = -1
 BLOCK_BOUNDARY = "block_boundary"
 NEGATIVE_DOWNSAMPLING = "negative_downsampling"
+GC_MATCHING = "gc_matching"
+NEGATIVE_MODES = ("all", "gc_matched")
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,20 @@ class SplitSpec:
     block_size : bp per block (default 1,000,000; blocks method).
     negative_fraction : keep this seeded fraction of the negatives of train and valid
         (default 1.0: all); test stays whole.
+    negatives : ``"all"`` (default) or ``"gc_matched"``: in train and valid, keep per G+C
+        bin ``gc_ratio`` x as many negatives as positives (seeded), so that the negatives'
+        G+C distribution matches the positives' (G+C of the window, flanks excluded).
+    gc_bin_width : width of the G+C bins (default 0.05; bins ``[0, w), [w, 2w), ...``, the
+        last one closed at 1).
+    gc_ratio : negatives kept per positive in each bin (default 1.0).
+    gc_match_test : match the test split too (default False: test stays whole).
 
     Raises
     ------
     InputError
-        For an unknown method, fractions that are not three numbers in [0, 1] summing to
-        1, a chromosome in both valid and test, or a fraction or size out of range.
+        For an unknown method or negatives mode, fractions that are not three numbers in
+        [0, 1] summing to 1, a chromosome in both valid and test, a fraction, size, bin
+        width or ratio out of range, or ``gc_matched`` with ``negative_fraction`` < 1.
     """
 
     method: str = "random"
@@ -60,6 +70,10 @@ class SplitSpec:
     test: tuple[str, ...] = ()
     block_size: int = 1_000_000
     negative_fraction: float = 1.0
+    negatives: str = "all"
+    gc_bin_width: float = 0.05
+    gc_ratio: float = 1.0
+    gc_match_test: bool = False
 
     def __post_init__(self) -> None:
         check_choice(self.method, SPLIT_METHODS, "split.method")
@@ -79,6 +93,17 @@ class SplitSpec:
             raise InputError(f"split.block_size: {self.block_size} must be at least 1")
         if not 0.0 < self.negative_fraction <= 1.0:
             raise InputError(f"split.negative_fraction: {self.negative_fraction} must be in (0, 1]")
+        check_choice(self.negatives, NEGATIVE_MODES, "split.negatives")
+        if not 0.0 < self.gc_bin_width <= 1.0:
+            raise InputError(f"split.gc_bin_width: {self.gc_bin_width} must be in (0, 1]")
+        if not self.gc_ratio > 0.0 or not math.isfinite(self.gc_ratio):
+            raise InputError(f"split.gc_ratio: {self.gc_ratio} must be a positive number")
+        if self.negatives == "gc_matched" and self.negative_fraction < 1.0:
+            raise InputError(f"split: negatives 'gc_matched' and negative_fraction "
+                             f"{self.negative_fraction} both drop negatives; use one of them "
+                             "(gc_ratio sets how many negatives GC matching keeps)")
+        if self.gc_match_test and self.negatives != "gc_matched":
+            raise InputError("split.gc_match_test: true needs split.negatives: gc_matched")
 
 
 def _counts(total: int, fractions: Sequence[float]) -> tuple[int, int]:
@@ -196,6 +221,16 @@ class LabelledWindows:
     starts: np.ndarray
     labels: np.ndarray
     per_chrom: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gc: np.ndarray | None = None
+    tasks: list[str] | None = None
+
+    @property
+    def any_positive(self) -> np.ndarray:
+        """1 where a window is positive for some task, else 0 (uint8): the class that
+        stratifies the split, downsampling and GC matching. With one task, its labels."""
+        if self.labels.ndim == 1:
+            return self.labels
+        return np.any(self.labels == 1, axis=1).astype(np.uint8)
 
     @classmethod
     def read(cls, chroms: Sequence[str], label_files: Sequence[os.PathLike | str]) -> "LabelledWindows":
@@ -203,18 +238,28 @@ class LabelledWindows:
         if len(chroms) != len(label_files):
             raise InputError(f"{len(chroms)} chromosomes but {len(label_files)} labels files: "
                              "give one labels file per chromosome")
-        pieces_index, pieces_start, pieces_label = [], [], []
+        pieces_index, pieces_start, pieces_label, pieces_gc = [], [], [], []
         per_chrom = {}
+        tasks = None
         for index, (chrom, path) in enumerate(zip(chroms, label_files)):
             archive = read_arrays(path)
             starts, labels = archive[keys.STARTS], archive[keys.LABELS]
+            mine = archive[keys.TASKS].tolist() if keys.TASKS in archive else None
+            if index and mine != tasks:
+                raise InputError(f"{path}: tasks {mine}, but {label_files[0]} has {tasks}; "
+                                 "delete the labels files and rerun")
+            tasks = mine
+            peaks = archive[keys.PEAKS]
             per_chrom[chrom] = {"considered": int(archive[keys.CONSIDERED]),
-                                "peaks": int(archive[keys.PEAKS]), "dropped": read_drops(archive)}
+                                "peaks": peaks.tolist() if peaks.ndim else int(peaks),
+                                "dropped": read_drops(archive)}
             pieces_index.append(np.full(len(starts), index, dtype=np.int32))
             pieces_start.append(starts)
             pieces_label.append(labels)
+            pieces_gc.append(archive.get(keys.GC))
+        gc = None if any(piece is None for piece in pieces_gc) else np.concatenate(pieces_gc)
         return cls(list(chroms), np.concatenate(pieces_index), np.concatenate(pieces_start),
-                   np.concatenate(pieces_label), per_chrom)
+                   np.concatenate(pieces_label), per_chrom, gc, tasks)
 
     def count_by_chrom(self, mask: np.ndarray, reason: str) -> None:
         """Record, per chromosome, how many rows ``mask`` drops for ``reason``."""
@@ -226,7 +271,7 @@ def assign_splits(windows: LabelledWindows, spec: SplitSpec, length: int, flank:
     """Split index per window, or :data:`DROPPED` for windows dropped at block boundaries."""
     names = np.array(windows.chroms, dtype=str)[windows.chrom_index]
     if spec.method == "random":
-        return random_split(windows.labels, spec.fractions, spec.seed)
+        return random_split(windows.any_positive, spec.fractions, spec.seed)
     if spec.method == "chromosome":
         unknown = sorted(set(spec.valid + spec.test) - set(windows.chroms))
         if unknown:
@@ -248,10 +293,71 @@ def downsample_negatives(windows: LabelledWindows, assignment: np.ndarray, spec:
     rng = np.random.default_rng([spec.seed, 1])
     dropped = np.zeros(len(assignment), dtype=bool)
     for value in (TRAIN, VALID):
-        negatives = np.flatnonzero((assignment == value) & (windows.labels == 0))
+        negatives = np.flatnonzero((assignment == value) & (windows.any_positive == 0))
         dropped[negatives[rng.random(len(negatives)) >= spec.negative_fraction]] = True
     assignment[dropped] = DROPPED
     windows.count_by_chrom(dropped, NEGATIVE_DOWNSAMPLING)
+
+
+def gc_bins(gc: np.ndarray, width: float) -> np.ndarray:
+    """The bin of each G+C fraction: ``[0, w), [w, 2w), ...``; 1.0 falls in the last bin."""
+    n_bins = int(math.ceil(1.0 / width - 1e-9))
+    return np.minimum((np.asarray(gc, dtype=np.float64) / width + 1e-9).astype(np.int64), n_bins - 1)
+
+
+def gc_match_negatives(windows: LabelledWindows, assignment: np.ndarray,
+                       spec: SplitSpec) -> dict[str, Any] | None:
+    """Keep, per G+C bin and split, ``gc_ratio`` x as many negatives as positives.
+
+    In train and valid (and test with ``gc_match_test``), the negatives of each bin are
+    shuffled (seeded with ``[seed, 2]``) and the first ``round(gc_ratio * positives)`` kept
+    (all when fewer); the others are marked dropped and counted per chromosome as
+    ``gc_matching``. A positive is a window positive for some task.
+
+    Returns
+    -------
+    dict or None
+        None unless ``spec.negatives`` is ``gc_matched``; else the bin edges and, per split,
+        the positives, negatives available, kept and dropped per bin (for the manifest).
+
+    Raises
+    ------
+    InputError
+        When the labels files carry no G+C fractions (made by an older version).
+    """
+    if spec.negatives != "gc_matched":
+        return None
+    if windows.gc is None or np.isnan(windows.gc).any():
+        raise InputError("split.negatives 'gc_matched': the labels files carry no G+C fraction "
+                         "(written by an older version); delete results/<name>/chromosomes and rerun")
+    bins = gc_bins(windows.gc, spec.gc_bin_width)
+    n_bins = int(math.ceil(1.0 / spec.gc_bin_width - 1e-9))
+    positive = windows.any_positive != 0
+    rng = np.random.default_rng([spec.seed, 2])
+    dropped = np.zeros(len(assignment), dtype=bool)
+    by_split: dict[str, Any] = {}
+    matched = (TRAIN, VALID, TEST) if spec.gc_match_test else (TRAIN, VALID)
+    for value in matched:
+        rows = assignment == value
+        positives = np.bincount(bins[rows & positive], minlength=n_bins)
+        negatives = np.flatnonzero(rows & ~positive)
+        available = np.bincount(bins[negatives], minlength=n_bins)
+        wanted = np.minimum(np.round(spec.gc_ratio * positives).astype(np.int64), available)
+        shuffled = rng.permutation(negatives)
+        # rank of each shuffled negative within its bin: keep those below the bin's quota
+        order = np.argsort(bins[shuffled], kind="stable")
+        in_bin = bins[shuffled][order]
+        first = np.searchsorted(in_bin, np.arange(n_bins))
+        rank = np.empty(len(shuffled), dtype=np.int64)
+        rank[order] = np.arange(len(shuffled)) - first[in_bin]
+        dropped[shuffled[rank >= wanted[bins[shuffled]]]] = True
+        by_split[SPLITS[value]] = {"positives": positives.tolist(), "negatives": available.tolist(),
+                                   "kept": wanted.tolist(), "dropped": (available - wanted).tolist()}
+    assignment[dropped] = DROPPED
+    windows.count_by_chrom(dropped, GC_MATCHING)
+    edges = [round(min(i * spec.gc_bin_width, 1.0), 10) for i in range(n_bins + 1)]
+    return {"gc_of": "window (flanks excluded): G+C over A/C/G/T bases", "bin_edges": edges,
+            "ratio": spec.gc_ratio, "seed": [spec.seed, 2], "by_split": by_split}
 
 
 def split_windows(chroms: Sequence[str], label_files: Sequence[os.PathLike | str],
@@ -283,16 +389,28 @@ def split_windows(chroms: Sequence[str], label_files: Sequence[os.PathLike | str
     leak_check = check_no_leak(split, windows.chrom_index, windows.starts, length, flank)
     assignment = assign_splits(windows, split, length, flank)
     downsample_negatives(windows, assignment, split)
+    gc_matching = gc_match_negatives(windows, assignment, split)
     for value, name in enumerate(SPLITS):
         if not np.any(assignment == value):
             raise InputError(f"split {name!r} is empty: {len(assignment)} windows, {split}. "
                              "Give more chromosomes or windows, or change 'split'")
     spec = {**asdict(split), "weights": weights, "leak_check": leak_check}
+    if gc_matching is not None:
+        spec["gc_matching"] = gc_matching
+    if windows.labels.ndim == 1:
+        # computed after every selection: the weights follow the kept windows
+        weight_array = split_weights(windows.labels, assignment, weights, split.negative_fraction)
+    else:
+        weight_array = task_weights(windows.labels, assignment, weights, split.negative_fraction)
+    extra = {}
+    if windows.gc is not None:
+        extra[keys.GC] = windows.gc
+    if windows.tasks is not None:
+        extra[keys.TASKS] = np.array(windows.tasks, dtype=str)
     save_npz(out, **{
         keys.CHROMS: np.array(windows.chroms, dtype=str), keys.CHROM_INDEX: windows.chrom_index,
         keys.STARTS: windows.starts, keys.LABELS: windows.labels, keys.SPLIT: assignment,
-        keys.WEIGHTS: split_weights(windows.labels, assignment, weights, split.negative_fraction),
-        keys.LENGTH: np.int64(length), keys.FLANK: np.int64(flank),
+        keys.WEIGHTS: weight_array, keys.LENGTH: np.int64(length), keys.FLANK: np.int64(flank),
         keys.PER_CHROM: np.array(json.dumps(windows.per_chrom, sort_keys=True)),
-        keys.SPEC: np.array(json.dumps(spec, sort_keys=True))})
+        keys.SPEC: np.array(json.dumps(spec, sort_keys=True))}, **extra)
     return windows.per_chrom

@@ -48,3 +48,32 @@ def split_weights(labels: np.ndarray, assignment: np.ndarray, mode: str,
             if value != 2:
                 weights[rows & (labels == 0)] /= negative_fraction
     return weights
+
+
+def task_weights(labels: np.ndarray, assignment: np.ndarray, mode: str,
+                 negative_fraction: float = 1.0) -> np.ndarray:
+    """Per-task weights for (N, T) labels: :func:`split_weights` of each task's column over
+    the rows whose label is not masked (-1); a masked label weighs 0.
+
+    Parameters
+    ----------
+    labels : (N, T) array of 1, 0 or -1 (masked: ambiguous for that task).
+    assignment : (N,) split of each row (0, 1, 2; others get 0).
+    mode, negative_fraction : as in :func:`split_weights`.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, T) float32; each task balanced within each split.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"task_weights needs (N, T) labels, not shape {labels.shape}")
+    weights = np.zeros(labels.shape, dtype=np.float32)
+    for task in range(labels.shape[1]):
+        column = labels[:, task]
+        kept = column >= 0
+        masked_assignment = np.where(kept, assignment, -1)
+        weights[:, task] = split_weights(np.where(kept, column, 0), masked_assignment, mode,
+                                         negative_fraction)
+    return weights

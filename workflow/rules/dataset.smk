@@ -12,6 +12,7 @@ rule windows:
         blacklist=lambda wildcards, input: input.blacklist or "",
         aliases=aliases_json(),
         content=[content_id(WINDOWS_BED), content_id(BLACKLIST)],
+        arrays="starts,gc",  # windows.npz carries each window's G+C (older files are rebuilt)
     log:
         f"{RESULTS}/logs/windows/{{chrom}}.log",
     benchmark:
@@ -33,7 +34,7 @@ rule windows:
 rule labels:
     input:
         windows=rules.windows.output[0],
-        peaks=PEAKS,
+        peaks=list(TASKS.values()),
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
     output:
@@ -44,7 +45,8 @@ rule labels:
         exclude="--exclude-ambiguous" if config["labels"]["exclude_ambiguous"] else "",
         allow_empty="--allow-empty-peaks" if config["allow_empty_peaks"] else "",
         aliases=aliases_json(),
-        content=content_id(PEAKS),
+        tasks=task_names_arg(),
+        content=[content_id(p) for p in TASKS.values()],
     log:
         f"{RESULTS}/logs/labels/{{chrom}}.log",
     benchmark:
@@ -61,7 +63,7 @@ rule labels:
         " --length {params.length} --mode {params.rule[mode]}"
         " --min-overlap-bp {params.rule[min_overlap_bp]}"
         " --min-overlap-fraction {params.rule[min_overlap_fraction]} {params.exclude}"
-        " {params.allow_empty} --aliases {params.aliases:q} > {log:q} 2>&1"
+        " {params.allow_empty} --aliases {params.aliases:q} {params.tasks} > {log:q} 2>&1"
 
 
 rule split:
@@ -73,6 +75,7 @@ rule split:
         chroms=CHROMOSOMES,
         window=config["windows"],
         split=config["split"],
+        gc_match_test="--gc-match-test" if config["split"]["gc_match_test"] else "",
         weights=config["weights"],
     log:
         f"{RESULTS}/logs/split.log",
@@ -90,6 +93,8 @@ rule split:
         " --method {params.split[method]} --fractions {params.split[fractions]}"
         " --seed {params.split[seed]} --valid {params.split[valid]:q} --test {params.split[test]:q}"
         " --block-size {params.split[block_size]} --negative-fraction {params.split[negative_fraction]}"
+        " --negatives {params.split[negatives]} --gc-bin-width {params.split[gc_bin_width]}"
+        " --gc-ratio {params.split[gc_ratio]} {params.gc_match_test}"
         " --weights {params.weights} > {log:q} 2>&1"
 
 
@@ -122,7 +127,7 @@ rule dataset:
         split_table=rules.split.output[0],
         onehot=expand(rules.onehot.output, chrom=CHROMOSOMES),
         genome_info=f"{PREPARED_FASTA}.source.json",
-        peaks=PEAKS,
+        peaks=list(TASKS.values()),
         blacklist=optional_input(BLACKLIST),
         bed=optional_input(WINDOWS_BED),
     output:
@@ -144,13 +149,14 @@ rule dataset:
         urls_json=json.dumps(
             {
                 "fasta": URLS.get(GENOME_FASTA),
-                "peaks": URLS.get(PEAKS),
+                "peaks": URLS.get(PEAKS) if len(TASKS) == 1 else [URLS.get(p) for p in TASKS.values()],
                 "blacklist": URLS.get(BLACKLIST),
                 "windows_bed": URLS.get(WINDOWS_BED),
             },
             sort_keys=True,
         ),
-        content=[content_id(p) for p in (PEAKS, BLACKLIST, WINDOWS_BED)],
+        tasks=task_names_arg(),
+        content=[content_id(p) for p in (*TASKS.values(), BLACKLIST, WINDOWS_BED)],
     log:
         f"{RESULTS}/logs/dataset.log",
     benchmark:
@@ -166,4 +172,5 @@ rule dataset:
         " --onehot-prefixes {params.prefixes:q} --out {params.out:q}"
         " --genome-info {input.genome_info:q} --peaks {input.peaks:q}"
         " --blacklist={params.blacklist:q} --windows-bed={params.bed:q}"
-        " --config-json {params.config_json:q} --urls-json {params.urls_json:q} > {log:q} 2>&1"
+        " --config-json {params.config_json:q} --urls-json {params.urls_json:q} {params.tasks}"
+        " > {log:q} 2>&1"
