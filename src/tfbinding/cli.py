@@ -83,6 +83,13 @@ def _run_onehot(args: argparse.Namespace) -> None:
     build_onehot(args.split_table, args.fasta, args.chrom, args.out_prefix)
 
 
+def _run_signals(args: argparse.Namespace) -> None:
+    from .per_chromosome import build_signals
+    counts = build_signals(args.split_table, args.bigwigs, args.transforms, args.fasta, args.chrom,
+                           args.out_prefix, missing=args.missing)
+    log.info("%s: signals read; set to zero: %s", args.chrom, counts)
+
+
 def _run_dataset(args: argparse.Namespace) -> None:
     from .dataset import assemble_dataset, provenance
     peaks = args.peaks if len(args.peaks) > 1 else args.peaks[0]
@@ -90,7 +97,9 @@ def _run_dataset(args: argparse.Namespace) -> None:
                         json.loads(args.config_json) if args.config_json else None,
                         urls=json.loads(args.urls_json) if args.urls_json else None,
                         task_names=args.task_names or None)
-    manifest = assemble_dataset(args.split_table, args.onehot_prefixes, args.out, provenance=inputs)
+    manifest = assemble_dataset(args.split_table, args.onehot_prefixes, args.out, provenance=inputs,
+                                signal_prefixes=args.signal_prefixes or None,
+                                signals=json.loads(args.signals_json) if args.signals_json else None)
     for name, summary in manifest["splits"].items():
         log.info("%s: %d windows, %d positive, weights %s / %s", name, summary["windows"],
                  summary["positives"], summary.get("weight_negative"), summary.get("weight_positive"))
@@ -261,10 +270,24 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--task-names", nargs="*", default=None, help="one name per peaks file")
     step.add_argument("--blacklist", type=_optional_path, default=None)
     step.add_argument("--windows-bed", type=_optional_path, default=None)
+    step.add_argument("--signal-prefixes", nargs="*", default=[],
+                      help="the signals step's <prefix> per chromosome (S.npy per split)")
+    step.add_argument("--signals-json", default="", help="the config's signals, kept in the manifest")
     step.add_argument("--config-json", default="", help="the run's config, kept in the manifest")
     step.add_argument("--urls-json", default="",
                       help='the URL each input was downloaded from, e.g. {"fasta": "https://…"}')
     step.set_defaults(run=_run_dataset)
+
+    step = steps.add_parser("signals", help="read bigWig signal tracks over one chromosome's rows")
+    step.add_argument("--split-table", required=True)
+    step.add_argument("--bigwigs", nargs="+", required=True, help="one bigWig per channel")
+    step.add_argument("--transforms", nargs="+", required=True, choices=("none", "log1p"))  # per_chromosome.SIGNAL_TRANSFORMS
+    step.add_argument("--fasta", required=True)
+    step.add_argument("--chrom", required=True)
+    step.add_argument("--out-prefix", required=True, help="writes <prefix>.S.{train,valid,test}.npy")
+    step.add_argument("--missing", choices=("error", "zero"), default="error",
+                      help="zero: read NaN and missing chromosomes as 0 (counted)")
+    step.set_defaults(run=_run_signals)
 
     step = steps.add_parser("train", help="train one model on a dataset")
     step.add_argument("--dataset", required=True, help="results/<name>/dataset")

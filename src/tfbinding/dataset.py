@@ -111,7 +111,8 @@ def _copy_range(source: int, sink: int, offset: int, count: int) -> None:
         count -= copied
 
 
-def _write_split_X(dest: Path, pieces: list[tuple[Path, int, int]], rows: int, span: int) -> None:
+def _write_split_X(dest: Path, pieces: list[tuple[Path, int, int]], rows: int, span: int,
+                   channels: int = 4, dtype: type = np.uint8) -> None:
     """Concatenate the data of per-chromosome one-hot files into one .npy file.
 
     A split made of one chromosome's file is hard-linked, not copied: the X arrays are
@@ -125,15 +126,34 @@ def _write_split_X(dest: Path, pieces: list[tuple[Path, int, int]], rows: int, s
         except OSError:  # another file system, or no hard links: copy instead
             pass
     with open(dest, "wb") as sink:
-        write_npy_header(sink, (rows, span, 4), np.uint8)
+        write_npy_header(sink, (rows, span, channels), dtype)
         sink.flush()
         for source_path, offset, count in nonempty:
             with open(source_path, "rb") as source:
                 _copy_range(source.fileno(), sink.fileno(), offset, count)
 
 
+def _split_pieces(table: Mapping[str, np.ndarray], chroms: list[str], value: int,
+                  paths: Sequence[Path], span: int, channels: int | None,
+                  itemsize: int) -> list[tuple[Path, int, int]]:
+    """(path, data offset, bytes) of each chromosome's file of one split, shapes checked."""
+    pieces = []
+    for chrom, path in zip(chroms, paths):
+        stored = np.load(path, mmap_mode="r")
+        offset, shape = stored.offset, stored.shape
+        del stored
+        expected = (len(rows_for_chrom(table, chrom, value)), span, channels or shape[-1])
+        if shape != expected:
+            raise InputError(f"{path}: shape {shape}, but the split table of {chrom} needs "
+                             f"{expected}; delete it and rerun to rebuild it")
+        pieces.append((path, offset, expected[0] * span * expected[2] * itemsize))
+    return pieces
+
+
 def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[os.PathLike | str],
-                     out_dir: os.PathLike | str, provenance: dict[str, Any] | None = None) -> dict:
+                     out_dir: os.PathLike | str, provenance: dict[str, Any] | None = None,
+                     signal_prefixes: Sequence[os.PathLike | str] | None = None,
+                     signals: Sequence[Mapping[str, Any]] | None = None) -> dict:
     """Write ``{train,valid,test}/{X,y,w,ids}.npy`` and ``manifest.json``; the folder is
     swapped in whole, so a failed run leaves the previous dataset (or none).
 
@@ -144,6 +164,10 @@ def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[o
         table's chromosome order (:func:`tfbinding.per_chromosome.build_onehot`).
     out_dir : the dataset folder.
     provenance : extra manifest entries (:func:`provenance`).
+    signal_prefixes : each chromosome's signal files, ``<prefix>.S.<split>.npy`` and
+        ``<prefix>.S.json`` (:func:`tfbinding.per_chromosome.build_signals`), in the table's
+        chromosome order; each split then gets ``S.npy`` (N, length + 2*flank, S) float32.
+    signals : the channels, ``{"name", "transform", ...}`` each, for the manifest.
 
     Returns
     -------
@@ -162,21 +186,21 @@ def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[o
         for value, name in enumerate(SPLITS):
             folder = tmp / name
             folder.mkdir(parents=True)
-            pieces = []
-            for chrom, prefix in zip(chroms, onehot_prefixes):
-                path = onehot_path(prefix, name)
-                stored = np.load(path, mmap_mode="r")
-                offset, shape = stored.offset, stored.shape
-                del stored
-                expected = (len(rows_for_chrom(table, chrom, value)), span, 4)
-                if shape != expected:
-                    raise InputError(f"{path}: shape {shape}, but the split table of {chrom} needs "
-                                     f"{expected}; delete it and rerun to rebuild it")
-                pieces.append((path, offset, expected[0] * span * 4))
+            pieces = _split_pieces(table, chroms, value, [onehot_path(p, name) for p in onehot_prefixes],
+                                   span, 4, 1)
             rows = np.flatnonzero(table[keys.SPLIT] == value)
             _write_split_X(folder / "X.npy", pieces, len(rows), span)
+            if signal_prefixes:
+                n_signals = len(signals) if signals else None
+                pieces = _split_pieces(table, chroms, value,
+                                       [Path(f"{p}.S.{name}.npy") for p in signal_prefixes],
+                                       span, n_signals, 4)
+                channels = n_signals or (np.load(pieces[0][0], mmap_mode="r").shape[-1])
+                _write_split_X(folder / "S.npy", pieces, len(rows), span, channels, np.float32)
             summaries[name] = _write_labels(folder, table, rows, chroms, length)
         manifest = _manifest(table, summaries, provenance or {})
+        if signal_prefixes:
+            manifest["signals"] = _signals_summary(chroms, signal_prefixes, signals)
         (tmp / MANIFEST).write_text(strict_json(manifest))
     return manifest
 
@@ -246,6 +270,18 @@ def _write_task_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.n
     return {"windows": len(rows), "positives": positives, "negatives": len(rows) - positives,
             "positive_fraction": positives / len(rows) if len(rows) else None,
             "positives_are": "windows positive for at least one task", "tasks": per_task}
+
+
+def _signals_summary(chroms: list[str], prefixes: Sequence[os.PathLike | str],
+                     signals: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
+    """The manifest's ``signals``: channels, and bases / chromosomes read as zero."""
+    zeros = {}
+    for chrom, prefix in zip(chroms, prefixes):
+        zeros[chrom] = json.loads(Path(f"{prefix}.S.json").read_text())
+    return {"channels": [dict(signal) for signal in signals or []], "array": "S.npy",
+            "dtype": "float32", "zeroed": zeros,
+            "zeroed_total": {key: sum(entry[key] for entry in zeros.values())
+                             for key in ("nan_bases", "missing_chromosome")}}
 
 
 def _manifest(table: Mapping[str, np.ndarray], summaries: dict, provenance: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from .errors import InputError
 from .split import SPLITS
 
 ARRAYS = ("X", "y", "w", "ids")
+SIGNALS = "S"  # (n, L + 2·flank, S) float32, when the dataset has signal channels
 MANIFEST = "manifest.json"
 
 
@@ -23,8 +24,9 @@ class Dataset:
     manifest : the parsed ``manifest.json``.
     train, valid, test : dict of ``X`` (n, L + 2·flank, 4) uint8, ``y`` and ``w`` (n, T)
         float32 (T = 1 task, or one column per task in ``manifest["tasks"]``; w is 0 where
-        a task's label is masked), ``ids`` (n,) unicode ``chrom:start-end``; each a
-        read-only memory map.
+        a task's label is masked), ``ids`` (n,) unicode ``chrom:start-end``, and ``S``
+        (n, L + 2·flank, S) float32 when the dataset has signal channels
+        (``manifest["signals"]["channels"]``); each a read-only memory map.
     """
 
     def __init__(self, path: os.PathLike | str):
@@ -35,8 +37,10 @@ class Dataset:
                              "Build it with 'snakemake --cores 8'")
         self.manifest = json.loads(manifest.read_text())
         for name in SPLITS:
-            setattr(self, name, {key: np.load(self.path / name / f"{key}.npy", mmap_mode="r")
-                                 for key in ARRAYS})
+            arrays = {key: np.load(self.path / name / f"{key}.npy", mmap_mode="r") for key in ARRAYS}
+            if (self.path / name / f"{SIGNALS}.npy").exists():
+                arrays[SIGNALS] = np.load(self.path / name / f"{SIGNALS}.npy", mmap_mode="r")
+            setattr(self, name, arrays)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{name}={len(getattr(self, name)['y'])}" for name in SPLITS)

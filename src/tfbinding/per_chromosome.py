@@ -237,3 +237,128 @@ def build_onehot(split_table: PathLike, fasta: PathLike, chrom: str, prefix: Pat
                 handle.write(memoryview(block))
         written.append(out)
     return written
+
+
+SIGNAL_TRANSFORMS = ("none", "log1p")
+SIGNAL_MISSING = ("error", "zero")
+SIGNAL_CHUNK = 4096
+
+
+def signal_path(prefix: PathLike, split: str) -> Path:
+    """Where the signals step writes a chromosome's signal rows of one split: ``<prefix>.S.<split>.npy``."""
+    return Path(f"{prefix}.S.{split}.npy")
+
+
+def signal_counts_path(prefix: PathLike) -> Path:
+    """The signals step's counts of bases set to zero (``<prefix>.S.json``)."""
+    return Path(f"{prefix}.S.json")
+
+
+def _signal_block(bw, bigwig: PathLike, chrom: str, chrom_size: int, starts: np.ndarray,
+                  flank: int, span: int, missing: str, counts: dict[str, int]) -> np.ndarray:
+    """(rows, span) float32 values of one bigWig over ``[start - flank, start - flank + span)``;
+    bases outside the chromosome are 0, NaN (no data) is an error or 0 (counted)."""
+    lo = max(int(starts[0]) - flank, 0)
+    hi = min(int(starts[-1]) - flank + span, chrom_size)
+    values = np.full(max(hi - lo, 0) + 2, np.nan, dtype=np.float32)
+    values[-1] = 0.0                                     # the last cell pads outside positions
+    stop = min(hi, int(bw.chroms(chrom)))                # past the bigWig's own end: no value
+    if stop > lo:
+        values[:stop - lo] = bw.values(chrom, lo, stop, numpy=True)
+    positions = (starts[:, None] - flank + np.arange(span)[None, :])
+    outside = (positions < 0) | (positions >= chrom_size)
+    index = np.where(outside, hi - lo + 1, positions - lo)
+    block = values[index]
+    nan = np.isnan(block)
+    if nan.any():
+        if missing != "zero":
+            row, column = np.argwhere(nan)[0]
+            raise located(bigwig, None, f"no value (NaN) at {chrom}:{int(starts[row]) - flank + int(column)}, "
+                          f"inside a window's span ({int(nan.sum())} such bases in this block)",
+                          "Give a bigWig that covers every window (e.g. with explicit zeros), or "
+                          "set signals_missing: zero to read missing values as 0 (counted)")
+        counts["nan_bases"] += int(nan.sum())
+        block[nan] = 0.0
+    return block
+
+
+def build_signals(split_table: PathLike, bigwigs: Sequence[PathLike], transforms: Sequence[str],
+                  fasta: PathLike, chrom: str, prefix: PathLike, *, missing: str = "error",
+                  chunk: int = SIGNAL_CHUNK) -> dict[str, int]:
+    """Read signal tracks (bigWig) over the windows of ``chrom``, one ``<prefix>.S.<split>.npy``
+    per split: (N, length + 2*flank, S) float32, rows as in the one-hot files.
+
+    Each bigWig is read with pyBigWig a chunk of rows at a time (one range per chunk,
+    windows cut out by fancy indexing), so memory stays bounded by one chunk's range.
+
+    Parameters
+    ----------
+    split_table : the split step's table.
+    bigwigs : one bigWig per signal channel, in config order.
+    transforms : one of :data:`SIGNAL_TRANSFORMS` per bigWig (``log1p``: ``log(1 + x)``).
+    fasta : the prepared FASTA (its chromosome size bounds the flanks).
+    chrom, prefix : the chromosome and the output prefix.
+    missing : ``"error"`` (default): a chromosome missing from a bigWig, or a base without
+        a value (NaN) inside a window's span, is an :class:`~tfbinding.errors.InputError`
+        naming the file and chromosome; ``"zero"``: read them as 0 and count them.
+    chunk : rows per block.
+
+    Returns
+    -------
+    dict
+        ``{"nan_bases": ..., "missing_chromosome": ...}``, also written to
+        ``<prefix>.S.json``.
+    """
+    import json
+
+    import pyBigWig
+
+    if len(transforms) != len(bigwigs):
+        raise InputError(f"{len(bigwigs)} bigWigs but {len(transforms)} transforms")
+    for transform in transforms:
+        if transform not in SIGNAL_TRANSFORMS:
+            raise InputError(f"signals transform {transform!r}: choose one of {list(SIGNAL_TRANSFORMS)}")
+    if missing not in SIGNAL_MISSING:
+        raise InputError(f"signals_missing {missing!r}: choose one of {list(SIGNAL_MISSING)}")
+    chrom_size = Genome(fasta).sizes[chrom]
+    table = read_arrays(split_table, (keys.CHROMS, keys.CHROM_INDEX, keys.SPLIT, keys.STARTS,
+                                      keys.LENGTH, keys.FLANK))
+    length, flank = int(table[keys.LENGTH]), int(table[keys.FLANK])
+    span = length + 2 * flank
+    counts = {"nan_bases": 0, "missing_chromosome": 0}
+    handles = []
+    try:
+        for path in bigwigs:
+            try:
+                bw = pyBigWig.open(str(path))
+            except RuntimeError:
+                bw = None
+            if bw is None or not bw.isBigWig():
+                raise located(path, None, "is not a readable bigWig file", "Check the signals' paths")
+            handles.append(bw)
+            if chrom not in bw.chroms():
+                if missing != "zero":
+                    raise located(path, None, f"has no chromosome {chrom!r} (it has "
+                                  f"{sorted(bw.chroms())[:5]}...)", "Give a bigWig covering every "
+                                  "chromosome of the dataset, or set signals_missing: zero")
+                counts["missing_chromosome"] += 1
+        for value, name in enumerate(SPLITS):
+            starts = table[keys.STARTS][rows_for_chrom(table, chrom, value)]
+            out = signal_path(prefix, name)
+            with atomic_path(out) as tmp, open(tmp, "wb") as handle:
+                write_npy_header(handle, (len(starts), span, len(bigwigs)), np.float32)
+                for first in range(0, len(starts), chunk):
+                    rows = starts[first:first + chunk]
+                    block = np.zeros((len(rows), span, len(bigwigs)), dtype=np.float32)
+                    for channel, (bw, path, transform) in enumerate(zip(handles, bigwigs, transforms)):
+                        if chrom in bw.chroms():
+                            values = _signal_block(bw, path, chrom, chrom_size, rows, flank, span,
+                                                   missing, counts)
+                            block[:, :, channel] = np.log1p(values) if transform == "log1p" else values
+                    handle.write(memoryview(block))
+    finally:
+        for bw in handles:
+            bw.close()
+    with atomic_path(signal_counts_path(prefix)) as tmp:
+        Path(tmp).write_text(json.dumps(counts, sort_keys=True))
+    return counts

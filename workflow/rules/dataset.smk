@@ -1,3 +1,8 @@
+# signal channels (bigWig), read over each X row: S.npy per split
+SIGNALS = config["signals"]
+SIGNAL_BIGWIGS = [local_input(signal["bigwig"], f"signals.{signal['name']}") for signal in SIGNALS]
+
+
 rule windows:
     input:
         fasta=PREPARED_FASTA,
@@ -122,10 +127,41 @@ rule onehot:
         " --chrom {wildcards.chrom:q} --out-prefix {params.prefix:q} > {log:q} 2>&1"
 
 
+rule signals:
+    input:
+        split_table=rules.split.output[0],
+        bigwigs=SIGNAL_BIGWIGS,
+        fasta=PREPARED_FASTA,
+        fai=f"{PREPARED_FASTA}.fai",
+    output:
+        [f"{RESULTS}/chromosomes/{{chrom}}/signals.S.{split}.npy" for split in SPLITS],
+        counts=f"{RESULTS}/chromosomes/{{chrom}}/signals.S.json",
+    params:
+        prefix=lambda wildcards, output: output.counts.removesuffix(".S.json"),
+        transforms=[signal.get("transform", "none") for signal in SIGNALS],
+        missing=config["signals_missing"],
+        content=[content_id(p) for p in SIGNAL_BIGWIGS],
+    log:
+        f"{RESULTS}/logs/signals/{{chrom}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/signals/{{chrom}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    conda:
+        DATASET_ENV
+    shell:
+        "tfbinding signals --split-table {input.split_table:q} --bigwigs {input.bigwigs:q}"
+        " --transforms {params.transforms} --fasta {input.fasta:q} --chrom {wildcards.chrom:q}"
+        " --out-prefix {params.prefix:q} --missing {params.missing} > {log:q} 2>&1"
+
+
 rule dataset:
     input:
         split_table=rules.split.output[0],
         onehot=expand(rules.onehot.output, chrom=CHROMOSOMES),
+        signals=expand(rules.signals.output.counts, chrom=CHROMOSOMES) if SIGNALS else [],
         genome_info=f"{PREPARED_FASTA}.source.json",
         peaks=list(TASKS.values()),
         blacklist=optional_input(BLACKLIST),
@@ -137,6 +173,7 @@ rule dataset:
             category="Dataset",
         ),
         arrays=[f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS],
+        signals=[f"{DATASET}/{split}/S.npy" for split in SPLITS] if SIGNALS else [],
     params:
         blacklist=lambda wildcards, input: input.blacklist or "",
         bed=lambda wildcards, input: input.bed or "",
@@ -156,7 +193,9 @@ rule dataset:
             sort_keys=True,
         ),
         tasks=task_names_arg(),
-        content=[content_id(p) for p in (*TASKS.values(), BLACKLIST, WINDOWS_BED)],
+        signal_prefixes=lambda wildcards, input: [p.removesuffix(".S.json") for p in input.signals],
+        signals_json=json.dumps(SIGNALS, sort_keys=True),
+        content=[content_id(p) for p in (*TASKS.values(), BLACKLIST, WINDOWS_BED, *SIGNAL_BIGWIGS)],
     log:
         f"{RESULTS}/logs/dataset.log",
     benchmark:
@@ -173,4 +212,5 @@ rule dataset:
         " --genome-info {input.genome_info:q} --peaks {input.peaks:q}"
         " --blacklist={params.blacklist:q} --windows-bed={params.bed:q}"
         " --config-json {params.config_json:q} --urls-json {params.urls_json:q} {params.tasks}"
+        " --signal-prefixes {params.signal_prefixes:q} --signals-json {params.signals_json:q}"
         " > {log:q} 2>&1"
