@@ -12,7 +12,12 @@ For each size it prints, on this machine:
     the writes sit in the page cache and until they are on disk (sync); the build is
     reported both ways too (its steps, and its steps plus a final sync).
 
-Usage: python benchmarks/build_dataset.py [--sizes chr22 chr1] [--workdir DIR]
+With --multitask (or --only-multitask), each size is also built single-task and with
+--tasks tasks (default 3; peaks of other seeds) and --signals bigWig channels (default 1;
+a synthetic 50-bp-bin coverage track, log1p), in the same session: each step, the total,
+the ratio to the single-task build and the peak RSS.
+
+Usage: python benchmarks/build_dataset.py [--sizes chr22 chr1] [--workdir DIR] [--multitask]
 """
 from __future__ import annotations
 
@@ -62,10 +67,48 @@ def write_synthetic(folder: Path, name: str, size: int, n_peaks: int) -> tuple[P
     return fasta, peaks
 
 
-def timed_build(folder: Path, name: str, fasta: Path, peaks: Path) -> dict:
-    """Run the build steps in this process; return each step's seconds."""
+def write_extra_tasks(folder: Path, name: str, size: int, n_peaks: int, tasks: int) -> list[Path]:
+    """Peaks of ``tasks - 1`` more synthetic factors (other seeds, same count)."""
+    paths = []
+    for task in range(1, tasks):
+        rng = np.random.default_rng(100 + task)
+        starts = np.sort(rng.integers(size // 50 + 1000, size - 1000, n_peaks))
+        widths = rng.integers(150, 600, n_peaks)
+        path = folder / f"{name}.task{task + 1}.narrowPeak"
+        with open(path, "w") as handle:
+            for start, width in zip(starts.tolist(), widths.tolist()):
+                handle.write(f"{name}\t{start}\t{start + width}\tp\t0\t.\t1\t1\t1\t{width // 2}\n")
+        paths.append(path)
+    return paths
+
+
+def write_bigwig(folder: Path, name: str, size: int, bin_bp: int = 50) -> Path:
+    """A synthetic coverage track: gamma-distributed values in ``bin_bp`` bins, whole chromosome."""
+    import pyBigWig
+
+    rng = np.random.default_rng(11)
+    path = folder / f"{name}.signal.bw"
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader([(name, size)])
+    full = size // bin_bp
+    values = rng.gamma(1.0, 2.0, full + 1)
+    step = 1_000_000
+    for first in range(0, full, step):
+        count = min(step, full - first)
+        bw.addEntries(name, first * bin_bp, values=values[first:first + count].tolist(), span=bin_bp,
+                      step=bin_bp)
+    if full * bin_bp < size:   # the partial last bin
+        bw.addEntries([name], [full * bin_bp], ends=[size], values=[float(values[-1])])
+    bw.close()
+    return path
+
+
+def timed_build(folder: Path, name: str, fasta: Path, peaks: Path | list[Path],
+                bigwigs: list[Path] | None = None) -> dict:
+    """Run the build steps in this process; return each step's seconds. Several peaks files
+    make a multi-task build; ``bigwigs`` add the signals step (log1p channels)."""
     from tfbinding.dataset import assemble_dataset
-    from tfbinding.per_chromosome import build_labels, build_onehot, build_windows
+    from tfbinding.per_chromosome import build_labels, build_onehot, build_signals, build_windows
     from tfbinding.split import split_windows
     from tfbinding.genome import prepare_fasta
 
@@ -79,12 +122,21 @@ def timed_build(folder: Path, name: str, fasta: Path, peaks: Path) -> dict:
         ("windows", lambda: build_windows(prepared, name, work / "windows.npz", length=LENGTH,
                                           stride=LENGTH, max_n_fraction=0.5)),
         ("labels", lambda: build_labels(work / "windows.npz", peaks, prepared, name,
-                                        work / "labels.npz", length=LENGTH)),
+                                        work / "labels.npz", length=LENGTH,
+                                        task_names=None if isinstance(peaks, Path) else
+                                        [f"task{i + 1}" for i in range(len(peaks))])),
         ("split", lambda: split_windows([name], [work / "labels.npz"], work / "split.npz",
                                         length=LENGTH)),
         ("onehot", lambda: build_onehot(work / "split.npz", prepared, name, work / "X")),
-        ("dataset", lambda: assemble_dataset(work / "split.npz", [work / "X"], folder / "dataset")),
     ]
+    if bigwigs:
+        steps.append(("signals", lambda: build_signals(work / "split.npz", bigwigs,
+                                                       ["log1p"] * len(bigwigs), prepared, name,
+                                                       work / "signals")))
+    steps.append(("dataset", lambda: assemble_dataset(
+        work / "split.npz", [work / "X"], folder / "dataset",
+        signal_prefixes=[work / "signals"] if bigwigs else None,
+        signals=[{"name": f"s{i}", "transform": "log1p"} for i in range(len(bigwigs or []))])))
     for step, run in steps:
         start = time.perf_counter()
         run()
@@ -136,7 +188,9 @@ def io_limit_seconds(fasta: Path, folder: Path, output_bytes: int) -> tuple[floa
 def child(args: argparse.Namespace) -> None:
     """Build in this (child) process and print the step times as JSON."""
     folder = Path(args.folder)
-    seconds = timed_build(folder, args.name, Path(args.fasta), Path(args.peaks))
+    peaks = [Path(p) for p in args.peaks]
+    seconds = timed_build(folder, args.name, Path(args.fasta), peaks[0] if len(peaks) == 1 else peaks,
+                          [Path(p) for p in args.bigwigs or []])
     print(json.dumps({"seconds": seconds, "peak_rss_bytes": _peak_rss_bytes()}))
 
 
@@ -149,13 +203,16 @@ def _peak_rss_bytes() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def _build_in_child(name: str, folder: Path, fasta: Path, peaks: Path) -> tuple[dict, float]:
+def _build_in_child(name: str, folder: Path, fasta: Path, peaks: Path | list[Path],
+                    bigwigs: list[Path] | None = None) -> tuple[dict, float]:
     """Build in a fresh child process; return its step times and its peak RSS in GB."""
     for stale in ("prepared", "work", "dataset"):
         shutil.rmtree(folder / stale, ignore_errors=True)
     os.sync()  # start each run with no dirty pages of the last one still being written
+    peaks = [peaks] if isinstance(peaks, Path) else peaks
     process = subprocess.Popen([sys.executable, __file__, "--child", "--name", name, "--folder",
-                                str(folder), "--fasta", str(fasta), "--peaks", str(peaks)],
+                                str(folder), "--fasta", str(fasta), "--peaks", *map(str, peaks),
+                                "--bigwigs", *map(str, bigwigs or [])],
                                stdout=subprocess.PIPE, text=True)
     output = process.stdout.read()
     if process.wait() != 0:
@@ -194,11 +251,53 @@ def measure(name: str, root: Path, repeats: int) -> dict:
             "io_limit_on_disk_seconds": statistics.median(on_disk for _, on_disk in io_limit)}
 
 
+def measure_multitask(name: str, root: Path, repeats: int, tasks: int, signals: int) -> dict:
+    """The same chromosome built single-task, then with ``tasks`` tasks and ``signals``
+    bigWig channels; step times (medians) and peak RSS of each."""
+    size, n_peaks = SIZES[name]
+    folder = root / f"{name}_multitask"
+    folder.mkdir(parents=True, exist_ok=True)
+    fasta, peaks = write_synthetic(folder, name, size, n_peaks)
+    extra = write_extra_tasks(folder, name, size, n_peaks, tasks)
+    bigwigs = [write_bigwig(folder, name, size)] * signals
+    figures = {}
+    for label, run_peaks, run_bigwigs in (("single", peaks, None),
+                                          ("multi", [peaks, *extra], bigwigs)):
+        runs = [_build_in_child(name, folder, fasta, run_peaks, run_bigwigs) for _ in range(repeats)]
+        seconds = {step: statistics.median(run[0][step] for run in runs) for step in runs[0][0]}
+        total = statistics.median(sum(t for step, t in run[0].items() if step not in ("sync", PREPARE))
+                                  for run in runs)
+        figures[label] = {"seconds": seconds, "build_seconds": total,
+                          "peak_rss_gb": max(run[1] for run in runs)}
+    manifest = json.loads((folder / "dataset" / "manifest.json").read_text())
+    figures.update(name=name, bp=size, tasks=tasks, signals=signals,
+                   windows=manifest["totals"]["windows"],
+                   ratio=figures["multi"]["build_seconds"] / figures["single"]["build_seconds"])
+    return figures
+
+
 def machine() -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"{platform.machine()}, {os.cpu_count()} cores, "
             f"{memory:.0f} GiB RAM, Python {platform.python_version()}, numpy {np.__version__}, "
             f"{platform.platform()}")
+
+
+def print_multitask(results: list[dict], repeats: int) -> None:
+    """The multi-task + signals table: each step, single-task vs multi, and the ratio."""
+    print(f"multi-task + signals: the same synthetic chromosome, single-task vs T tasks (peaks of "
+          f"other seeds) and S log1p bigWig channels (50-bp bins); median of {repeats} runs\n")
+    print("| chromosome | build | windows | labels | split | onehot | signals | dataset | **total** "
+          "| × single | peak RSS |")
+    print("|---|---|" + "---:|" * 9)
+    for r in results:
+        for label in ("single", "multi"):
+            f, s = r[label], r[label]["seconds"]
+            what = "1 task" if label == "single" else f"{r['tasks']} tasks + {r['signals']} signal"
+            print(f"| {r['name']} size ({r['windows']:,} windows) | {what} | {s['windows']:.2f} s | "
+                  f"{s['labels']:.2f} s | {s['split']:.2f} s | {s['onehot']:.2f} s | "
+                  f"{s.get('signals', 0):.2f} s | {s['dataset']:.2f} s | **{f['build_seconds']:.2f} s** | "
+                  f"{f['build_seconds'] / r['single']['build_seconds']:.2f}× | {f['peak_rss_gb']:.2f} GB |")
 
 
 def main() -> None:
@@ -211,15 +310,33 @@ def main() -> None:
     parser.add_argument("--name", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--fasta", help=argparse.SUPPRESS)
-    parser.add_argument("--peaks", help=argparse.SUPPRESS)
+    parser.add_argument("--peaks", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--bigwigs", nargs="*", help=argparse.SUPPRESS)
+    parser.add_argument("--multitask", action="store_true",
+                        help="also time each size with --tasks tasks and --signals bigWig channels "
+                             "against its single-task build")
+    parser.add_argument("--tasks", type=int, default=3)
+    parser.add_argument("--signals", type=int, default=1)
+    parser.add_argument("--only-multitask", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
         return
     print(f"# build_dataset benchmark, {date.today().isoformat()}")
     print(f"machine: {machine()}")
+    if args.only_multitask:
+        args.multitask = True
     with tempfile.TemporaryDirectory(dir=args.workdir) as scratch:
-        results = [measure(name, Path(scratch), args.repeats) for name in args.sizes]
+        results = [] if args.only_multitask else [measure(name, Path(scratch), args.repeats)
+                                                  for name in args.sizes]
+        multitask = [measure_multitask(name, Path(scratch), args.repeats, args.tasks, args.signals)
+                     for name in args.sizes] if args.multitask else []
+    if multitask:
+        print_multitask(multitask, args.repeats)
+    if not results:
+        if args.json:
+            Path(args.json).write_text(json.dumps({"multitask": multitask}, indent=2))
+        return
     print(f"inputs: synthetic chromosomes (random ACGT, 2% + 2.5% N gaps), {LENGTH}-bp windows, "
           f"stride {LENGTH}, random 80/10/10 split, balanced weights; median of {args.repeats} runs, "
           "page cache warm, `sync` before each\n")
@@ -238,7 +355,8 @@ def main() -> None:
               f"{r['io_limit_on_disk_seconds']:.2f} s | "
               f"{r['build_on_disk_seconds'] / r['io_limit_on_disk_seconds']:.1f}× | {s[PREPARE]:.2f} s |")
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
+        Path(args.json).write_text(json.dumps(results + [{"multitask": multitask}] if multitask else results,
+                                              indent=2))
 
 
 if __name__ == "__main__":

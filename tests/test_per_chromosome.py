@@ -202,18 +202,19 @@ def test_gc_fraction_by_hand():
     from tfbinding.per_chromosome import gc_fraction
     sequence = np.frombuffer(b"GGCCaattNNgcAT", dtype=np.uint8)
     # [0,4) GGCC: 1; [4,8) aatt: 0; [6,10) ttNN: 0/2; [8,12) NNgc: 2/2; [10,14) gcAT: 0.5
-    got = gc_fraction(sequence, np.array([0, 4, 6, 8, 10]), 4, chunk=3)
+    got = gc_fraction(sequence, np.array([0, 4, 6, 8, 10]), 4, chunk_bytes=3)
     assert got.dtype == np.float32
     assert got.tolist() == [1.0, 0.0, 0.0, 1.0, 0.5]
     assert gc_fraction(np.frombuffer(b"NNNN", dtype=np.uint8), np.array([0]), 4).tolist() == [0.0]
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(alphabet="ACGTacgtN", min_size=1, max_size=60), st.integers(1, 10), st.integers(1, 17))
-def test_gc_fraction_equals_brute_force(text, length, chunk):
+@given(st.text(alphabet="ACGTacgtN", min_size=1, max_size=60), st.integers(1, 10), st.integers(1, 17),
+       st.integers(1, 9))
+def test_gc_fraction_equals_brute_force(text, length, stride, chunk):
     from tfbinding.per_chromosome import gc_fraction
-    starts = np.arange(0, max(len(text) - length + 1, 0))
-    got = gc_fraction(np.frombuffer(text.encode(), dtype=np.uint8), starts, length, chunk=chunk)
+    starts = np.arange(0, max(len(text) - length + 1, 0), stride)    # overlapping or not
+    got = gc_fraction(np.frombuffer(text.encode(), dtype=np.uint8), starts, length, chunk_bytes=chunk)
     assert np.allclose(got, [brute_gc(text, s, length) for s in starts], atol=1e-6)
 
 

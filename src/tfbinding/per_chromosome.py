@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from . import intermediates as keys
 from .atomic import atomic_path, save_npz, write_npy_header
@@ -46,28 +47,34 @@ def window_starts_from_bed(path: PathLike, chrom: str, sizes: Mapping[str, int],
     return windows.start
 
 
-GC_CHUNK = 1 << 24
+_GC_BASES = np.zeros(256, dtype=bool)
+_GC_BASES[list(b"GCgc")] = True
+_ACGT_BASES = np.zeros(256, dtype=bool)
+_ACGT_BASES[list(b"ACGTacgt")] = True
+GC_CHUNK_BYTES = 1 << 21
 
 
 def gc_fraction(sequence: np.ndarray, starts: np.ndarray, length: int,
-                chunk: int = GC_CHUNK) -> np.ndarray:
+                chunk_bytes: int = GC_CHUNK_BYTES) -> np.ndarray:
     """G+C fraction of each window ``[start, start + length)``: G and C bases (any case)
     over A, C, G and T bases (0 for a window without any).
 
-    Vectorised: prefix sums of G/C and of A/C/G/T over the chromosome, taken ``chunk`` bases
-    at a time (memory stays ``chunk`` x 8 bytes on top of the sequence), read at each
-    window's two ends.
+    Vectorised, with no full-length temporary: the windows are sliding-window views of the
+    sequence, gathered ``chunk_bytes`` at a time by fancy indexing; a 256-entry table marks
+    G/C (and A/C/G/T) bytes, counted per row. Faster and smaller than a cumulative sum over
+    the chromosome (which needs 4-8 bytes a base), for any starts (sorted or not,
+    overlapping or not).
 
     Parameters
     ----------
     sequence : numpy.ndarray of uint8
         The chromosome's ASCII bases.
     starts : array of int
-        Window starts, each with ``start + length <= len(sequence)``.
+        Window starts, each with ``0 <= start`` and ``start + length <= len(sequence)``.
     length : int
         Window length in bp.
-    chunk : int
-        Bases per prefix-sum block.
+    chunk_bytes : int
+        Bases gathered per block (rows x length).
 
     Returns
     -------
@@ -75,26 +82,17 @@ def gc_fraction(sequence: np.ndarray, starts: np.ndarray, length: int,
         One fraction per window, in ``starts`` order.
     """
     starts = np.asarray(starts, dtype=np.int64)
-    bounds = np.concatenate([starts, starts + length])
-    gc_at = np.zeros(len(bounds), dtype=np.int64)
-    acgt_at = np.zeros(len(bounds), dtype=np.int64)
-    gc_total = acgt_total = 0
-    for begin in range(0, len(sequence), chunk):
-        block = sequence[begin:begin + chunk] | 0x20  # lower case
-        is_gc = (block == ord("g")) | (block == ord("c"))
-        is_acgt = is_gc | (block == ord("a")) | (block == ord("t"))
-        gc_sum = np.cumsum(is_gc, dtype=np.int64)
-        acgt_sum = np.cumsum(is_acgt, dtype=np.int64)
-        # bounds p in (begin, begin + len(block)] count the bases before p
-        inside = np.flatnonzero((bounds > begin) & (bounds <= begin + len(block)))
-        gc_at[inside] = gc_total + gc_sum[bounds[inside] - begin - 1]
-        acgt_at[inside] = acgt_total + acgt_sum[bounds[inside] - begin - 1]
-        gc_total += int(gc_sum[-1])
-        acgt_total += int(acgt_sum[-1])
-    count = len(starts)
-    gc = gc_at[count:] - gc_at[:count]
-    acgt = acgt_at[count:] - acgt_at[:count]
-    return np.divide(gc, acgt, out=np.zeros(count, dtype=np.float64), where=acgt > 0).astype(np.float32)
+    gc = np.zeros(len(starts), dtype=np.int64)
+    acgt = np.zeros(len(starts), dtype=np.int64)
+    if len(starts):
+        views = sliding_window_view(sequence, length)
+        rows = max(1, chunk_bytes // length)
+        for first in range(0, len(starts), rows):
+            block = views[starts[first:first + rows]]
+            gc[first:first + rows] = np.count_nonzero(_GC_BASES[block], axis=1)
+            acgt[first:first + rows] = np.count_nonzero(_ACGT_BASES[block], axis=1)
+    return np.divide(gc, acgt, out=np.zeros(len(starts), dtype=np.float64),
+                     where=acgt > 0).astype(np.float32)
 
 
 def build_windows(fasta: PathLike, chrom: str, out: PathLike, *, length: int, stride: int,
@@ -257,18 +255,19 @@ def signal_counts_path(prefix: PathLike) -> Path:
 def _signal_block(bw, bigwig: PathLike, chrom: str, chrom_size: int, starts: np.ndarray,
                   flank: int, span: int, missing: str, counts: dict[str, int]) -> np.ndarray:
     """(rows, span) float32 values of one bigWig over ``[start - flank, start - flank + span)``;
-    bases outside the chromosome are 0, NaN (no data) is an error or 0 (counted)."""
-    lo = max(int(starts[0]) - flank, 0)
-    hi = min(int(starts[-1]) - flank + span, chrom_size)
-    values = np.full(max(hi - lo, 0) + 2, np.nan, dtype=np.float32)
-    values[-1] = 0.0                                     # the last cell pads outside positions
-    stop = min(hi, int(bw.chroms(chrom)))                # past the bigWig's own end: no value
-    if stop > lo:
-        values[:stop - lo] = bw.values(chrom, lo, stop, numpy=True)
-    positions = (starts[:, None] - flank + np.arange(span)[None, :])
-    outside = (positions < 0) | (positions >= chrom_size)
-    index = np.where(outside, hi - lo + 1, positions - lo)
-    block = values[index]
+    bases outside the chromosome are 0, NaN (no data) is an error or 0 (counted).
+
+    One ``bw.values`` call covers the block's whole range; the rows are cut out of it as
+    sliding-window views, by fancy indexing."""
+    first = int(starts[0]) - flank                     # the range's first position (may be < 0)
+    values = np.zeros(int(starts[-1]) - first + span, dtype=np.float32)
+    lo, hi = max(first, 0), min(first + len(values), chrom_size)
+    if hi > lo:
+        stop = min(hi, int(bw.chroms(chrom)))          # past the bigWig's own end: no value
+        values[lo - first:hi - first] = np.nan
+        if stop > lo:
+            values[lo - first:stop - first] = bw.values(chrom, lo, stop, numpy=True)
+    block = sliding_window_view(values, span)[starts - starts[0]]
     nan = np.isnan(block)
     if nan.any():
         if missing != "zero":
