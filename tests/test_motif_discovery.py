@@ -135,3 +135,23 @@ def test_discovery_finds_the_planted_ap1_site(tmp_path):
     # every seqlet of the top pattern overlaps its window's planted site
     site_start = starts[seqlets[:, 1]]
     assert np.all((seqlets[:, 2] < site_start + 9) & (seqlets[:, 3] > site_start))
+
+
+def test_a_motif_reported_once_per_strand_is_merged_into_one_pattern():
+    from tfbinding.motif_discovery import Pattern, merge_reverse_complements, trim_span
+    from tfbinding.onehot import one_hot
+
+    def pattern(sequence: str, seqlets: int, name: str) -> Pattern:
+        cwm = one_hot(sequence).astype(float)
+        ppm = np.where(cwm.any(axis=1, keepdims=True), 0.97 * cwm + 0.01, 0.25)
+        rows = np.zeros((seqlets, 4), dtype=np.int64)
+        return Pattern(0, "positive", rows, ppm, cwm, cwm, trim_span(cwm), name)
+
+    forward = pattern("NNTGACTCANN", 30, "pos_patterns.pattern_0")
+    reverse = pattern("NATGAGTCATNN", 20, "pos_patterns.pattern_1")  # reverse complement, with flanks
+    other = pattern("NNCCGCGGNN", 10, "pos_patterns.pattern_2")
+    merged = merge_reverse_complements([reverse, other, forward])
+    assert [p.n_seqlets for p in merged] == [50, 10] and [p.rank for p in merged] == [1, 2]
+    assert "TGACTCA" in merged[0].consensus and merged[0].consensus.startswith("A")  # the flank joined
+    assert merged[0].seqlets[30:, 3].tolist() == [1] * 20  # the guest's seqlets, strand flipped
+    assert merged[1].consensus == "CCGCGG"

@@ -270,6 +270,72 @@ def run_modisco(one_hot: np.ndarray, hypothetical: np.ndarray, settings: Modisco
     return found
 
 
+def _best_alignment(a: np.ndarray, b: np.ndarray, min_overlap: int) -> tuple[float, int]:
+    """Highest Pearson correlation of two ``(w, 4)`` matrices over their overlapping rows,
+    and the offset of ``b``'s first row in ``a``'s frame, over all overlaps of at least
+    ``min_overlap`` rows."""
+    best = (-1.0, 0)
+    for offset in range(-(len(b) - min_overlap), len(a) - min_overlap + 1):
+        first, last = max(0, offset), min(len(a), offset + len(b))
+        x, y = a[first:last].ravel(), b[first - offset:last - offset].ravel()
+        if x.std() and y.std():
+            best = max(best, (float(np.corrcoef(x, y)[0, 1]), offset))
+    return best
+
+
+def _union(a: np.ndarray, b: np.ndarray, offset: int, weight_a: int, weight_b: int) -> np.ndarray:
+    """``a`` and ``b`` (``b`` starting at ``offset`` in ``a``'s frame) on their union of rows:
+    the seqlet-weighted mean where both have rows, either one elsewhere."""
+    start, end = min(0, offset), max(len(a), offset + len(b))
+    total = np.zeros((end - start, 4))
+    weights = np.zeros((end - start, 1))
+    total[-start:-start + len(a)] += weight_a * a
+    weights[-start:-start + len(a)] += weight_a
+    total[offset - start:offset - start + len(b)] += weight_b * b
+    weights[offset - start:offset - start + len(b)] += weight_b
+    return total / weights
+
+
+def merge_reverse_complements(patterns: list[Pattern], min_correlation: float = 0.9,
+                              min_overlap: int = 6, trim_threshold: float = 0.3) -> list[Pattern]:
+    """Merge patterns that are one motif seen on both strands.
+
+    TF-MoDISco can report a palindromic-like motif twice, once per orientation (for AP-1,
+    ``TGACTCA`` and ``TGAGTCA``), which splits its seqlets and hides its flanks. A pattern
+    whose trimmed contribution matrix correlates at ``min_correlation`` or more with the
+    reverse complement of a larger pattern of the same sign (over at least ``min_overlap``
+    rows) is folded into it: seqlets joined (strand flipped), matrices aligned and averaged
+    by seqlet counts. Ranks are renumbered by seqlets.
+    """
+    merged: list[Pattern] = []
+    for pattern in sorted(patterns, key=lambda p: -p.n_seqlets):
+        cwm = pattern.trimmed_cwm[::-1, ::-1]
+        for host in merged:
+            if host.sign != pattern.sign:
+                continue
+            correlation, offset = _best_alignment(host.trimmed_cwm, cwm, min_overlap)
+            if correlation < min_correlation:
+                continue
+            # in the host's untrimmed frame, the guest's reversed untrimmed matrix starts here
+            start = host.trim[0] + offset - (len(pattern.cwm) - pattern.trim[1])
+            n_host, n_guest = host.n_seqlets, pattern.n_seqlets
+            host.ppm, host.cwm, host.hypothetical = (
+                _union(getattr(host, key), getattr(pattern, key)[::-1, ::-1], start, n_host, n_guest)
+                for key in ("ppm", "cwm", "hypothetical"))
+            flipped = pattern.seqlets.copy()
+            flipped[:, 3] = 1 - flipped[:, 3]
+            host.seqlets = np.concatenate((host.seqlets, flipped))
+            host.trim = trim_span(host.cwm, trim_threshold)
+            host.modisco_name += f"+{pattern.modisco_name}(reverse complement)"
+            break
+        else:
+            merged.append(pattern)
+    merged.sort(key=lambda p: (-p.n_seqlets, p.sign != "positive", p.modisco_name))
+    for rank, pattern in enumerate(merged, 1):
+        pattern.rank = rank
+    return merged
+
+
 # ---------------------------------------------------------------------------------------
 # MEME
 
@@ -532,7 +598,8 @@ def discover_motifs(attributions: str | os.PathLike, out_dir: str | os.PathLike,
     matrices = jaspar_matrices(jaspar_release)
     note = ""
     modisco_started = time.perf_counter()
-    patterns = run_modisco(one_hot, hypothetical, settings, trim_threshold)
+    patterns = merge_reverse_complements(run_modisco(one_hot, hypothetical, settings, trim_threshold),
+                                         trim_threshold=trim_threshold)
     modisco_seconds = time.perf_counter() - modisco_started
     if not patterns:
         note = (f"No pattern found in {len(one_hot)} windows: too few or too weak seqlets "
