@@ -135,7 +135,7 @@ def build_pieces(root: Path, stride: int = STRIDE) -> dict:
     labels, drops = [], {}
     for chrom in CHROMS:
         windows = root / "windows" / f"{chrom}.npz"
-        drops[chrom] = build_windows(fasta, chrom, windows, length=LENGTH, stride=stride,
+        drops[chrom] = build_windows(fasta, chrom, windows, length=LENGTH, stride=stride, gc=True,
                                      max_n_fraction=MAX_N, blacklist=blacklist)
         label_file = root / "labels" / f"{chrom}.npz"
         build_labels(windows, peaks, fasta, chrom, label_file, length=LENGTH)

@@ -56,7 +56,8 @@ def _run_windows(args: argparse.Namespace) -> None:
     from .per_chromosome import build_windows
     build_windows(args.fasta, args.chrom, args.out, length=args.length, stride=args.stride,
                   offset=args.offset, max_n_fraction=args.max_n_fraction,
-                  windows_bed=args.windows_bed, blacklist=args.blacklist, aliases=args.aliases)
+                  windows_bed=args.windows_bed, blacklist=args.blacklist, aliases=args.aliases,
+                  gc=args.gc)
 
 
 def _run_labels(args: argparse.Namespace) -> None:
@@ -212,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--windows-bed", type=_optional_path, default=None)
     step.add_argument("--blacklist", type=_optional_path, default=None)
     step.add_argument("--aliases", type=_aliases, default={})
+    step.add_argument("--gc", action="store_true", help="also store each window's G+C fraction "
+                      "(for split.negatives: gc_matched)")
     step.set_defaults(run=_run_windows)
 
     step = steps.add_parser("labels", help="label one chromosome's windows from peaks")

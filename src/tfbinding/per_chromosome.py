@@ -97,10 +97,11 @@ def gc_fraction(sequence: np.ndarray, starts: np.ndarray, length: int,
 
 def build_windows(fasta: PathLike, chrom: str, out: PathLike, *, length: int, stride: int,
                   offset: int = 0, max_n_fraction: float = 0.5, windows_bed: PathLike | None = None,
-                  blacklist: PathLike | None = None,
-                  aliases: Mapping[str, str] | None = None) -> dict[str, int]:
-    """Tile (or read) and filter the windows of ``chrom``; write their starts and G+C
-    fractions (:func:`gc_fraction`) to ``out`` (.npz).
+                  blacklist: PathLike | None = None, aliases: Mapping[str, str] | None = None,
+                  gc: bool = False) -> dict[str, int]:
+    """Tile (or read) and filter the windows of ``chrom``; write their starts (and, with
+    ``gc``, their G+C fractions, :func:`gc_fraction`, for GC-matched negatives) to ``out``
+    (.npz). G+C is opt-in: it costs about as much as the rest of the step.
 
     Returns the drop counts by reason.
     """
@@ -116,10 +117,10 @@ def build_windows(fasta: PathLike, chrom: str, out: PathLike, *, length: int, st
         merged_blacklist = merge_intervals(spots.start, spots.end, chrom)
     selection = select_windows(sequence, starts, length, max_n_fraction, merged_blacklist,
                                name=f"{fasta}: {chrom}")
-    gc = gc_fraction(sequence, selection.starts, length)
-    save_npz(out, **{keys.STARTS: selection.starts, keys.GC: gc,
-                     keys.CONSIDERED: np.int64(selection.considered)},
-             **drop_arrays(selection.dropped))
+    arrays = {keys.STARTS: selection.starts, keys.CONSIDERED: np.int64(selection.considered)}
+    if gc:
+        arrays[keys.GC] = gc_fraction(sequence, selection.starts, length)
+    save_npz(out, **arrays, **drop_arrays(selection.dropped))
     log.info("%s: %d windows considered, %d kept, dropped %s", chrom, selection.considered,
              len(selection.starts), selection.dropped)
     return selection.dropped

@@ -229,7 +229,7 @@ def chrom_mem_mb(wildcards, input, attempt, bytes_per_base=6):
         for line in handle:
             name, size = line.split("\t")[:2]
             sizes[name] = int(size)
-    size = sizes.get(wildcards.chrom, max(sizes.values()))
+    size = sizes.get(getattr(wildcards, "chrom", None), max(sizes.values()))  # else the largest
     return int((500 + bytes_per_base * size / 1e6) * attempt)
 
 

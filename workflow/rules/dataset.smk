@@ -17,7 +17,7 @@ rule windows:
         blacklist=lambda wildcards, input: input.blacklist or "",
         aliases=aliases_json(),
         content=[content_id(WINDOWS_BED), content_id(BLACKLIST)],
-        arrays="starts,gc",  # windows.npz carries each window's G+C (older files are rebuilt)
+        gc="--gc" if config["split"]["negatives"] == "gc_matched" else "",
     log:
         f"{RESULTS}/logs/windows/{{chrom}}.log",
     benchmark:
@@ -33,7 +33,7 @@ rule windows:
         " --length {params.window[length]} --stride {params.window[stride]}"
         " --offset {params.window[offset]} --max-n-fraction {params.window[max_n_fraction]}"
         " --windows-bed={params.bed:q} --blacklist={params.blacklist:q}"
-        " --aliases {params.aliases:q} > {log:q} 2>&1"
+        " --aliases {params.aliases:q} {params.gc} > {log:q} 2>&1"
 
 
 rule labels:
