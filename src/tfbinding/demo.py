@@ -122,8 +122,10 @@ _AP1 = re.compile(rb"TGA[CG]TCA")
 
 def _variants(rng: np.random.Generator, sequences: dict[str, np.ndarray], peaks: list[str],
               per_chrom_sites: int = 12, per_chrom_background: int = 40) -> list[str]:
-    """VCF records: SNVs that break planted AP-1 sites inside peaks (the site's G at
-    offset 1 becomes C: TGA[CG]TCA -> TCA[CG]TCA), and background SNVs outside peaks."""
+    """VCF records: SNVs that break planted AP-1 sites (the site's G at offset 1 becomes C:
+    TGA[CG]TCA -> TCA[CG]TCA), and background SNVs outside peaks. The broken sites are
+    isolated, with no other AP-1 site within 300 bp (the span a flanked model reads), so
+    that one SNV can change a window's score; sites inside peaks come in clusters."""
     records = []
     for name, seq in sequences.items():
         upper = seq.tobytes().upper()
@@ -131,7 +133,12 @@ def _variants(rng: np.random.Generator, sequences: dict[str, np.ndarray], peaks:
         in_peak = np.zeros(len(seq), dtype=bool)
         for start, end in spans:
             in_peak[start:end] = True
-        sites = [m.start() for m in _AP1.finditer(upper) if in_peak[m.start()]]
+        every = np.array([m.start() for m in _AP1.finditer(upper)])
+        gaps = np.diff(every)
+        isolated = np.ones(len(every), dtype=bool)
+        isolated[1:] &= gaps > 300
+        isolated[:-1] &= gaps > 300
+        sites = every[isolated].tolist()
         for index, at in enumerate(sorted(rng.choice(sites, min(per_chrom_sites, len(sites)), replace=False))):
             records.append((name, int(at) + 1, f"{name}_site{index + 1}", "G", "C"))
         candidates = np.flatnonzero(~in_peak & np.isin(np.frombuffer(upper, np.uint8), np.frombuffer(b"ACGT", np.uint8)))
