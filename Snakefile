@@ -23,8 +23,8 @@ include: "workflow/rules/export.smk"
 
 
 rule all:
+    default_target: True
     input:
         DATASET_FILES,
         EVALUATION_FILES if MODELS else [],
         PREDICTION_FILES,
-    default_target: True

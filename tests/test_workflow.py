@@ -155,6 +155,13 @@ def test_lint_is_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_snakefmt_check_passes():
+    """The rules follow the Snakemake catalog's formatting (snakefmt --check)."""
+    files = [str(REPO / "Snakefile"), str(REPO / "workflow")]
+    result = subprocess.run([sys.executable, "-m", "snakefmt", "--check", *files], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_negative_downsampling_keeps_test_whole_and_reweights(tmp_path):
     config = dataset_only(name="sampled", weights="none",
                           split={"method": "chromosome", "valid": ["chr2"], "test": ["chr3"],

@@ -15,7 +15,6 @@ from tfbinding.labels import LabelRule
 from tfbinding.options import TRAINED_MODELS, WindowSpec, coerce_to_schema
 from tfbinding.split import SplitSpec
 
-
 # --config overrides arrive as strings ("10"); give them the schema's types first
 with open(workflow.source_path("../schemas/config.schema.yaml")) as schema_file:
     CONFIG_SCHEMA = yaml.safe_load(schema_file)
@@ -45,9 +44,10 @@ if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
     )
 else:
     shell.prefix(
-        f"export PATH={shlex.quote(os.path.dirname(sys.executable))}:\"$PATH\"; "
+        f'export PATH={shlex.quote(os.path.dirname(sys.executable))}:"$PATH"; '
         "exec 9>&2; export TFBINDING_CONSOLE_FD=9; "
     )
+
 
 def source_spec(value):
     """A config input as {"source": path-or-URL, "sha256": ..., "md5": ...}."""
@@ -63,7 +63,13 @@ def source_key(spec):
     config expects) or its absolute path. Two configs whose URLs share a file name (hg19's
     and hg38's chr22.fa.gz) thus never share a downloaded or prepared file."""
     if is_url(spec["source"]):
-        identity = "\n".join([spec["source"], spec.get("sha256", "").lower(), spec.get("md5", "").lower()])
+        identity = "\n".join(
+            [
+                spec["source"],
+                spec.get("sha256", "").lower(),
+                spec.get("md5", "").lower(),
+            ]
+        )
     else:
         identity = os.path.abspath(spec["source"])
     return hashlib.sha1(identity.encode()).hexdigest()[:10]
@@ -92,12 +98,19 @@ def local_input(value, key):
 GENOME_FASTA = local_input(config["genome"]["fasta"], "genome.fasta")
 # peaks: one source (one task, named after the dataset), or a list of {name, peaks} tasks
 if isinstance(config["peaks"], list):
-    TASKS = {task["name"]: local_input(task["peaks"], f"peaks.{task['name']}") for task in config["peaks"]}
+    TASKS = {
+        task["name"]: local_input(task["peaks"], f"peaks.{task['name']}")
+        for task in config["peaks"]
+    }
     if len(TASKS) != len(config["peaks"]):
-        raise ValueError(f"config: peaks names a task twice: {[t['name'] for t in config['peaks']]}")
+        raise ValueError(
+            f"config: peaks names a task twice: {[t['name'] for t in config['peaks']]}"
+        )
 else:
     TASKS = {config["name"]: local_input(config["peaks"], "peaks")}
-PEAKS = next(iter(TASKS.values()))  # the first task's peaks (held-out metrics of predict)
+PEAKS = next(
+    iter(TASKS.values())
+)  # the first task's peaks (held-out metrics of predict)
 
 
 def task_names_arg():
@@ -105,6 +118,7 @@ def task_names_arg():
     if len(TASKS) == 1:
         return ""
     return "--task-names " + " ".join(shlex.quote(name) for name in TASKS)
+
 
 BLACKLIST = local_input(config["blacklist"], "blacklist")
 WINDOWS_BED = local_input(config["windows"]["bed"], "windows.bed")
@@ -125,7 +139,17 @@ MODELS_ENV = "../../envs/models.yaml"
 DATASET_CONFIG = {
     key: value
     for key, value in config.items()
-    if key not in ("models", "training", "evaluation", "motif", "downloads", "predict", "interpret", "variants")
+    if key
+    not in (
+        "models",
+        "training",
+        "evaluation",
+        "motif",
+        "downloads",
+        "predict",
+        "interpret",
+        "variants",
+    )
 }
 MODELS = config["models"]
 TRAINED_MODELS = [m for m in MODELS if m != "motif_baseline"]
@@ -133,7 +157,9 @@ MODEL_FILES = ["model.keras", "history.csv", "curves.png"]
 EVALUATION = f"{RESULTS}/evaluation"
 PREDICT = config["predict"]
 if PREDICT["chromosomes"] and PREDICT["model"] not in MODELS:
-    raise ValueError(f"config: predict.model {PREDICT['model']!r} is not in models {MODELS}; add it")
+    raise ValueError(
+        f"config: predict.model {PREDICT['model']!r} is not in models {MODELS}; add it"
+    )
 INTERPRET = config["interpret"]
 VARIANTS = config["variants"]
 PREDICTIONS = f"{RESULTS}/predictions"
@@ -143,7 +169,10 @@ PREDICTION_FILES = [
     for suffix in ("bedGraph", "bw", "sites.narrowPeak", "metrics.json")
 ]
 # all predicted chromosomes in one bigWig and one narrowPeak (rule merge_predictions)
-GENOME_PREDICTIONS = [f"{PREDICTIONS}/genome.bw", f"{PREDICTIONS}/genome.sites.narrowPeak"]
+GENOME_PREDICTIONS = [
+    f"{PREDICTIONS}/genome.bw",
+    f"{PREDICTIONS}/genome.sites.narrowPeak",
+]
 if "genome" in PREDICT["chromosomes"]:
     raise ValueError(
         "config: predict.chromosomes names a chromosome 'genome', whose files would be the "
@@ -151,7 +180,10 @@ if "genome" in PREDICT["chromosomes"]:
     )
 if PREDICT["chromosomes"]:
     PREDICTION_FILES += GENOME_PREDICTIONS
-EVALUATION_FILES = [f"{EVALUATION}/{f}" for f in ("metrics.json", "metrics.md", "roc.png", "pr.png", "ablation.md")]
+EVALUATION_FILES = [
+    f"{EVALUATION}/{f}"
+    for f in ("metrics.json", "metrics.md", "roc.png", "pr.png", "ablation.md")
+]
 
 
 def genome_stem(path):
@@ -187,7 +219,8 @@ _CHECKSUMS = _read_checksum_cache()
 
 def content_id(path):
     """What identifies an input's content: the sha256 of a local file, or the URL (and
-    checksums) of a download; "" for no input (or a missing file, which Snakemake reports)."""
+    checksums) of a download; "" for no input (or a missing file, which Snakemake reports).
+    """
     if not path:
         return ""
     if path in DOWNLOADS:
@@ -229,7 +262,9 @@ def chrom_mem_mb(wildcards, input, attempt, bytes_per_base=6):
         for line in handle:
             name, size = line.split("\t")[:2]
             sizes[name] = int(size)
-    size = sizes.get(getattr(wildcards, "chrom", None), max(sizes.values()))  # else the largest
+    size = sizes.get(
+        getattr(wildcards, "chrom", None), max(sizes.values())
+    )  # else the largest
     return int((500 + bytes_per_base * size / 1e6) * attempt)
 
 

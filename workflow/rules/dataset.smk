@@ -1,6 +1,8 @@
 # signal channels (bigWig), read over each X row: S.npy per split
 SIGNALS = config["signals"]
-SIGNAL_BIGWIGS = [local_input(signal["bigwig"], f"signals.{signal['name']}") for signal in SIGNALS]
+SIGNAL_BIGWIGS = [
+    local_input(signal["bigwig"], f"signals.{signal['name']}") for signal in SIGNALS
+]
 
 
 rule windows:
@@ -11,6 +13,16 @@ rule windows:
         blacklist=optional_input(BLACKLIST),
     output:
         f"{RESULTS}/chromosomes/{{chrom}}/windows.npz",
+    log:
+        f"{RESULTS}/logs/windows/{{chrom}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/windows/{{chrom}}.tsv"
+    conda:
+        DATASET_ENV
+    threads: 1
+    resources:
+        mem_mb=chrom_mem_mb,
+        runtime=30,
     params:
         window=config["windows"],
         bed=lambda wildcards, input: input.bed or "",
@@ -18,16 +30,6 @@ rule windows:
         aliases=aliases_json(),
         content=[content_id(WINDOWS_BED), content_id(BLACKLIST)],
         gc="--gc" if config["split"]["negatives"] == "gc_matched" else "",
-    log:
-        f"{RESULTS}/logs/windows/{{chrom}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/windows/{{chrom}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=chrom_mem_mb,
-        runtime=30,
-    conda:
-        DATASET_ENV
     shell:
         "tfbinding windows --fasta {input.fasta:q} --chrom {wildcards.chrom:q} --out {output:q}"
         " --length {params.window[length]} --stride {params.window[stride]}"
@@ -44,6 +46,16 @@ rule labels:
         fai=f"{PREPARED_FASTA}.fai",
     output:
         f"{RESULTS}/chromosomes/{{chrom}}/labels.npz",
+    log:
+        f"{RESULTS}/logs/labels/{{chrom}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/labels/{{chrom}}.tsv"
+    conda:
+        DATASET_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
     params:
         length=config["windows"]["length"],
         rule=config["labels"],
@@ -52,16 +64,6 @@ rule labels:
         aliases=aliases_json(),
         tasks=task_names_arg(),
         content=[content_id(p) for p in TASKS.values()],
-    log:
-        f"{RESULTS}/logs/labels/{{chrom}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/labels/{{chrom}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=30,
-    conda:
-        DATASET_ENV
     shell:
         "tfbinding labels --windows {input.windows:q} --peaks {input.peaks:q}"
         " --fasta {input.fasta:q} --chrom {wildcards.chrom:q} --out {output:q}"
@@ -76,22 +78,24 @@ rule split:
         labels=expand(rules.labels.output[0], chrom=CHROMOSOMES),
     output:
         f"{RESULTS}/split.npz",
+    log:
+        f"{RESULTS}/logs/split.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/split.tsv"
+    conda:
+        DATASET_ENV
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input, attempt: int(
+            (1000 + 4 * input.size_mb) * attempt
+        ),
+        runtime=30,
     params:
         chroms=CHROMOSOMES,
         window=config["windows"],
         split=config["split"],
         gc_match_test="--gc-match-test" if config["split"]["gc_match_test"] else "",
         weights=config["weights"],
-    log:
-        f"{RESULTS}/logs/split.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/split.tsv"
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, input, attempt: int((1000 + 4 * input.size_mb) * attempt),
-        runtime=30,
-    conda:
-        DATASET_ENV
     shell:
         "tfbinding split --chroms {params.chroms:q} --labels {input.labels:q} --out {output:q}"
         " --length {params.window[length]} --flank {params.window[flank]}"
@@ -110,18 +114,18 @@ rule onehot:
         fai=f"{PREPARED_FASTA}.fai",
     output:
         [f"{RESULTS}/chromosomes/{{chrom}}/X.{split}.npy" for split in SPLITS],
-    params:
-        prefix=lambda wildcards, output: output[0].removesuffix(".train.npy"),
     log:
         f"{RESULTS}/logs/onehot/{{chrom}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/onehot/{{chrom}}.tsv"
+    conda:
+        DATASET_ENV
     threads: 1
     resources:
         mem_mb=chrom_mem_mb,
         runtime=30,
-    conda:
-        DATASET_ENV
+    params:
+        prefix=lambda wildcards, output: output[0].removesuffix(".train.npy"),
     shell:
         "tfbinding onehot --split-table {input.split_table:q} --fasta {input.fasta:q}"
         " --chrom {wildcards.chrom:q} --out-prefix {params.prefix:q} > {log:q} 2>&1"
@@ -136,21 +140,21 @@ rule signals:
     output:
         [f"{RESULTS}/chromosomes/{{chrom}}/signals.S.{split}.npy" for split in SPLITS],
         counts=f"{RESULTS}/chromosomes/{{chrom}}/signals.S.json",
+    log:
+        f"{RESULTS}/logs/signals/{{chrom}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/signals/{{chrom}}.tsv"
+    conda:
+        DATASET_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
     params:
         prefix=lambda wildcards, output: output.counts.removesuffix(".S.json"),
         transforms=[signal.get("transform", "none") for signal in SIGNALS],
         missing=config["signals_missing"],
         content=[content_id(p) for p in SIGNAL_BIGWIGS],
-    log:
-        f"{RESULTS}/logs/signals/{{chrom}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/signals/{{chrom}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=30,
-    conda:
-        DATASET_ENV
     shell:
         "tfbinding signals --split-table {input.split_table:q} --bigwigs {input.bigwigs:q}"
         " --transforms {params.transforms} --fasta {input.fasta:q} --chrom {wildcards.chrom:q}"
@@ -161,7 +165,9 @@ rule dataset:
     input:
         split_table=rules.split.output[0],
         onehot=expand(rules.onehot.output, chrom=CHROMOSOMES),
-        signals=expand(rules.signals.output.counts, chrom=CHROMOSOMES) if SIGNALS else [],
+        signals=(
+            expand(rules.signals.output.counts, chrom=CHROMOSOMES) if SIGNALS else []
+        ),
         genome_info=f"{PREPARED_FASTA}.source.json",
         peaks=list(TASKS.values()),
         blacklist=optional_input(BLACKLIST),
@@ -172,13 +178,29 @@ rule dataset:
             caption="../report/dataset.rst",
             category="Dataset",
         ),
-        arrays=[f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS],
+        arrays=[
+            f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS
+        ],
         signals=[f"{DATASET}/{split}/S.npy" for split in SPLITS] if SIGNALS else [],
+    log:
+        f"{RESULTS}/logs/dataset.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/dataset.tsv"
+    conda:
+        DATASET_ENV
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input, attempt: int(
+            (1000 + input.size_mb / 10) * attempt
+        ),
+        runtime=60,
     params:
         blacklist=lambda wildcards, input: input.blacklist or "",
         bed=lambda wildcards, input: input.bed or "",
         prefixes=lambda wildcards, input: [
-            p.removesuffix(".train.npy") for p in input.onehot if p.endswith(".train.npy")
+            p.removesuffix(".train.npy")
+            for p in input.onehot
+            if p.endswith(".train.npy")
         ],
         name=NAME,
         out=lambda wildcards, output: os.path.dirname(output.manifest),
@@ -186,26 +208,25 @@ rule dataset:
         urls_json=json.dumps(
             {
                 "fasta": URLS.get(GENOME_FASTA),
-                "peaks": URLS.get(PEAKS) if len(TASKS) == 1 else [URLS.get(p) for p in TASKS.values()],
+                "peaks": (
+                    URLS.get(PEAKS)
+                    if len(TASKS) == 1
+                    else [URLS.get(p) for p in TASKS.values()]
+                ),
                 "blacklist": URLS.get(BLACKLIST),
                 "windows_bed": URLS.get(WINDOWS_BED),
             },
             sort_keys=True,
         ),
         tasks=task_names_arg(),
-        signal_prefixes=lambda wildcards, input: [p.removesuffix(".S.json") for p in input.signals],
+        signal_prefixes=lambda wildcards, input: [
+            p.removesuffix(".S.json") for p in input.signals
+        ],
         signals_json=json.dumps(SIGNALS, sort_keys=True),
-        content=[content_id(p) for p in (*TASKS.values(), BLACKLIST, WINDOWS_BED, *SIGNAL_BIGWIGS)],
-    log:
-        f"{RESULTS}/logs/dataset.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/dataset.tsv"
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, input, attempt: int((1000 + input.size_mb / 10) * attempt),
-        runtime=60,
-    conda:
-        DATASET_ENV
+        content=[
+            content_id(p)
+            for p in (*TASKS.values(), BLACKLIST, WINDOWS_BED, *SIGNAL_BIGWIGS)
+        ],
     shell:
         "tfbinding dataset --name {params.name:q} --split-table {input.split_table:q}"
         " --onehot-prefixes {params.prefixes:q} --out {params.out:q}"

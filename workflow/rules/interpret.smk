@@ -2,23 +2,25 @@ rule explain:
     input:
         model=rules.train.output.model,
         manifest=f"{DATASET}/manifest.json",
-        arrays=[f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS],
+        arrays=[
+            f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS
+        ],
     output:
         f"{RESULTS}/interpretation/{{model}}/attributions.npz",
-    params:
-        model_dir=lambda wildcards, input: os.path.dirname(input.model),
-        dataset=lambda wildcards, input: os.path.dirname(input.manifest),
-        settings=INTERPRET,
     log:
         f"{RESULTS}/logs/explain/{{model}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/explain/{{model}}.tsv"
+    conda:
+        MODELS_ENV
     threads: 2
     resources:
         mem_mb=4000,
         runtime=120,
-    conda:
-        MODELS_ENV
+    params:
+        model_dir=lambda wildcards, input: os.path.dirname(input.model),
+        dataset=lambda wildcards, input: os.path.dirname(input.manifest),
+        settings=INTERPRET,
     shell:
         "tfbinding explain --model {wildcards.model} --model-dir {params.model_dir:q}"
         " --dataset {params.dataset:q} --splits {params.settings[splits]}"
@@ -39,19 +41,19 @@ rule discover_motifs:
             category="Interpretation",
             subcategory="{model}",
         ),
-    params:
-        out_dir=lambda wildcards, output: os.path.dirname(output.meme),
-        settings=INTERPRET,
     log:
         f"{RESULTS}/logs/discover_motifs/{{model}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/discover_motifs/{{model}}.tsv"
+    conda:
+        MODELS_ENV
     threads: 2
     resources:
         mem_mb=4000,
         runtime=120,
-    conda:
-        MODELS_ENV
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output.meme),
+        settings=INTERPRET,
     shell:
         "tfbinding discover-motifs --attributions {input:q} --out-dir {params.out_dir:q}"
         " --jaspar-release {params.settings[jaspar_release]}"
@@ -73,20 +75,23 @@ rule score_variants:
         vcf=f"{RESULTS}/variants/{{model}}.vcf.gz",
         tbi=f"{RESULTS}/variants/{{model}}.vcf.gz.tbi",
         summary=f"{RESULTS}/variants/{{model}}.summary.json",
-    params:
-        model_dir=lambda wildcards, input: os.path.dirname(input.model),
-        mismatch="--allow-ref-mismatch" if VARIANTS["allow_ref_mismatch"] else "",
-        aliases=aliases_json(),
     log:
         f"{RESULTS}/logs/score_variants/{{model}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/score_variants/{{model}}.tsv"
-    threads: 2
-    resources:
-        mem_mb=lambda wildcards, input, attempt: chrom_mem_mb(wildcards, input, attempt) + 2000,
-        runtime=120,
     conda:
         MODELS_ENV
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input, attempt: chrom_mem_mb(
+            wildcards, input, attempt
+        )
+        + 2000,
+        runtime=120,
+    params:
+        model_dir=lambda wildcards, input: os.path.dirname(input.model),
+        mismatch="--allow-ref-mismatch" if VARIANTS["allow_ref_mismatch"] else "",
+        aliases=aliases_json(),
     shell:
         "tfbinding score-variants --model {wildcards.model} --model-dir {params.model_dir:q}"
         " --vcf {input.vcf:q} --fasta {input.fasta:q} --out-tsv {output.tsv:q}"
@@ -99,4 +104,6 @@ rule interpret:
     # effects of variants.model when variants.vcf is set
     input:
         expand(rules.discover_motifs.output, model=INTERPRET["model"]),
-        expand(rules.score_variants.output, model=VARIANTS["model"]) if VARIANTS["vcf"] else [],
+        expand(rules.score_variants.output, model=VARIANTS["model"])
+        if VARIANTS["vcf"]
+        else [],

@@ -8,18 +8,18 @@ rule calibrate:
         model=rules.train.output.model,
     output:
         f"{RESULTS}/models/{{model}}/threshold.json",
-    params:
-        dataset=lambda wildcards, input: os.path.dirname(input.manifest),
-        model_dir=lambda wildcards, input: os.path.dirname(input.model),
-        fdr=PREDICT["fdr"],
     log:
         f"{RESULTS}/logs/calibrate/{{model}}.log",
+    conda:
+        MODELS_ENV
     threads: 2
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        MODELS_ENV
+    params:
+        dataset=lambda wildcards, input: os.path.dirname(input.manifest),
+        model_dir=lambda wildcards, input: os.path.dirname(input.model),
+        fdr=PREDICT["fdr"],
     shell:
         "tfbinding calibrate --dataset {params.dataset:q} --model {wildcards.model}"
         " --model-dir {params.model_dir:q} --out {output:q} --fdr {params.fdr} > {log:q} 2>&1"
@@ -38,9 +38,22 @@ rule predict:
         sites=f"{PREDICTIONS}/{{chrom}}.sites.narrowPeak",
         windows=f"{PREDICTIONS}/{{chrom}}.windows.npz",
         metrics=f"{PREDICTIONS}/{{chrom}}.metrics.json",
+    log:
+        f"{RESULTS}/logs/predict/{{chrom}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/predict/{{chrom}}.tsv"
     wildcard_constraints:
         # only the configured chromosomes: genome.bw is merge_predictions' output
         chrom="|".join(re.escape(chrom) for chrom in PREDICT["chromosomes"]) or "(?!)",
+    conda:
+        MODELS_ENV
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input, attempt: chrom_mem_mb(
+            wildcards, input, attempt, bytes_per_base=4
+        )
+        + 1500,
+        runtime=240,
     params:
         model=PREDICT["model"],
         model_dir=lambda wildcards, input: os.path.dirname(input.model),
@@ -50,16 +63,6 @@ rule predict:
         window=config["windows"],
         rule=config["labels"],
         aliases=aliases_json(),
-    log:
-        f"{RESULTS}/logs/predict/{{chrom}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/predict/{{chrom}}.tsv"
-    threads: 2
-    resources:
-        mem_mb=lambda wildcards, input, attempt: chrom_mem_mb(wildcards, input, attempt, bytes_per_base=4) + 1500,
-        runtime=240,
-    conda:
-        MODELS_ENV
     shell:
         "tfbinding predict --model {params.model} --model-dir {params.model_dir:q}"
         " --threshold {input.threshold:q} --fasta {input.fasta:q} --chrom {wildcards.chrom:q}"
