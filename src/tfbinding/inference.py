@@ -89,35 +89,64 @@ def load_model(model_dir: str | os.PathLike, seed: int = 0, threads: int | None 
                          "rerun training to rebuild it") from err
 
 
+def require_sequence_only(model, what: str) -> None:
+    """Raise :class:`InputError` when ``model`` has more than one output (multi-task) or
+    input channels beyond A, C, G, T (signal channels): ``what`` does not handle them yet."""
+    tasks = int(model.outputs[0].shape[-1] or 1) if getattr(model, "outputs", None) else 1
+    channels = int(model.inputs[0].shape[-1] or 4) if getattr(model, "inputs", None) else 4
+    if tasks > 1 or channels != 4:
+        raise InputError(f"{what} takes single-task, sequence-only models; this model has {tasks} outputs "
+                         f"and {channels} input channels (multi-task or signal-channel models are "
+                         "trained and evaluated, not yet used here)")
+
+
 def reverse_complement(X: np.ndarray) -> np.ndarray:
-    """Reverse complement of one-hot windows ``(n, L, C)`` with channels A, C, G, T first."""
-    return X[:, ::-1, ::-1]
+    """Reverse complement of one-hot windows ``(n, L, C)`` with channels A, C, G, T first.
+
+    With more than 4 channels, the ones after A, C, G, T are signal channels: they are
+    reversed along the length only, not complemented.
+    """
+    if X.shape[-1] == 4:
+        return X[:, ::-1, ::-1]
+    return np.concatenate((X[:, ::-1, 3::-1], X[:, ::-1, 4:]), axis=-1)
+
+
+def with_signals(X: np.ndarray, S: np.ndarray | None) -> np.ndarray:
+    """One-hot windows with their signal channels after A, C, G, T: ``(n, L, 4 + S)``
+    float32; ``X`` itself when ``S`` is None."""
+    if S is None:
+        return X
+    return np.concatenate((np.asarray(X, dtype=np.float32), np.asarray(S, dtype=np.float32)), axis=-1)
 
 
 def predict_probabilities(model, X: np.ndarray, reverse_complement_average: bool = False,
-                          batch_size: int = 4096) -> np.ndarray:
+                          batch_size: int = 4096, signals: np.ndarray | None = None) -> np.ndarray:
     """Binding probabilities of one-hot windows.
 
     Parameters
     ----------
     model : keras.Model
-        A model with one sigmoid output per window.
+        A model with one sigmoid output per window, or T (a multi-task model).
     X : array (n, L, 4)
         One-hot windows; a uint8 memory map is read ``batch_size`` rows at a time.
     reverse_complement_average : bool, default False
         Average each window's probability with its reverse complement's.
     batch_size : int, default 4096
+    signals : array (n, L, S) or None, default None
+        The windows' signal channels, for a model trained with them (row for row with X).
 
     Returns
     -------
-    numpy.ndarray (n,) float32
+    numpy.ndarray (n,) float32 for one output, (n, T) for T outputs
     """
-    out = np.empty(len(X), dtype=np.float32)
+    tasks = int(model.outputs[0].shape[-1] or 1) if getattr(model, "outputs", None) else 1
+    out = np.empty((len(X),) if tasks == 1 else (len(X), tasks), dtype=np.float32)
     for first in range(0, len(X), batch_size):
         block = np.asarray(X[first:first + batch_size], dtype=np.float32)
-        p = np.asarray(model.predict_on_batch(block)).reshape(len(block), -1)[:, 0]
+        if signals is not None:
+            block = with_signals(block, signals[first:first + batch_size])
+        p = np.asarray(model.predict_on_batch(block)).reshape(len(block), -1)
         if reverse_complement_average:
-            p = (p + np.asarray(model.predict_on_batch(reverse_complement(block))).reshape(
-                len(block), -1)[:, 0]) / 2
-        out[first:first + len(block)] = p
+            p = (p + np.asarray(model.predict_on_batch(reverse_complement(block))).reshape(len(block), -1)) / 2
+        out[first:first + len(block)] = p[:, 0] if tasks == 1 else p
     return out

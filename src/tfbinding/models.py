@@ -12,6 +12,17 @@ JASPAR matrix it is motif-informed: its logit is ``a * scan(x) + b + CNN(x)``, w
 the matrix's best log-odds match on either strand (as ``motif_baseline``), ``a, b`` start
 at a logistic fit on train, the CNN's output starts at zero and its first filters start at
 the matrix and its reverse complement. Before any training it *is* the motif scan.
+
+Multi-task (``tasks=T > 1``): every model ends in T sigmoid outputs, one per factor, and
+trains on :class:`MaskedBinaryCrossentropy`: the batches pack labels and weights side by
+side, ``y_true = [y | w]`` of shape ``(n, 2T)``, and the loss is ``sum(w * bce) / sum(w)``,
+so a masked label (``w == 0``) adds nothing. Its ROC and PR AUC (:class:`MaskedAUC`) are the
+mean over tasks of each task's AUC on the unmasked windows. ``tasks=1`` builds exactly the
+single-output models above with Keras' own loss and metrics. The motif-informed ``improved``
+stays single-task: with T > 1 ``improved`` is the plain one.
+
+Signal channels (``channels = 4 + S``): the extra input channels follow A, C, G, T on the
+last axis; the first layer sees all of them, and the motif scan reads the first four.
 """
 from __future__ import annotations
 
@@ -22,8 +33,63 @@ from keras import ops
 from .options import TrainingConfig, check_model
 
 
-def _metrics() -> list:
+def _metrics(tasks: int = 1) -> list:
+    if tasks > 1:
+        return [MaskedAUC(tasks, curve="ROC", name="roc_auc"), MaskedAUC(tasks, curve="PR", name="pr_auc")]
     return [keras.metrics.AUC(curve="ROC", name="roc_auc"), keras.metrics.AUC(curve="PR", name="pr_auc")]
+
+
+def _loss(tasks: int = 1):
+    return MaskedBinaryCrossentropy(tasks) if tasks > 1 else "binary_crossentropy"
+
+
+def pack_targets(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``[y | w]``, ``(n, 2T)`` float32: the multi-task models' ``y_true``."""
+    return np.concatenate((np.asarray(y, dtype=np.float32), np.asarray(w, dtype=np.float32)), axis=1)
+
+
+@keras.saving.register_keras_serializable(package="tfbinding")
+class MaskedBinaryCrossentropy(keras.losses.Loss):
+    """``sum(w * bce(y, p)) / sum(w)`` over the batch's windows and tasks, from
+    ``y_true = [y | w]`` ``(n, 2T)``: entries with ``w == 0`` contribute nothing."""
+
+    def __init__(self, tasks: int, name: str = "masked_binary_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.tasks = int(tasks)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, "float32")
+        y, w = y_true[:, :self.tasks], y_true[:, self.tasks:]
+        p = ops.clip(ops.cast(y_pred, "float32"), keras.config.epsilon(), 1 - keras.config.epsilon())
+        bce = -(y * ops.log(p) + (1 - y) * ops.log(1 - p))
+        # one value per window so that Keras' batch mean gives sum(w * bce) / sum(w)
+        total = ops.maximum(ops.sum(w), keras.config.epsilon())
+        return ops.sum(w * bce, axis=1) * ops.cast(ops.shape(w)[0], "float32") / total
+
+    def get_config(self) -> dict:
+        return {"tasks": self.tasks, "name": self.name}
+
+
+@keras.saving.register_keras_serializable(package="tfbinding")
+class MaskedAUC(keras.metrics.AUC):
+    """Keras' AUC per task on the unmasked entries (``w > 0`` in ``y_true = [y | w]``),
+    averaged over the tasks."""
+
+    def __init__(self, tasks: int, curve: str = "ROC", name: str | None = None, **kwargs):
+        kwargs.pop("multi_label", None), kwargs.pop("num_labels", None)
+        super().__init__(curve=curve, name=name, multi_label=True, num_labels=int(tasks), **kwargs)
+        self.tasks = int(tasks)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.cast(y_true, "float32")
+        mask = ops.cast(y_true[:, self.tasks:] > 0, "float32")
+        return super().update_state(y_true[:, :self.tasks], y_pred, sample_weight=mask)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        for key in ("multi_label", "num_labels", "label_weights"):
+            config.pop(key, None)
+        return {**config, "tasks": self.tasks}
 
 
 def prior_logit(prior: float) -> float:
@@ -74,29 +140,40 @@ class MotifScan(keras.layers.Layer):
                                       trainable=False, name="pwm")
 
     def call(self, x):
+        x = x[..., :4]  # A, C, G, T: signal channels, if any, follow
         return ops.max(ops.conv(ops.cast(x, "float32"), self.kernel, padding="valid"), axis=(1, 2))[:, None]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "pwm": self.pwm.tolist()}
 
 
-def motif_filters(pwm: np.ndarray, filters: int, kernel: int, seed: int = 0) -> np.ndarray:
-    """First-layer kernel ``(kernel, 4, filters)``: filter 0 the matrix, filter 1 its reverse
-    complement (centred, each position zero-mean, scaled to max |w| = 1), the rest He-normal."""
-    weights = np.array(keras.initializers.HeNormal(seed)((kernel, 4, filters)))
+def motif_filters(pwm: np.ndarray, filters: int, kernel: int, seed: int = 0, channels: int = 4) -> np.ndarray:
+    """First-layer kernel ``(kernel, channels, filters)``: filter 0 the matrix, filter 1 its
+    reverse complement (centred, each position zero-mean, scaled to max |w| = 1; zero on any
+    signal channel), the rest He-normal."""
+    weights = np.array(keras.initializers.HeNormal(seed)((kernel, channels, filters)))
     width = min(len(pwm), kernel)
     first = (kernel - width) // 2
     for index, matrix in enumerate((pwm, pwm[::-1, ::-1])[:filters]):
         matrix = matrix[(len(matrix) - width) // 2:][:width]
         weights[:, :, index] = 0.0
-        weights[first:first + width, :, index] = ((matrix - matrix.mean(axis=1, keepdims=True))
+        weights[first:first + width, :4, index] = ((matrix - matrix.mean(axis=1, keepdims=True))
                                                   / np.abs(matrix).max())
     return weights
 
 
+def _bias(prior, tasks: int):
+    """The output bias initializer: each task's prior logit (``prior`` a float or T floats)."""
+    priors = np.broadcast_to(np.asarray(prior, dtype=np.float64), (tasks,)) if tasks > 1 else None
+    if priors is None:
+        return keras.initializers.Constant(prior_logit(float(np.ravel(prior)[0])))
+    return keras.initializers.Constant([prior_logit(p) for p in priors])
+
+
 def build_study_model(input_length: int, dropout: float, config: TrainingConfig, window_length: int | None = None,
-                      prior: float = 0.5, steps_per_epoch: int = 1) -> keras.Model:
-    """3x (Conv1D(15, 10, relu, same) -> Dropout), Flatten, Dense(1, sigmoid).
+                      prior: float = 0.5, steps_per_epoch: int = 1, tasks: int = 1,
+                      channels: int = 4) -> keras.Model:
+    """3x (Conv1D(15, 10, relu, same) -> Dropout), Flatten, Dense(tasks, sigmoid).
 
     Parameters
     ----------
@@ -106,10 +183,12 @@ def build_study_model(input_length: int, dropout: float, config: TrainingConfig,
     window_length : the labelled window; the flanks around it are cropped away
         (default: the whole row).
     prior : the weighted positive fraction the loss sees (0.5 with balanced weights); the
-        output bias starts at its logit.
+        output bias starts at its logit (one per task for ``tasks > 1``).
     steps_per_epoch : for SGD's warm-up.
+    tasks : sigmoid outputs (T > 1: the masked multi-task loss and metrics).
+    channels : input channels, 4 (one-hot) plus any signal channels.
     """
-    inputs = keras.Input((input_length, 4), name="one_hot")
+    inputs = keras.Input((input_length, channels), name="one_hot")
     x = inputs
     flank = (input_length - window_length) // 2 if window_length else 0
     if flank:
@@ -120,25 +199,30 @@ def build_study_model(input_length: int, dropout: float, config: TrainingConfig,
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout{layer + 1}")(x)
     x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid", name="probability",
-                                 bias_initializer=keras.initializers.Constant(prior_logit(prior)))(x)
+    outputs = keras.layers.Dense(tasks, activation="sigmoid", name="probability",
+                                 bias_initializer=_bias(prior, tasks))(x)
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss="binary_crossentropy",
-                  weighted_metrics=[], metrics=_metrics())
+    model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=_loss(tasks),
+                  weighted_metrics=[], metrics=_metrics(tasks))
     return model
 
 
 def build_improved_model(input_length: int, config: TrainingConfig, pwm: np.ndarray | None = None,
-                         scan_fit: tuple[float, float] = (1.0, 0.0), prior: float = 0.5) -> keras.Model:
+                         scan_fit: tuple[float, float] = (1.0, 0.0), prior: float = 0.5, tasks: int = 1,
+                         channels: int = 4) -> keras.Model:
     """Conv -> BatchNorm -> ReLU -> MaxPool blocks, global max pooling, dropout, Adam.
 
     With ``pwm`` (a log-odds matrix, ``(k, 4)``) the logit is ``a * scan(x) + b + CNN(x)``
     with ``(a, b) = scan_fit`` and the CNN's output at zero: the untrained model is the scan.
+    ``tasks > 1`` gives T outputs and takes no ``pwm`` (the motif-informed model is single-task).
     """
-    inputs = keras.Input((input_length, 4), name="one_hot")
+    if tasks > 1 and pwm is not None:
+        raise ValueError("the motif-informed improved model is single-task: build it with tasks=1 or pwm=None")
+    inputs = keras.Input((input_length, channels), name="one_hot")
     x = inputs
     for layer, kernel in enumerate((11, 7, 5)):
-        init = (keras.initializers.Constant(motif_filters(pwm, config.improved_filters, kernel, config.seed))
+        init = (keras.initializers.Constant(motif_filters(pwm, config.improved_filters, kernel, config.seed,
+                                                              channels))
                 if layer == 0 and pwm is not None else "glorot_uniform")
         x = keras.layers.Conv1D(config.improved_filters, kernel, padding="same", use_bias=False,
                                 kernel_initializer=init, name=f"conv{layer + 1}")(x)
@@ -150,8 +234,7 @@ def build_improved_model(input_length: int, config: TrainingConfig, pwm: np.ndar
     x = keras.layers.Dropout(0.3)(x)
     x = keras.layers.Dense(32, activation="relu")(x)
     if pwm is None:
-        logit = keras.layers.Dense(1, name="logit",
-                                   bias_initializer=keras.initializers.Constant(prior_logit(prior)))(x)
+        logit = keras.layers.Dense(tasks, name="logit", bias_initializer=_bias(prior, tasks))(x)
     else:
         cnn = keras.layers.Dense(1, kernel_initializer="zeros", bias_initializer="zeros", name="cnn_logit")(x)
         scan = MotifScan(pwm, name="motif_scan")(inputs)
@@ -163,19 +246,23 @@ def build_improved_model(input_length: int, config: TrainingConfig, pwm: np.ndar
     model = keras.Model(inputs, outputs)
     clip = {"clipnorm": config.clipnorm} if config.clipnorm else {}
     model.compile(optimizer=keras.optimizers.Adam(config.improved_learning_rate, **clip),
-                  loss="binary_crossentropy", weighted_metrics=[], metrics=_metrics())
+                  loss=_loss(tasks), weighted_metrics=[], metrics=_metrics(tasks))
     return model
 
 
 def build_model(model_name: str, input_length: int, config: TrainingConfig = TrainingConfig(), *,
                 window_length: int | None = None, prior: float = 0.5, steps_per_epoch: int = 1,
-                pwm: np.ndarray | None = None, scan_fit: tuple[float, float] = (1.0, 0.0)) -> keras.Model:
-    """Build and compile one of :data:`tfbinding.options.TRAINED_MODELS` (see the builders)."""
+                pwm: np.ndarray | None = None, scan_fit: tuple[float, float] = (1.0, 0.0),
+                tasks: int = 1, channels: int = 4) -> keras.Model:
+    """Build and compile one of :data:`tfbinding.options.TRAINED_MODELS` (see the builders):
+    ``tasks`` sigmoid outputs (1: today's models exactly), ``channels`` input channels
+    (4 one-hot, plus any signal channels)."""
     check_model(model_name)
     if model_name == "improved":
-        return build_improved_model(input_length, config, pwm, scan_fit, prior)
+        return build_improved_model(input_length, config, pwm, scan_fit, prior, tasks, channels)
     dropout = 0.0 if model_name == "no_dropout" else config.dropout
-    return build_study_model(input_length, dropout, config, window_length, prior, steps_per_epoch)
+    return build_study_model(input_length, dropout, config, window_length, prior, steps_per_epoch, tasks,
+                             channels)
 
 
 def fit_scan_logistic(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None,

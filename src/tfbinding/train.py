@@ -21,11 +21,35 @@ from .plotting import plot_history
 log = logging.getLogger(__name__)
 
 
-def _positive_prior(data, weighted: bool) -> float:
-    """The positive fraction the loss sees on train: 0.5 under balanced weights."""
+def _positive_prior(data, weighted: bool) -> float | list[float]:
+    """The positive fraction the loss sees on train: 0.5 under balanced weights; one per
+    task for a multi-task dataset (masked labels left out)."""
+    tasks = dataset_tasks(data)
+    if len(tasks) > 1:
+        y = np.asarray(data.train["y"], dtype=np.float64)
+        w = np.asarray(data.train["w"], dtype=np.float64)
+        w = w if weighted else (w > 0).astype(np.float64)
+        return [float(v) for v in (w * y).sum(axis=0) / np.maximum(w.sum(axis=0), 1e-12)]
     y = np.asarray(data.train["y"], dtype=np.float64).ravel()
     w = np.asarray(data.train["w"], dtype=np.float64).ravel() if weighted else np.ones_like(y)
     return float((w * y).sum() / max(w.sum(), 1e-12))
+
+
+def dataset_tasks(data) -> list[str]:
+    """The dataset's task names: ``manifest["tasks"]``, or one unnamed task (``[""]``)."""
+    T = int(data.train["y"].shape[1]) if np.ndim(data.train["y"]) == 2 else 1
+    names = data.manifest.get("tasks") if T > 1 else None
+    if isinstance(names, dict):
+        names = list(names)
+    elif isinstance(names, list):
+        names = [n if isinstance(n, str) else n.get("name") for n in names]
+    return list(names) if names and len(names) == T else ([f"task{i}" for i in range(T)] if T > 1 else [""])
+
+
+def dataset_channels(data) -> int:
+    """Input channels: 4 (A, C, G, T) plus the dataset's signal channels, if any."""
+    S = data.train.get("S")
+    return 4 + (int(S.shape[-1]) if S is not None else 0)
 
 
 def _motif_start(data, motif: str | os.PathLike, weighted: bool) -> tuple[np.ndarray, tuple[float, float]]:
@@ -69,7 +93,8 @@ def _challenger_checkpoint(path, valid: dict, scan: np.ndarray, seed: int):
         decisions: list[dict] = []
 
         def on_epoch_end(self, epoch, logs=None):
-            scores = predict_probabilities(self.model, valid["X"], reverse_complement_average=True)
+            scores = predict_probabilities(self.model, valid["X"], reverse_complement_average=True,
+                                           signals=valid.get("S"))
             pr, roc = average_precision(labels, scores), roc_auc(labels, scores)
             confidence = beats_reference(labels, scores, scan, seed + epoch)
             keep = pr > floor["pr_auc"] and roc >= floor["roc_auc"] and confidence >= CHALLENGE_CONFIDENCE
@@ -131,11 +156,16 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
                                  reverse_complement_half=uses_reverse_complement(model_name),
                                  seed=config.seed)
     valid_batches = SplitBatches(data.valid, batch_size, weighted=False)
+    tasks = dataset_tasks(data)
+    if improved and motif and len(tasks) > 1:
+        log.info("improved: %d tasks, so the plain improved model (the motif-informed one is "
+                 "single-task); %s is not used", len(tasks), motif)
+        motif = None
     pwm, scan_fit = _motif_start(data, motif, weighted) if improved and motif else (None, (1.0, 0.0))
     model = build_model(model_name, data.train["X"].shape[1], config,
                         window_length=data.manifest.get("window", {}).get("length"),
                         prior=_positive_prior(data, weighted), steps_per_epoch=len(train_batches),
-                        pwm=pwm, scan_fit=scan_fit)
+                        pwm=pwm, scan_fit=scan_fit, tasks=len(tasks), channels=dataset_channels(data))
     model.summary(print_fn=log.info)
     with atomic_path(out_dir) as tmp:
         tmp.mkdir(parents=True)
@@ -143,7 +173,8 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
             tmp / MODEL_FILE, monitor="val_pr_auc", mode="max", save_best_only=True)
         if pwm is not None:
             # epoch 0: the untrained model is the motif scan; it stays unless an epoch beats it
-            scan = predict_probabilities(model, data.valid["X"], reverse_complement_average=True)
+            scan = predict_probabilities(model, data.valid["X"], reverse_complement_average=True,
+                                         signals=data.valid.get("S"))
             start = model.evaluate(valid_batches, return_dict=True, verbose=0)
             model.save(tmp / MODEL_FILE)
             checkpoint = _challenger_checkpoint(tmp / MODEL_FILE, data.valid, scan, config.seed)
@@ -164,6 +195,8 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
         summary = {"model": model_name, "best_epoch": int(best["epoch"]) + 1, "epochs_run": len(history),
                    "val_pr_auc": best["val_pr_auc"], "val_roc_auc": best["val_roc_auc"],
                    "training": asdict(config), "motif": str(motif) if pwm is not None else None}
+        if len(tasks) > 1:
+            summary["tasks"] = tasks  # val_pr_auc, val_roc_auc: the mean over tasks
         if start is not None:
             summary["before_training"] = {"val_pr_auc": start["pr_auc"], "val_roc_auc": start["roc_auc"],
                                           "scan_logistic_fit": list(scan_fit)}
