@@ -58,7 +58,7 @@ import numpy as np
 
 from .atomic import save_npz
 from .errors import InputError
-from .inference import load_model
+from .inference import load_model, require_sequence_only
 from .onehot import centred_windows
 
 log = logging.getLogger(__name__)
@@ -470,7 +470,9 @@ def attribute(model_dir: str | os.PathLike, windows: WindowSet, out_npz: str | o
     windows that have ISM (k = 0 without); ``method``, ``reference``, ``target``,
     ``source`` () str; ``rc_average`` () bool; ``steps`` () int64.
     """
-    return _attribute(load_model(model_dir, seed=seed, threads=threads), windows, out_npz,
+    model = load_model(model_dir, seed=seed, threads=threads)
+    require_sequence_only(model, "interpretation")
+    return _attribute(model, windows, out_npz,
                       rc_average=rc_average, steps=steps, ism_windows=ism_windows,
                       batch_size=batch_size, name=str(model_dir))
 
@@ -504,6 +506,7 @@ def explain(model_dir: str | os.PathLike, out_npz: str | os.PathLike, *,
         raise InputError("give either a dataset folder or a BED of regions to explain, not "
                          f"{'both' if bed is not None else 'neither'}")
     model = load_model(model_dir, seed=seed, threads=threads)
+    require_sequence_only(model, "interpretation")
     if bed is not None:
         if fasta is None:
             raise InputError(f"{bed}: explaining BED regions needs the reference FASTA too")

@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from .atomic import save_json
-from .inference import load_model, predict_probabilities
+from .inference import load_model, predict_probabilities, require_sequence_only
 from .loader import load_dataset
 from .metrics import threshold_at_fdr
 from .options import uses_reverse_complement
@@ -18,7 +18,9 @@ def calibrate_threshold(model_dir: str | os.PathLike, model_name: str, dataset_d
     windows at or above it have an FDR of at most ``fdr`` there. Writes ``out`` (JSON)."""
     data = load_dataset(dataset_dir)
     labels = np.asarray(data.valid["y"]).reshape(-1)
-    scores = predict_probabilities(load_model(model_dir), data.valid["X"], uses_reverse_complement(model_name))
+    model = load_model(model_dir)
+    require_sequence_only(model, "threshold calibration")
+    scores = predict_probabilities(model, data.valid["X"], uses_reverse_complement(model_name))
     threshold = threshold_at_fdr(labels, scores, fdr)
     called = scores >= threshold
     achieved = float(np.mean(labels[called] == 0)) if called.any() else 0.0

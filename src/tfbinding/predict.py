@@ -12,7 +12,7 @@ import numpy as np
 from .atomic import save_json, save_npz
 from .bedio import merge_intervals, read_intervals
 from .genome import Genome
-from .inference import load_model, predict_probabilities
+from .inference import load_model, predict_probabilities, require_sequence_only
 from .intervals import overlap_bp
 from .labels import LabelRule, label_windows
 from .metrics import average_precision, roc_auc
@@ -71,6 +71,7 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
                                name=f"{fasta}: {chrom}")
     starts = selection.starts
     model = load_model(model_dir)
+    require_sequence_only(model, "genome-wide prediction")
     rc = uses_reverse_complement(model_name)
     scores = np.empty(len(starts), dtype=np.float32)
     done = 0

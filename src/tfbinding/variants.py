@@ -299,8 +299,9 @@ def score_snvs(model, genome, snvs: SnvTable, rc_average: bool = False,
     ref_score, alt_score : numpy.ndarray (n,) float32
     """
     from .onehot import centred_windows
-    from .inference import predict_probabilities
+    from .inference import predict_probabilities, require_sequence_only
 
+    require_sequence_only(model, "variant scoring")
     length = int(model.input_shape[1])
     centre = length // 2
     eye = np.eye(4, dtype=np.uint8)
