@@ -264,6 +264,8 @@ def main() -> None:
     parser.add_argument("--negative-fraction", type=float, default=0.25,
                         help="simulated: keep this fraction of train/valid negatives (test stays whole)")
     parser.add_argument("--shared", default=str(REPO.parent / "shared" / "data" / "jund_chr22"))
+    parser.add_argument("--challenge-min-positives", type=int, default=None,
+                        help="override tfbinding.train.CHALLENGE_MIN_POSITIVES")
     parser.add_argument("--challenge-confidence", type=float, default=None,
                         help="override tfbinding.train.CHALLENGE_CONFIDENCE (0: any epoch better on "
                              "validation replaces the motif scan)")
@@ -275,6 +277,10 @@ def main() -> None:
         import tfbinding.train
 
         tfbinding.train.CHALLENGE_CONFIDENCE = args.challenge_confidence
+    if args.challenge_min_positives is not None:
+        import tfbinding.train
+
+        tfbinding.train.CHALLENGE_MIN_POSITIVES = args.challenge_min_positives
     started = time.perf_counter()
     result = simulated(args) if args.benchmark == "simulated" else real(args)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")

@@ -51,6 +51,8 @@ def test_motif_informed_improved_keeps_the_scan_unless_training_beats_it(tiny_da
     assert load_model(tmp_path / "improved").get_layer("motif_scan") is not None
     assert [row["epoch"] for row in summary["challenges"]] == [1]
     assert (summary["best_epoch"] == 1) == summary["challenges"][0]["kept"]
+    # the tiny validation split holds fewer than 50 positives: no epoch may replace the scan
+    assert summary["best_epoch"] == 0 and "validation positives" in summary["challenges"][0]["reason"]
     saved = json.loads((tmp_path / "improved" / "training.json").read_text())
     assert saved["before_training"] == start and saved["collapsed"] is None
 

@@ -64,6 +64,10 @@ def _motif_start(data, motif: str | os.PathLike, weighted: bool) -> tuple[np.nda
 CHALLENGE_RESAMPLES = 200
 #: share of those resamples in which the epoch's PR AUC must beat the scan's
 CHALLENGE_CONFIDENCE = 0.9
+#: below this many validation positives no epoch may replace the scan: their PR AUC is too
+#: noisy to tell a real gain from luck (measured on ../shared/data/jund_chr22, 13-24
+#: positives per split, where accepted epochs lost to the scan on most test splits)
+CHALLENGE_MIN_POSITIVES = 50
 
 
 def beats_reference(labels: np.ndarray, candidate: np.ndarray, reference: np.ndarray, seed: int = 0,
@@ -82,7 +86,8 @@ def _challenger_checkpoint(path, valid: dict, scan: np.ndarray, seed: int):
     """A Keras callback that saves an epoch over the motif scan (already saved as epoch 0)
     only when it is the best so far on validation PR AUC, is not worse in ROC AUC, and
     beats the scan's PR AUC in at least :data:`CHALLENGE_CONFIDENCE` of paired bootstrap
-    resamples: with few validation positives, a lucky epoch must not replace the scan."""
+    resamples: a lucky epoch must not replace the scan. With fewer than
+    :data:`CHALLENGE_MIN_POSITIVES` validation positives, none does."""
     import keras
 
     labels = np.asarray(valid["y"]).ravel()
@@ -97,9 +102,13 @@ def _challenger_checkpoint(path, valid: dict, scan: np.ndarray, seed: int):
                                            signals=valid.get("S"))
             pr, roc = average_precision(labels, scores), roc_auc(labels, scores)
             confidence = beats_reference(labels, scores, scan, seed + epoch)
-            keep = pr > floor["pr_auc"] and roc >= floor["roc_auc"] and confidence >= CHALLENGE_CONFIDENCE
+            enough = labels.sum() >= CHALLENGE_MIN_POSITIVES
+            keep = (enough and pr > floor["pr_auc"] and roc >= floor["roc_auc"]
+                    and confidence >= CHALLENGE_CONFIDENCE)
             self.decisions.append({"epoch": epoch + 1, "val_pr_auc": pr, "val_roc_auc": roc,
-                                   "beats_scan_share": confidence, "kept": keep})
+                                   "beats_scan_share": confidence, "kept": keep,
+                                   **({} if enough else {"reason": f"only {int(labels.sum())} validation "
+                                      f"positives (< {CHALLENGE_MIN_POSITIVES}): the scan stays"})})
             if keep:
                 floor.update(pr_auc=pr, roc_auc=roc)
                 self.kept_epoch = epoch + 1
