@@ -15,10 +15,16 @@ from tfbinding.labels import LabelRule
 from tfbinding.options import TRAINED_MODELS, WindowSpec, coerce_to_schema
 from tfbinding.split import SplitSpec
 
-# --config overrides arrive as strings ("10"); give them the schema's types first
+# --config overrides arrive as strings ("10"): give them the schema's types first (only
+# them: a string in a config file stays an error)
 with open(workflow.source_path("../schemas/config.schema.yaml")) as schema_file:
     CONFIG_SCHEMA = yaml.safe_load(schema_file)
-config.update(coerce_to_schema(dict(config), CONFIG_SCHEMA))
+config.update(
+    coerce_to_schema(
+        {key: config[key] for key in workflow.config_settings.config if key in config},
+        CONFIG_SCHEMA,
+    )
+)
 validate(config, "../schemas/config.schema.yaml")
 
 # The package's own checks, before any job runs (the steps repeat them); the leak check on

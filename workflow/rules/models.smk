@@ -1,9 +1,15 @@
 rule train:
     input:
         manifest=f"{DATASET}/manifest.json",
-        arrays=[f"{DATASET}/{split}/{array}.npy" for split in ("train", "valid") for array in ARRAYS],
+        arrays=[
+            f"{DATASET}/{split}/{array}.npy"
+            for split in ("train", "valid")
+            for array in ARRAYS
+        ],
         motif=lambda wildcards: (
-            config["motif"] if wildcards.model == "improved" and config["motif"] else []
+            config["motif"]
+            if wildcards.model == "improved" and config["motif"]
+            else []
         ),
     output:
         model=f"{RESULTS}/models/{{model}}/model.keras",
@@ -14,21 +20,23 @@ rule train:
             category="Training",
             subcategory="{model}",
         ),
+    log:
+        f"{RESULTS}/logs/train/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{model}}.tsv"
+    conda:
+        MODELS_ENV
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input, attempt: int(
+            (2000 + 2 * input.size_mb) * attempt
+        ),
+        runtime=240,
     params:
         dataset=lambda wildcards, input: os.path.dirname(input.manifest),
         out_dir=lambda wildcards, output: os.path.dirname(output.model),
         training=json.dumps(config["training"], sort_keys=True),
         motif=lambda wildcards, input: input.motif or "",
-    log:
-        f"{RESULTS}/logs/train/{{model}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/train/{{model}}.tsv"
-    threads: 2
-    resources:
-        mem_mb=lambda wildcards, input, attempt: int((2000 + 2 * input.size_mb) * attempt),
-        runtime=240,
-    conda:
-        MODELS_ENV
     shell:
         "tfbinding train --dataset {params.dataset:q} --model {wildcards.model}"
         " --out-dir {params.out_dir:q} --training-json {params.training:q} --motif={params.motif:q}"
@@ -44,12 +52,34 @@ rule evaluate:
         motif=config["motif"] if "motif_baseline" in MODELS and config["motif"] else [],
     output:
         metrics=f"{EVALUATION}/metrics.json",
-        table=report(f"{EVALUATION}/metrics.md", caption="../report/metrics.rst", category="Evaluation"),
-        roc=report(f"{EVALUATION}/roc.png", caption="../report/roc.rst", category="Evaluation"),
-        pr=report(f"{EVALUATION}/pr.png", caption="../report/pr.rst", category="Evaluation"),
-        ablation=report(
-            f"{EVALUATION}/ablation.md", caption="../report/ablation.rst", category="Evaluation"
+        table=report(
+            f"{EVALUATION}/metrics.md",
+            caption="../report/metrics.rst",
+            category="Evaluation",
         ),
+        roc=report(
+            f"{EVALUATION}/roc.png", caption="../report/roc.rst", category="Evaluation"
+        ),
+        pr=report(
+            f"{EVALUATION}/pr.png", caption="../report/pr.rst", category="Evaluation"
+        ),
+        ablation=report(
+            f"{EVALUATION}/ablation.md",
+            caption="../report/ablation.rst",
+            category="Evaluation",
+        ),
+    log:
+        f"{RESULTS}/logs/evaluate.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/evaluate.tsv"
+    conda:
+        MODELS_ENV
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input, attempt: int(
+            (2000 + 2 * input.size_mb) * attempt
+        ),
+        runtime=60,
     params:
         dataset=lambda wildcards, input: os.path.dirname(input.manifest),
         models=TRAINED_MODELS,
@@ -57,16 +87,6 @@ rule evaluate:
         motif=lambda wildcards, input: input.motif or "",
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
         evaluation=config["evaluation"],
-    log:
-        f"{RESULTS}/logs/evaluate.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/evaluate.tsv"
-    threads: 2
-    resources:
-        mem_mb=lambda wildcards, input, attempt: int((2000 + 2 * input.size_mb) * attempt),
-        runtime=60,
-    conda:
-        MODELS_ENV
     shell:
         "tfbinding evaluate --dataset {params.dataset:q} --models {params.models:q}"
         " --model-dirs {params.model_dirs:q} --motif={params.motif:q} --out-dir {params.out_dir:q}"
