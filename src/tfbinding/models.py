@@ -30,6 +30,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from .motif import SCAN_SCALE
 from .options import TrainingConfig, check_model
 
 
@@ -127,21 +128,29 @@ def make_optimizer(config: TrainingConfig, steps_per_epoch: int = 1) -> keras.op
 class MotifScan(keras.layers.Layer):
     """Best log-odds match of a fixed matrix on both strands: ``(n, L, 4) -> (n, 1)``.
 
-    All-zero (N) rows add nothing, exactly as :func:`tfbinding.motif.best_match_scores`.
+    All-zero (N) rows add nothing, as in :func:`tfbinding.motif.best_match_scores`. The
+    sums are in float64 and rounded, as in ``best_match_scores``. The
+    reverse strand is scanned as the matrix over the reverse-complemented window, not as
+    the reverse-complemented matrix over the window: the two sums then add the same numbers
+    in the same order, so a window and its reverse complement score bit for bit the same,
+    and averaging over strands keeps the scan's ranking and its ties exactly.
     """
 
     def __init__(self, pwm, **kwargs):
         super().__init__(**kwargs)
-        self.pwm = np.asarray(pwm, dtype=np.float32)
+        self.pwm = np.asarray(pwm, dtype=np.float64)
 
     def build(self, input_shape):
-        both = np.stack((self.pwm, self.pwm[::-1, ::-1]), axis=-1)  # (k, 4, 2): forward, reverse
-        self.kernel = self.add_weight(shape=both.shape, initializer=keras.initializers.Constant(both),
-                                      trainable=False, name="pwm")
+        self.kernel = self.add_weight(shape=(*self.pwm.shape, 1), trainable=False, name="pwm", dtype="float64",
+                                      initializer=keras.initializers.Constant(self.pwm[..., None]))
 
     def call(self, x):
-        x = x[..., :4]  # A, C, G, T: signal channels, if any, follow
-        return ops.max(ops.conv(ops.cast(x, "float32"), self.kernel, padding="valid"), axis=(1, 2))[:, None]
+        x = ops.cast(x[..., :4], "float64")  # A, C, G, T: signal channels, if any, follow
+        forward = ops.max(ops.conv(x, self.kernel, padding="valid"), axis=(1, 2))
+        reverse = ops.max(ops.conv(x[:, ::-1, ::-1], self.kernel, padding="valid"), axis=(1, 2))
+        # rounded as best_match_scores rounds, so that both rank and tie windows alike
+        best = ops.round(ops.maximum(forward, reverse) * SCAN_SCALE) / SCAN_SCALE
+        return ops.cast(best, "float32")[:, None]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "pwm": self.pwm.tolist()}

@@ -31,6 +31,11 @@ def log_odds(counts: np.ndarray, pseudocount: float = 1.0, background: float = 0
     return np.log2(probabilities / background)
 
 
+#: scan scores are rounded to 1/SCAN_SCALE: float32 sums of the same log-odds in another
+#: order differ in the last bits, which would split ties between the same k-mers
+SCAN_SCALE = 1e4
+
+
 def best_match_scores(X: np.ndarray, pwm: np.ndarray, chunk: int = 4096) -> np.ndarray:
     """Max PWM score over all positions and both strands of each one-hot window.
 
@@ -40,8 +45,9 @@ def best_match_scores(X: np.ndarray, pwm: np.ndarray, chunk: int = 4096) -> np.n
     k = pwm.shape[0]
     scores = np.empty(len(X), dtype=np.float32)
     for first in range(0, len(X), chunk):
-        block = np.asarray(X[first:first + chunk], dtype=np.float32)
+        # float64 sums, rounded: the same k-mer scores the same wherever it is summed
+        block = np.asarray(X[first:first + chunk], dtype=np.float64)
         windows = sliding_window_view(block, (k, 4), axis=(1, 2))[:, :, 0]  # (n, L-k+1, k, 4)
-        matches = np.einsum("nlkc,skc->nls", windows, both_strands.astype(np.float32), optimize=True)
-        scores[first:first + len(block)] = matches.max(axis=(1, 2))
+        matches = np.einsum("nlkc,skc->nls", windows, both_strands.astype(np.float64), optimize=True)
+        scores[first:first + len(block)] = np.round(matches.max(axis=(1, 2)) * SCAN_SCALE) / SCAN_SCALE
     return scores
