@@ -124,6 +124,6 @@ def trained(tmp_path_factory):
                   split=SplitSpec(fractions=(0.6, 0.2, 0.2)))
     build_onehot(root / "split.npz", genome, "chrA", root / "X")
     assemble_dataset(root / "split.npz", [root / "X"], root / "dataset")
-    config = TrainingConfig(epochs=4, batch_size=64, early_stopping_start=0, learning_rate=0.05)
+    config = TrainingConfig(epochs=4, batch_size=64, early_stopping_start=0, learning_rate=0.005)
     train_model(root / "dataset", "full", root / "full", config, threads=1)
     return root, genome
