@@ -283,17 +283,17 @@ def _best_alignment(a: np.ndarray, b: np.ndarray, min_overlap: int) -> tuple[flo
     return best
 
 
-def _union(a: np.ndarray, b: np.ndarray, offset: int, weight_a: int, weight_b: int) -> np.ndarray:
-    """``a`` and ``b`` (``b`` starting at ``offset`` in ``a``'s frame) on their union of rows:
-    the seqlet-weighted mean where both have rows, either one elsewhere."""
+def _union(a: np.ndarray, b: np.ndarray, offset: int, weight_a: int, weight_b: int,
+           fill: float = 0.0) -> np.ndarray:
+    """``a`` and ``b`` (``b`` starting at ``offset`` in ``a``'s frame) on their union of rows,
+    averaged by seqlet counts; where only one has rows, the other counts as ``fill`` (no
+    contribution, or uniform letters), so one pattern's flank is not taken at full weight."""
     start, end = min(0, offset), max(len(a), offset + len(b))
-    total = np.zeros((end - start, 4))
-    weights = np.zeros((end - start, 1))
-    total[-start:-start + len(a)] += weight_a * a
-    weights[-start:-start + len(a)] += weight_a
-    total[offset - start:offset - start + len(b)] += weight_b * b
-    weights[offset - start:offset - start + len(b)] += weight_b
-    return total / weights
+    padded_a = np.full((end - start, 4), fill, dtype=np.float64)
+    padded_b = np.full((end - start, 4), fill, dtype=np.float64)
+    padded_a[-start:-start + len(a)] = a
+    padded_b[offset - start:offset - start + len(b)] = b
+    return (weight_a * padded_a + weight_b * padded_b) / (weight_a + weight_b)
 
 
 def merge_reverse_complements(patterns: list[Pattern], min_correlation: float = 0.9,
@@ -320,8 +320,8 @@ def merge_reverse_complements(patterns: list[Pattern], min_correlation: float = 
             start = host.trim[0] + offset - (len(pattern.cwm) - pattern.trim[1])
             n_host, n_guest = host.n_seqlets, pattern.n_seqlets
             host.ppm, host.cwm, host.hypothetical = (
-                _union(getattr(host, key), getattr(pattern, key)[::-1, ::-1], start, n_host, n_guest)
-                for key in ("ppm", "cwm", "hypothetical"))
+                _union(getattr(host, key), getattr(pattern, key)[::-1, ::-1], start, n_host, n_guest, fill)
+                for key, fill in (("ppm", 0.25), ("cwm", 0.0), ("hypothetical", 0.0)))
             flipped = pattern.seqlets.copy()
             flipped[:, 3] = 1 - flipped[:, 3]
             host.seqlets = np.concatenate((host.seqlets, flipped))
