@@ -86,35 +86,41 @@ def _challenger_checkpoint(path, valid: dict, scan: np.ndarray, seed: int):
     """A Keras callback that saves an epoch over the motif scan (already saved as epoch 0)
     only when it is the best so far on validation PR AUC, is not worse in ROC AUC, and
     beats the scan's PR AUC in at least :data:`CHALLENGE_CONFIDENCE` of paired bootstrap
-    resamples: a lucky epoch must not replace the scan. With fewer than
+    resamples (drawn only for such a contender): a lucky epoch must not replace the scan. With fewer than
     :data:`CHALLENGE_MIN_POSITIVES` validation positives, none does."""
     import keras
 
     labels = np.asarray(valid["y"]).ravel()
     floor = {"pr_auc": average_precision(labels, scan), "roc_auc": roc_auc(labels, scan)}
 
+    enough = labels.sum() >= CHALLENGE_MIN_POSITIVES
+    too_few = {} if enough else {"reason": f"only {int(labels.sum())} validation positives "
+                                           f"(< {CHALLENGE_MIN_POSITIVES}): the scan stays"}
+
     class ChallengerCheckpoint(keras.callbacks.Callback):
-        kept_epoch = 0
-        decisions: list[dict] = []
+        def __init__(self):
+            super().__init__()
+            self.kept_epoch = 0
+            self.decisions: list[dict] = []
 
         def on_epoch_end(self, epoch, logs=None):
             scores = predict_probabilities(self.model, valid["X"], reverse_complement_average=True,
                                            signals=valid.get("S"))
             pr, roc = average_precision(labels, scores), roc_auc(labels, scores)
-            confidence = beats_reference(labels, scores, scan, seed + epoch)
-            enough = labels.sum() >= CHALLENGE_MIN_POSITIVES
-            keep = (enough and pr > floor["pr_auc"] and roc >= floor["roc_auc"]
-                    and confidence >= CHALLENGE_CONFIDENCE)
+            # the bootstrap (the costly part) only for an epoch that could be kept
+            contender = enough and pr > floor["pr_auc"] and roc >= floor["roc_auc"]
+            confidence = beats_reference(labels, scores, scan, seed + epoch) if contender else None
+            keep = contender and confidence >= CHALLENGE_CONFIDENCE
             self.decisions.append({"epoch": epoch + 1, "val_pr_auc": pr, "val_roc_auc": roc,
-                                   "beats_scan_share": confidence, "kept": keep,
-                                   **({} if enough else {"reason": f"only {int(labels.sum())} validation "
-                                      f"positives (< {CHALLENGE_MIN_POSITIVES}): the scan stays"})})
+                                   "beats_scan_share": confidence, "kept": keep, **too_few})
             if keep:
                 floor.update(pr_auc=pr, roc_auc=roc)
                 self.kept_epoch = epoch + 1
                 self.model.save(path)
-            log.info("epoch %d: validation PR AUC %.4f, ROC AUC %.4f, beats the scan in %.0f%% of "
-                     "resamples: %s", epoch + 1, pr, roc, 100 * confidence, "kept" if keep else "not kept")
+            share = ("not challenged" if confidence is None
+                     else f"beats the scan in {100 * confidence:.0f}% of resamples")
+            log.info("epoch %d: validation PR AUC %.4f, ROC AUC %.4f, %s: %s", epoch + 1, pr, roc, share,
+                     "kept" if keep else "not kept")
 
     return ChallengerCheckpoint()
 
