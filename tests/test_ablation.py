@@ -19,6 +19,15 @@ def test_summary_takes_the_best_epoch_by_valid_pr_auc():
     assert summary["gap_pr_auc"] == pytest.approx(0.1)
 
 
+def test_train_figures_come_from_inference_mode_when_recorded():
+    rows = history([0.2, 0.3], [0.3, 0.5], train_roc=[0.55, 0.58])
+    for row, (roc, pr) in zip(rows, [(0.70, 0.60), (0.80, 0.65)]):
+        row.update(train_roc_auc=roc, train_pr_auc=pr)
+    summary = summarise_history(rows)
+    assert summary["best_train_roc_auc"] == 0.80 and summary["best_train_pr_auc"] == 0.65
+    assert summary["gap_pr_auc"] == pytest.approx(0.15)
+
+
 def test_claims_hold_and_fail_as_the_figures_say():
     summaries = {"no_dropout": summarise_history(history([0.5, 0.95], [0.4, 0.45])),
                  "no_weights": summarise_history(history([0.2, 0.4], [0.2, 0.35])),

@@ -24,7 +24,35 @@ def test_each_model_trains_an_epoch(tiny_dataset, tmp_path, model_name):
         assert (tmp_path / model_name / name).stat().st_size > 0
     with open(tmp_path / model_name / "history.csv") as handle:
         row = next(csv.DictReader(handle))
-    assert {"loss", "roc_auc", "pr_auc", "val_roc_auc", "val_pr_auc"} <= set(row)
+    assert {"loss", "roc_auc", "pr_auc", "val_roc_auc", "val_pr_auc", "train_roc_auc", "train_pr_auc"} <= set(row)
+
+
+def test_train_figures_are_the_saved_model_scored_on_train_in_inference_mode(tiny_dataset, tmp_path):
+    from tfbinding.inference import load_model, predict_probabilities
+    from tfbinding.loader import load_dataset
+    from tfbinding.metrics import average_precision, roc_auc
+
+    train_model(tiny_dataset, "full", tmp_path / "full", TINY, threads=1)
+    with open(tmp_path / "full" / "history.csv") as handle:
+        row = next(csv.DictReader(handle))
+    train = load_dataset(tiny_dataset).train
+    scores = predict_probabilities(load_model(tmp_path / "full"), train["X"])
+    assert float(row["train_roc_auc"]) == pytest.approx(roc_auc(train["y"], scores), abs=1e-6)
+    assert float(row["train_pr_auc"]) == pytest.approx(average_precision(train["y"], scores), abs=1e-6)
+
+
+def test_masked_task_metrics_leave_out_masked_windows_per_task():
+    import numpy as np
+
+    from tfbinding.train import _masked_task_metrics
+
+    labels = np.array([[1, 0], [0, 1], [1, 0], [0, 1]])
+    weights = np.array([[1, 1], [1, 1], [1, 0], [1, 0]])  # task 1's last two labels are masked
+    scores = np.array([[0.9, 0.1], [0.1, 0.9], [0.8, 0.9], [0.2, 0.1]])
+    roc, pr = _masked_task_metrics(labels, weights, scores)
+    assert roc == pytest.approx(1.0) and pr == pytest.approx(1.0)
+    weights[:, 1] = 1  # unmasked, task 1's positives (0.9, 0.1) and negatives (0.1, 0.9) tie on average
+    assert _masked_task_metrics(labels, weights, scores)[0] == pytest.approx((1.0 + 0.5) / 2)
 
 
 def test_same_seed_gives_identical_history_and_metrics(tiny_dataset, tmp_path):

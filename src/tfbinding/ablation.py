@@ -17,19 +17,27 @@ def read_history(path: str | os.PathLike) -> list[dict[str, float]]:
         return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
 
 
+def train_metric(row: dict[str, float], metric: str) -> float:
+    """An epoch's train ``metric`` (``"roc_auc"`` or ``"pr_auc"``) in inference mode
+    (``train_<metric>``, dropout off); histories written before that column existed give
+    Keras' running, dropout-on figure."""
+    return row.get(f"train_{metric}", row[metric])
+
+
 def summarise_history(history: list[dict[str, float]]) -> dict[str, float]:
     """Best train and valid ROC/PR AUC over the epochs, the best epoch (by valid PR AUC,
-    1-based, as checkpointed) and the train-valid PR AUC gap at that epoch."""
+    1-based, as checkpointed) and the train-valid PR AUC gap at that epoch. Train figures
+    are the inference-mode ones (:func:`train_metric`)."""
     best = max(history, key=lambda row: row["val_pr_auc"])
     return {
         "epochs_run": len(history),
         "best_epoch": int(best["epoch"]) + 1,
-        "best_train_roc_auc": max(row["roc_auc"] for row in history),
-        "best_train_pr_auc": max(row["pr_auc"] for row in history),
+        "best_train_roc_auc": max(train_metric(row, "roc_auc") for row in history),
+        "best_train_pr_auc": max(train_metric(row, "pr_auc") for row in history),
         "best_valid_roc_auc": max(row["val_roc_auc"] for row in history),
         "best_valid_pr_auc": best["val_pr_auc"],
-        "gap_pr_auc": best["pr_auc"] - best["val_pr_auc"],
-        "gap_roc_auc": best["roc_auc"] - best["val_roc_auc"],
+        "gap_pr_auc": train_metric(best, "pr_auc") - best["val_pr_auc"],
+        "gap_roc_auc": train_metric(best, "roc_auc") - best["val_roc_auc"],
     }
 
 

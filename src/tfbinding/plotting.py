@@ -22,11 +22,14 @@ def save_figure(figure, path: str | os.PathLike, dpi: int = 100) -> None:
 
 
 def plot_history(history: list[dict[str, float]], title: str, path: str | os.PathLike) -> None:
-    """Loss, ROC AUC and PR AUC per epoch, train and valid, side by side."""
+    """Loss, ROC AUC and PR AUC per epoch, train and valid, side by side; train is drawn
+    both as Keras' running figure (dropout on) and scored after the epoch (dropout off)."""
     epochs = [row["epoch"] + 1 for row in history]
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.5))
     for axis, (key, label) in zip(axes, (("loss", "loss"), ("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"))):
-        axis.plot(epochs, [row[key] for row in history], label="train")
+        axis.plot(epochs, [row[key] for row in history], label="train (running)" if key != "loss" else "train")
+        if f"train_{key}" in history[0]:
+            axis.plot(epochs, [row[f"train_{key}"] for row in history], label="train (after epoch)")
         axis.plot(epochs, [row[f"val_{key}"] for row in history], label="valid")
         axis.set_xlabel("epoch")
         axis.set_title(label)
