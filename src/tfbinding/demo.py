@@ -7,9 +7,16 @@ minutes and has a binding signal that is learnable but not trivial:
   N gaps (a telomere-like run at each chromosome start and a few internal gaps);
 * peaks that carry clusters of AP-1 sites (``TGA[CG]TCA``, JunD's motif) from edge to
   edge, some peaks without any site, and decoy sites outside peaks;
-* a small blacklist of "artifact" regions, some of which hold peaks.
+* a small blacklist of "artifact" regions, some of which hold peaks;
+* a second factor's peaks (``synthetic_peaks_second.narrowPeak.gz``) over a subset of the
+  E-boxes (``CACGTG``) that the genome holds by chance, favouring those near JunD peaks,
+  G/C-flanked ones, plus some peaks without a site;
+* an accessibility track (``synthetic_accessibility.bw``, counts in 50-bp bins): noisy
+  background, bumps over most peaks of both factors and over open regions without peaks.
 
-:func:`write_demo_data` is deterministic: the same seed gives the same sequences.
+The second factor and the track come from separate random streams, so the genome, JunD's
+peaks, the blacklist and the VCF stay the same bytes. :func:`write_demo_data` is
+deterministic: the same seed gives the same files.
 """
 from __future__ import annotations
 
@@ -17,9 +24,11 @@ import gzip
 import io
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import pyBigWig
 
 from .atomic import atomic_path
 
@@ -76,6 +85,19 @@ def _plant(rng: np.random.Generator, seq: np.ndarray, position: int) -> None:
     seq[position:position + len(site)] = np.frombuffer(site, np.uint8)
 
 
+def _narrowpeak(rng: np.random.Generator, chrom: str, start: int, end: int, name: str, summit: int) -> str:
+    """A narrowPeak line with a random signal value (score, signal, p and q columns)."""
+    signal = float(np.round(rng.gamma(4.0, 5.0), 3))
+    return (f"{chrom}\t{start}\t{end}\t{name}\t{min(1000, int(signal * 20))}\t.\t"
+            f"{signal}\t{np.round(signal / 2, 3)}\t{np.round(signal / 3, 3)}\t{summit}")
+
+
+def _peak_spans(peaks: list[str], chrom: str) -> list[tuple[int, int, int]]:
+    """(start, end, absolute summit) of the narrowPeak lines on ``chrom``."""
+    fields = (line.split("\t") for line in peaks)
+    return [(int(f[1]), int(f[2]), int(f[1]) + int(f[9])) for f in fields if f[0] == chrom]
+
+
 def _chromosome(rng: np.random.Generator, name: str, size: int) -> tuple[np.ndarray, list[str], list[str]]:
     seq = _background(rng, size)
     _soft_mask_repeats(rng, seq)
@@ -97,9 +119,7 @@ def _chromosome(rng: np.random.Generator, name: str, size: int) -> tuple[np.ndar
                 _plant(rng, seq, position)
                 position += int(rng.integers(20, 45))
             _plant(rng, seq, end - 7)
-        signal = float(np.round(rng.gamma(4.0, 5.0), 3))
-        peaks.append(f"{name}\t{start}\t{end}\t{name}_peak{index}\t{min(1000, int(signal * 20))}\t.\t"
-                     f"{signal}\t{np.round(signal / 2, 3)}\t{np.round(signal / 3, 3)}\t{half}")
+        peaks.append(_narrowpeak(rng, name, start, end, f"{name}_peak{index}", half))
     for _ in range(int(DECOYS_PER_MBP * size / 1e6)):
         _plant(rng, seq, int(rng.integers(12_000, size - 12_000)))
     for gap_start, gap_end in gaps:
@@ -129,9 +149,8 @@ def _variants(rng: np.random.Generator, sequences: dict[str, np.ndarray], peaks:
     records = []
     for name, seq in sequences.items():
         upper = seq.tobytes().upper()
-        spans = [(int(f[1]), int(f[2])) for f in (line.split("\t") for line in peaks) if f[0] == name]
         in_peak = np.zeros(len(seq), dtype=bool)
-        for start, end in spans:
+        for start, end, _ in _peak_spans(peaks, name):
             in_peak[start:end] = True
         every = np.array([m.start() for m in _AP1.finditer(upper)])
         gaps = np.diff(every)
@@ -154,6 +173,97 @@ def _variants(rng: np.random.Generator, sequences: dict[str, np.ndarray], peaks:
     return header + [f"{c}\t{pos + 1}\t{i}\t{ref}\t{alt}\t.\tPASS\t." for c, pos, i, ref, alt in records]
 
 
+_EBOX = re.compile(rb"(?=CACGTG)")
+SECOND_PEAKS_PER_MBP = 35
+SECOND_WITHOUT_SITE = 0.1
+NEAR_JUND = 300  # bp from a JunD peak's edge
+_NEAR_WEIGHT, _GC_FLANK_WEIGHT = 12.0, 4.0
+
+
+def _second_factor(rng: np.random.Generator, sequences: dict[str, np.ndarray], jund: list[str]) -> list[str]:
+    """narrowPeak lines of a second, E-box (``CACGTG``) binding factor.
+
+    It binds a weighted draw of the E-boxes that the genome holds by chance: a site within
+    ``NEAR_JUND`` bp of a JunD peak weighs 12×, a G/C-flanked one (``[GC]CACGTG[GC]``) 4×,
+    so the tasks co-occur in part and the bound sites differ a little from the unbound
+    ones by sequence. ``SECOND_WITHOUT_SITE`` more peaks have no E-box within 300 bp.
+    """
+    lines = []
+    for name, seq in sequences.items():
+        upper, size = seq.tobytes().upper(), len(seq)
+        every = np.array([m.start() for m in _EBOX.finditer(upper)], dtype=np.int64)
+        sites = every[(every >= 15_000) & (every < size - 15_000)]
+        near = np.zeros(len(sites), dtype=bool)
+        for start, end, _ in _peak_spans(jund, name):
+            near |= (sites >= start - NEAR_JUND) & (sites < end + NEAR_JUND)
+        gc_flanked = np.array([upper[at - 1] in b"GC" and upper[at + 6] in b"GC" for at in sites])
+        weight = np.where(near, _NEAR_WEIGHT, 1.0) * np.where(gc_flanked, _GC_FLANK_WEIGHT, 1.0)
+        n_bound = min(int(SECOND_PEAKS_PER_MBP * size / 1e6), len(sites))
+        centres = (rng.choice(sites, n_bound, replace=False, p=weight / weight.sum()) + 3).tolist()
+        while len(centres) < n_bound + round(SECOND_WITHOUT_SITE * n_bound):
+            at = int(rng.integers(15_000, size - 15_000))
+            if b"N" not in upper[at - 300:at + 300] and not np.any(np.abs(every - at) < 300):
+                centres.append(at)
+        chrom_lines = []
+        for index, centre in enumerate(centres):
+            half = int(rng.integers(40, 160))
+            chrom_lines.append(_narrowpeak(rng, name, centre - half, centre + half,
+                                           f"{name}_ebox_peak{index}", half))
+        lines += sorted(chrom_lines, key=lambda line: int(line.split("\t")[1]))
+    return lines
+
+
+ACCESSIBILITY_BIN = 50
+CLOSED_PEAKS = 0.15  # peaks without an accessibility bump
+OPEN_REGIONS_PER_MBP = 40  # bumps without a peak
+
+
+def _accessibility(rng: np.random.Generator, sequences: dict[str, np.ndarray],
+                   peak_sets: list[list[str]]) -> dict[str, np.ndarray]:
+    """Synthetic accessibility counts per ``ACCESSIBILITY_BIN``-bp bin of each chromosome.
+
+    A background that varies by 20-kb region and by bin, plus a bump (Gaussian, 60-150 bp
+    wide, gamma-distributed height) at the summit of each peak of ``peak_sets`` except a
+    ``CLOSED_PEAKS`` share, and at ``OPEN_REGIONS_PER_MBP`` random places; the counts are
+    Poisson draws around that level, and bins mostly in an N gap are 0.
+    """
+    tracks = {}
+    for name, seq in sequences.items():
+        size = len(seq)
+        bins = size // ACCESSIBILITY_BIN
+        if bins * ACCESSIBILITY_BIN != size:
+            raise ValueError(f"{name}: {size} bp is not a multiple of {ACCESSIBILITY_BIN}")
+        middle = np.arange(bins) * ACCESSIBILITY_BIN + ACCESSIBILITY_BIN / 2
+        regional = np.exp(rng.normal(0.0, 0.3, -(-size // 20_000)))
+        level = 1.5 * regional.repeat(20_000 // ACCESSIBILITY_BIN)[:bins] * rng.gamma(4.0, 0.25, bins)
+        summits = np.array([summit for peaks in peak_sets for *_, summit in _peak_spans(peaks, name)])
+        summits = summits[rng.random(len(summits)) >= CLOSED_PEAKS]
+        open_regions = rng.integers(15_000, size - 15_000, int(OPEN_REGIONS_PER_MBP * size / 1e6))
+        places = np.concatenate([summits, open_regions])
+        for place, height, width in zip(places, rng.gamma(3.0, 8.0, len(places)),
+                                        rng.uniform(60.0, 150.0, len(places))):
+            lo = max(0, int((place - 4 * width) // ACCESSIBILITY_BIN))
+            hi = min(bins, int((place + 4 * width) // ACCESSIBILITY_BIN) + 1)
+            level[lo:hi] += height * np.exp(-0.5 * ((middle[lo:hi] - place) / width) ** 2)
+        counts = rng.poisson(level).astype(np.float32)
+        gap = (seq == ord("N")).reshape(bins, ACCESSIBILITY_BIN).mean(axis=1) > 0.5
+        counts[gap] = 0.0
+        tracks[name] = counts
+    return tracks
+
+
+def _bigwig_bytes(tracks: dict[str, np.ndarray], step: int) -> bytes:
+    """The bytes of a bigWig holding each chromosome's values in ``step``-bp bins."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "track.bw")
+        bigwig = pyBigWig.open(path, "w")
+        bigwig.addHeader([(name, len(values) * step) for name, values in tracks.items()])
+        for name, values in tracks.items():
+            bigwig.addEntries(name, 0, values=values.astype(np.float64).tolist(), span=step, step=step)
+        bigwig.close()
+        return Path(path).read_bytes()
+
+
 def demo_files(seed: int = SEED) -> dict[str, bytes]:
     """The demo's files as ``{file name: uncompressed content}``."""
     rng = np.random.default_rng(seed)
@@ -167,6 +277,8 @@ def demo_files(seed: int = SEED) -> dict[str, bytes]:
         peaks += sorted(chrom_peaks, key=lambda line: int(line.split("\t")[1]))
         blacklist += sorted(chrom_blacklist, key=lambda line: int(line.split("\t")[1]))
         sizes.append(f"{name}\t{size}")
+    second = _second_factor(np.random.default_rng([seed, 3]), sequences, peaks)
+    accessibility = _accessibility(np.random.default_rng([seed, 4]), sequences, [peaks, second])
     return {
         "synthetic_genome.fa.gz": fasta.getvalue(),
         "synthetic_peaks.narrowPeak.gz": ("\n".join(peaks) + "\n").encode(),
@@ -175,6 +287,8 @@ def demo_files(seed: int = SEED) -> dict[str, bytes]:
         # a separate generator, so that the genome stays the same bytes
         "synthetic_variants.vcf": ("\n".join(_variants(np.random.default_rng([seed, 2]), sequences, peaks))
                                    + "\n").encode(),
+        "synthetic_peaks_second.narrowPeak.gz": ("\n".join(second) + "\n").encode(),
+        "synthetic_accessibility.bw": _bigwig_bytes(accessibility, ACCESSIBILITY_BIN),
     }
 
 
