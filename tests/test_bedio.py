@@ -3,13 +3,20 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
+import string
 
 import numpy as np
 import pybedtools
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tfbinding.bedio import NO_SUMMIT, merge_intervals, read_intervals, suggest_aliases
+from conftest import REPO
+from tfbinding.bedio import NO_SUMMIT, merge_intervals, read_intervals, read_task_table, suggest_aliases
 from tfbinding.errors import InputError
+from tfbinding.options import is_task_table
 
 SIZES = {"chr1": 1000, "chr22": 500}
 
@@ -340,3 +347,101 @@ def test_old_mac_line_ends_still_give_one_line_each(tmp_path):
     path.write_bytes(b"chr1\t10\t20\rchr1\t30\t40\r")
     got = read_intervals(path, SIZES)
     assert got.start.tolist() == [10, 30] and got.line.tolist() == [1, 2]
+
+
+# --------------------------------------------------------------------------- task tables
+
+SHA = "ab" * 32
+
+
+@pytest.fixture
+def peak_files(tmp_path):
+    """peaks/a.bed and peaks/b.bed beside a table folder, tables/."""
+    (tmp_path / "peaks").mkdir()
+    (tmp_path / "tables").mkdir()
+    for name in ("a.bed", "b.bed"):
+        (tmp_path / "peaks" / name).write_text("chr1\t1\t2\n")
+    return tmp_path
+
+
+def test_task_table_resolves_paths_from_its_folder(peak_files):
+    table = write(peak_files / "tables", "# tasks of the study\nPeaks\tsha256\tNAME\n\n"
+                  f"../peaks/a.bed\t\tJUND\n{peak_files / 'peaks/b.bed'}\t{SHA}\tCTCF\n"
+                  "https://example.org/x.bed.gz\t\tEBOX.2\n", name="tasks.tsv")
+    assert read_task_table(table) == [
+        {"name": "JUND", "peaks": os.path.normpath(peak_files / "tables/../peaks/a.bed")},
+        {"name": "CTCF", "peaks": {"source": str(peak_files / "peaks/b.bed"), "sha256": SHA}},
+        {"name": "EBOX.2", "peaks": "https://example.org/x.bed.gz"},
+    ]
+    gzipped = write(peak_files / "tables", "name\tpeaks\nJUND\t../peaks/a.bed\n", name="t.tsv.gz", mode="gz")
+    assert read_task_table(gzipped)[0]["name"] == "JUND"
+
+
+def test_a_relative_table_gives_relative_paths(peak_files, monkeypatch):
+    monkeypatch.chdir(peak_files)
+    write(peak_files / "tables", "name\tpeaks\nJUND\t../peaks/a.bed\n", name="tasks.tsv")
+    assert read_task_table("tables/tasks.tsv") == [{"name": "JUND", "peaks": os.path.join("peaks", "a.bed")}]
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("", None, "the task table is empty"),
+    ("# only a comment\n\n", None, "the task table is empty"),
+    ("name\tpeaks\n", 1, "lists no task, only its header"),
+    ("name\tfile\nJUND\t../peaks/a.bed\n", 1, "has no column 'peaks'"),
+    ("JUND\t../peaks/a.bed\n", 1, "has no column 'name'"),
+    ("name peaks\nJUND ../peaks/a.bed\n", 1, "has no column 'name'"),
+    ("name\tpeaks\tcell\nJUND\t../peaks/a.bed\tK562\n", 1, "an unknown column 'cell'"),
+    ("name\tpeaks\tname\nJUND\t../peaks/a.bed\tX\n", 1, "column 'name' twice"),
+    ("name\tpeaks\nJUND\t../peaks/a.bed\nCTCF\t../peaks/b.bed\nJUND\t../peaks/b.bed\n", 4,
+     "task name 'JUND' is given twice (first on line 2)"),
+    ("name\tpeaks\nJUND\t../peaks/missing.bed\n", 2, "peaks file '../peaks/missing.bed' of task 'JUND' does not exist"),
+    ("name\tpeaks\nJUND\t\n", 2, "task 'JUND' has no peaks file"),
+    ("name\tpeaks\nJUN D\t../peaks/a.bed\n", 2, "task name 'JUN D'"),
+    ("name\tpeaks\nJUND\t../peaks/a.bed\textra\n", 2, "3 tab-separated field(s) where the header has 2"),
+    ("name\tpeaks\tmd5\nJUND\t../peaks/a.bed\tabc\n", 2, "md5 'abc' of task 'JUND' is not 32 hex digits"),
+])
+def test_task_table_errors_name_file_line_and_value(peak_files, text, line, message):
+    table = write(peak_files / "tables", text, name="tasks.tsv")
+    with pytest.raises(InputError) as err:
+        read_task_table(table)
+    where = f"{table}, line {line}: " if line else f"{table}: "
+    assert str(err.value).startswith(where) and message in str(err.value)
+
+
+def test_task_table_must_exist_and_be_local(tmp_path):
+    with pytest.raises(InputError, match="the task table does not exist"):
+        read_task_table(tmp_path / "absent.tsv")
+    with pytest.raises(InputError, match="must be a local file"):
+        read_task_table("https://example.org/tasks.tsv")
+    assert is_task_table("x/Tasks.TSV") and is_task_table("t.tsv.gz")
+    assert not is_task_table("peaks.bed.gz") and not is_task_table([{"name": "a", "peaks": "t.tsv"}])
+
+
+_NAMES = st.text(string.ascii_letters + string.digits + "_.-", min_size=1, max_size=12)
+_FILES = st.text(string.ascii_lowercase + string.digits + "_", min_size=1, max_size=10)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tasks=st.lists(st.tuples(_NAMES, _FILES, st.booleans(), st.sampled_from(["", SHA])), min_size=1,
+                      max_size=6, unique_by=lambda task: task[0]),
+       order=st.permutations(["name", "peaks", "sha256"]), blank_lines=st.booleans())
+def test_task_table_round_trip(tmp_path_factory, tasks, order, blank_lines):
+    """A table written from tasks reads back as those tasks, in order, paths resolved."""
+    folder = tmp_path_factory.mktemp("table")
+    (folder / "sub").mkdir()
+    lines, expected = ["\t".join(order)], []
+    for name, stem, in_sub, sha in tasks:
+        relative = f"sub/{stem}.bed" if in_sub else f"{stem}.bed"
+        (folder / relative).write_text("chr1\t1\t2\n")
+        row = {"name": name, "peaks": relative, "sha256": sha}
+        lines.append("\t".join(row[column] for column in order) + ("\n" if blank_lines else ""))
+        source = str(folder / relative)
+        expected.append({"name": name, "peaks": {"source": source, "sha256": sha} if sha else source})
+    (folder / "tasks.tsv").write_text("\n".join(lines) + "\n")
+    assert read_task_table(folder / "tasks.tsv") == expected
+
+
+def test_the_demo_task_table_lists_the_multitask_demos_tasks():
+    tasks = yaml.safe_load((REPO / "config/demo_multitask.yaml").read_text())["peaks"]
+    assert read_task_table(REPO / "config/demo_tasks.tsv") == [
+        {"name": task["name"], "peaks": str(REPO / task["peaks"])} for task in tasks]

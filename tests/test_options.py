@@ -17,6 +17,7 @@ from tfbinding.options import (ALL_MODELS, LABEL_MODES, PREDICT_FDR, PREDICT_MOD
                                WindowSpec)
 from tfbinding.split import SplitSpec
 
+REPO_CONFIGS = Path(__file__).resolve().parents[1] / "config"
 SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml").read_text())
 PROPS = SCHEMA["properties"]
 
@@ -101,3 +102,12 @@ def test_config_overrides_layer_on_the_default_config(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "--bootstrap 10" in result.stdout and "--model full" in result.stdout
     assert "results/override_check/" in result.stdout and "--model improved" not in result.stdout
+
+
+@pytest.mark.parametrize("config_file", sorted(REPO_CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+def test_ready_configs_follow_the_schema(config_file):
+    import jsonschema
+
+    config = yaml.safe_load(config_file.read_text())
+    jsonschema.validators.validator_for(SCHEMA)(SCHEMA).validate(config)
+    jsonschema.validators.validator_for(SCHEMA)(SCHEMA).validate({**config, "peaks": "config/demo_tasks.tsv"})

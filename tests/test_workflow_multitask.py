@@ -46,3 +46,20 @@ def test_two_tasks_one_signal_gc_matched(tmp_path):
         assert split["S"].shape == (n, span, 1) and split["S"].dtype == np.float32
         assert np.all(split["S"][...] >= 0) and np.all(split["S"][...] <= np.log1p(6) + 1e-6)
         assert data.manifest["splits"][name]["tasks"]["SECOND"]["positives"] == int(split["y"][:, 1].sum())
+
+
+def test_a_task_table_gives_the_tasks(tmp_path):
+    """peaks: a .tsv task table; relative peaks paths are taken from the table's folder."""
+    table = tmp_path / "inputs" / "tasks.tsv"
+    table.parent.mkdir()
+    (tmp_path / "inputs" / "second.narrowPeak").write_text("chr1\t20000\t20300\n")
+    table.write_text(f"name\tpeaks\nJUND\t{DEMO / 'synthetic_peaks.narrowPeak.gz'}\nSECOND\tsecond.narrowPeak\n")
+    result = run_snakemake(tmp_path, demo_config(name="table", models=[], peaks=str(table)),
+                           "--dry-run", "--printshellcmds", "--quiet", "host")
+    assert "--task-names JUND SECOND" in result.stdout
+    assert str(tmp_path / "inputs" / "second.narrowPeak") in result.stdout
+    table.write_text("name\tpeaks\nJUND\tmissing.bed\n")
+    result = run_snakemake(tmp_path, demo_config(name="table", models=[], peaks=str(table)),
+                           "--dry-run", check=False)
+    assert result.returncode != 0
+    assert f"{table}, line 2: peaks file 'missing.bed' of task 'JUND' does not exist" in result.stdout + result.stderr

@@ -1,4 +1,5 @@
-"""Read BED3+/narrowPeak files strictly, and merge intervals with bedtools.
+"""Read BED3+/narrowPeak files (and the task tables that list them) strictly, and merge
+intervals with bedtools.
 
 Every problem is reported with the file, the 1-based line and the offending value.
 Coordinates stay 0-based, half-open, exactly as BED stores them.
@@ -12,11 +13,12 @@ import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Mapping
+from typing import Any, BinaryIO, Iterator, Mapping
 
 import numpy as np
 import pybedtools
 
+from .download import is_url
 from .errors import located
 from .genome import compression_of, describe_names
 
@@ -239,3 +241,96 @@ def merge_intervals(starts: np.ndarray, ends: np.ndarray, chrom: str = "chr") ->
             Path(temporary).unlink(missing_ok=True)
     table = np.array(rows, dtype=np.int64).reshape(-1, 2)
     return table[:, 0].copy(), table[:, 1].copy()
+
+
+TASK_COLUMNS = ("name", "peaks")
+#: optional columns of a task table, and the length of their hex digests
+TASK_CHECKSUMS = {"sha256": 64, "md5": 32}
+_TASK_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_TABLE_ADVICE = ("A task table is tab-separated: a header line 'name<TAB>peaks' (optionally "
+                 "sha256, md5 columns), then one line per task")
+
+
+def read_task_table(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The tasks of a tab-separated task table, in the config's list form.
+
+    The first line that is not blank and does not start with ``#`` is the header; it names
+    the columns ``name`` and ``peaks`` (any order, any case), optionally ``sha256`` and
+    ``md5``. Each later line is one task. A ``peaks`` value is a URL or a path; a relative
+    path is taken relative to the table's folder. Blank and ``#`` lines are skipped.
+
+    Returns
+    -------
+    ``[{"name": str, "peaks": source}]`` in the table's order, where ``source`` is the path
+    or URL, or ``{"source": ..., "sha256": ..., "md5": ...}`` when a checksum is given.
+
+    Raises
+    ------
+    InputError : naming the table, the line and the value, for a URL or missing table, a header
+        without ``name`` or ``peaks`` (or with an unknown or repeated column), a line with
+        another number of fields, an invalid or repeated task name, an empty peaks value,
+        a local peaks file that does not exist, a malformed checksum, or no task at all.
+    """
+    if is_url(str(path)):
+        raise located(path, None, "a task table must be a local file, not a URL",
+                      "Download it and give its path (its peaks may be URLs)")
+    path = Path(path)
+    if not path.is_file():
+        raise located(path, None, "the task table does not exist", "Check the config's peaks")
+    lines = ((number, text) for number, text in read_lines(path, "task table")
+             if text.strip() and not text.startswith("#"))
+    header_line, header = next(lines, (None, ""))
+    if header_line is None:
+        raise located(path, None, "the task table is empty", _TABLE_ADVICE)
+    columns = [column.strip().lower() for column in header.split("\t")]
+    known = TASK_COLUMNS + tuple(TASK_CHECKSUMS)
+    problems = [f"no column {c!r}" for c in TASK_COLUMNS if c not in columns]
+    problems += [f"an unknown column {c!r}" for c in columns if c not in known]
+    problems += [f"column {c!r} twice" for c in known if columns.count(c) > 1]
+    if problems:
+        raise located(path, header_line, f"the header {header!r} has {problems[0]}", _TABLE_ADVICE)
+    tasks: list[dict[str, Any]] = []
+    first_line: dict[str, int] = {}
+    for number, text in lines:
+        fields = [field.strip() for field in text.split("\t")]
+        if len(fields) != len(columns):
+            raise located(path, number, f"{len(fields)} tab-separated field(s) where the header has "
+                          f"{len(columns)} ({', '.join(columns)}): {text!r}", _TABLE_ADVICE)
+        row = dict(zip(columns, fields))
+        name = row["name"]
+        if not _TASK_NAME.fullmatch(name):
+            raise located(path, number, f"task name {name!r} is empty or has characters other than "
+                          "letters, digits, '_', '.' and '-'", "Rename the task")
+        if name in first_line:
+            raise located(path, number, f"task name {name!r} is given twice (first on line "
+                          f"{first_line[name]})", "Give each task its own name")
+        first_line[name] = number
+        tasks.append({"name": name, "peaks": _task_source(path, number, row)})
+    if not tasks:
+        raise located(path, header_line, "the task table lists no task, only its header", _TABLE_ADVICE)
+    return tasks
+
+
+def _task_source(path: Path, number: int, row: Mapping[str, str]) -> str | dict[str, str]:
+    """A task table row's peaks source: a URL, or a local path resolved against the table's
+    folder (which must exist), with the row's checksums if any."""
+    source = row["peaks"]
+    if not source:
+        raise located(path, number, f"task {row['name']!r} has no peaks file", _TABLE_ADVICE)
+    if not is_url(source):
+        resolved = os.path.normpath(os.path.join(path.parent, source))
+        if not os.path.isfile(resolved):
+            raise located(path, number, f"peaks file {source!r} of task {row['name']!r} does not exist "
+                          f"(relative paths are taken from the table's folder: {resolved})",
+                          "Correct the path, or give the file")
+        source = resolved
+    checksums = {}
+    for column, digits in TASK_CHECKSUMS.items():
+        value = row.get(column, "")
+        if value and not (len(value) == digits and _HEX.fullmatch(value)):
+            raise located(path, number, f"{column} {value!r} of task {row['name']!r} is not "
+                          f"{digits} hex digits", f"Give the file's {column} or leave it empty")
+        if value:
+            checksums[column] = value
+    return {"source": source, **checksums} if checksums else source

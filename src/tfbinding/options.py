@@ -19,6 +19,9 @@ LABEL_MODES = ("overlap", "summit")
 SPLIT_METHODS = ("random", "chromosome", "blocks")
 WEIGHTS_MODES = ("balanced", "none")
 
+#: a config's ``peaks`` naming a file with these endings is a task table (name, peaks)
+TASK_TABLE_SUFFIXES = (".tsv", ".tsv.gz")
+
 PREDICT_MODEL = "full"
 PREDICT_STRIDE = 50
 PREDICT_FDR = 0.1
@@ -33,6 +36,13 @@ def check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
 def check_model(name: str, choices: tuple[str, ...] = TRAINED_MODELS) -> None:
     """Raise :class:`InputError` unless ``name`` is a known model."""
     check_choice(name, choices, "model")
+
+
+def is_task_table(peaks: object) -> bool:
+    """Whether a config's ``peaks`` value names a task table (a path ending in ``.tsv`` or
+    ``.tsv.gz``, read by :func:`tfbinding.bedio.read_task_table`) rather than one peaks
+    source or a list of tasks."""
+    return isinstance(peaks, str) and peaks.lower().endswith(TASK_TABLE_SUFFIXES)
 
 
 def uses_weights(model_name: str) -> bool:

@@ -12,7 +12,12 @@ from snakemake.utils import validate
 
 from tfbinding.errors import InputError
 from tfbinding.labels import LabelRule
-from tfbinding.options import TRAINED_MODELS, WindowSpec, coerce_to_schema
+from tfbinding.options import (
+    TRAINED_MODELS,
+    WindowSpec,
+    coerce_to_schema,
+    is_task_table,
+)
 from tfbinding.split import SplitSpec
 
 # --config overrides arrive as strings ("10"): give them the schema's types first (only
@@ -102,15 +107,25 @@ def local_input(value, key):
 
 
 GENOME_FASTA = local_input(config["genome"]["fasta"], "genome.fasta")
-# peaks: one source (one task, named after the dataset), or a list of {name, peaks} tasks
-if isinstance(config["peaks"], list):
+# peaks: one source (one task, named after the dataset), a list of {name, peaks} tasks, or
+# a task table (.tsv: name<TAB>peaks, relative paths taken from the table's folder)
+PEAK_TASKS = config["peaks"]
+if is_task_table(PEAK_TASKS):
+    # imported only here: bedio brings pysam and pybedtools into Snakemake's process
+    from tfbinding.bedio import read_task_table
+
+    try:
+        PEAK_TASKS = read_task_table(PEAK_TASKS)
+    except InputError as err:
+        raise ValueError(f"config: peaks: {err}") from None
+if isinstance(PEAK_TASKS, list):
     TASKS = {
         task["name"]: local_input(task["peaks"], f"peaks.{task['name']}")
-        for task in config["peaks"]
+        for task in PEAK_TASKS
     }
-    if len(TASKS) != len(config["peaks"]):
+    if len(TASKS) != len(PEAK_TASKS):
         raise ValueError(
-            f"config: peaks names a task twice: {[t['name'] for t in config['peaks']]}"
+            f"config: peaks names a task twice: {[t['name'] for t in PEAK_TASKS]}"
         )
 else:
     TASKS = {config["name"]: local_input(config["peaks"], "peaks")}
