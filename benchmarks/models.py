@@ -9,11 +9,14 @@ Two benchmarks:
                GC isochores, CpG depletion, repeats, co-factor context); the dataset has
                ``--flank`` bp of context and a block split; one chromosome is held out and
                predicted genome-wide with ``improved``.
+``demo``       the embedded synthetic demo under the study's random split (101-bp rows) and
+               under leak-free 200-kb blocks (200-bp flanks), side by side.
 ``real``       ``../shared/data/jund_chr22`` (real hg19 chr22 JunD, 139 positives), 101-bp
                windows, under the study's random split and under several leak-free block
                splits (each test split holds ~14 positives, so one alone decides nothing).
 
     python benchmarks/models.py simulated --size 6000000 --seeds 0 1 2
+    python benchmarks/models.py demo --seeds 0 1 2 --models no_dropout no_weights full improved
     python benchmarks/models.py real --seeds 0 1 2
 
 Every figure printed is measured in this run; the README quotes them with the date.
@@ -38,7 +41,8 @@ LENGTH = 101
 
 
 def build_dataset(work: Path, fasta: Path, peaks: Path, chroms: list[str], *, flank: int, split,
-                  windows_bed: Path | None = None, max_n_fraction: float = 0.5) -> Path:
+                  windows_bed: Path | None = None, max_n_fraction: float = 0.5,
+                  blacklist: Path | None = None) -> Path:
     """The workflow's dataset steps, called in-process: prepared FASTA in, dataset folder out."""
     from tfbinding.dataset import assemble_dataset
     from tfbinding.genome import prepare_fasta
@@ -51,7 +55,7 @@ def build_dataset(work: Path, fasta: Path, peaks: Path, chroms: list[str], *, fl
     labels = []
     for chrom in chroms:
         build_windows(prepared, chrom, work / f"{chrom}.windows.npz", length=LENGTH, stride=LENGTH,
-                      max_n_fraction=max_n_fraction, windows_bed=windows_bed)
+                      max_n_fraction=max_n_fraction, windows_bed=windows_bed, blacklist=blacklist)
         build_labels(work / f"{chrom}.windows.npz", peaks, prepared, chrom, work / f"{chrom}.labels.npz",
                      length=LENGTH)
         labels.append(work / f"{chrom}.labels.npz")
@@ -84,6 +88,18 @@ def score_models(dataset: Path, work: Path, seed: int, models: tuple[str, ...], 
                                              uses_reverse_complement(name))
     scores["motif_baseline"] = best_match_scores(X, log_odds(read_jaspar(MOTIF)[1]))
     return scores, summaries
+
+
+def seed_runs(dataset: Path, work: Path, args: argparse.Namespace) -> tuple[np.ndarray, list, list]:
+    """The test labels, and each seed's test scores and training summaries."""
+    from tfbinding.loader import load_dataset
+
+    runs, summaries = [], []
+    for seed in args.seeds:
+        scores, summary = score_models(dataset, work, seed, tuple(args.models), args.epochs, args.threads)
+        runs.append(scores)
+        summaries.append(summary)
+    return np.asarray(load_dataset(dataset).test["y"]).ravel(), runs, summaries
 
 
 def metric_rows(labels: np.ndarray, runs: list[dict[str, np.ndarray]], bootstrap: int,
@@ -130,11 +146,12 @@ def print_table(title: str, rows: dict[str, dict], reference: str | None = None)
 
 
 def ablation_lines(summaries: list[dict[str, dict]]) -> None:
-    print("\nBest train/valid PR AUC by seed (from the training histories):\n")
+    print("\nBest train ROC AUC (inference mode) and valid PR AUC by seed (from the training histories):\n")
     for seed, summary in enumerate(summaries):
         parts = []
         for name, s in summary.items():
-            parts.append(f"{name}: valid PR {s['val_pr_auc']:.3f} (epoch {s['best_epoch']}/{s['epochs_run']}, "
+            parts.append(f"{name}: best train ROC {s['best_train_roc_auc']:.3f}, valid PR {s['val_pr_auc']:.3f} "
+                         f"(epoch {s['best_epoch']}/{s['epochs_run']}, "
                          f"{s['seconds']:.0f} s{', COLLAPSED' if s.get('collapsed') else ''})")
         print(f"- seed {seed}: " + "; ".join(parts))
 
@@ -158,13 +175,9 @@ def simulated(args: argparse.Namespace) -> dict:
     dataset = build_dataset(work / "build", files["genome.fa.gz"], files["peaks.narrowPeak.gz"],
                             ["chr1", "chr2"], flank=args.flank, split=split)
     data = load_dataset(dataset)
-    labels = np.asarray(data.test["y"]).ravel()
     oracle = oracle_scores(data.test["X"], genome.matrix)
-    runs, summaries = [], []
-    for seed in args.seeds:
-        scores, summary = score_models(dataset, work, seed, tuple(args.models), args.epochs, args.threads)
-        runs.append({**scores, "oracle": oracle})
-        summaries.append(summary)
+    labels, runs, summaries = seed_runs(dataset, work, args)
+    runs = [{**scores, "oracle": oracle} for scores in runs]
     rows = metric_rows(labels, runs, args.bootstrap, reference="oracle")
     counts = data.manifest["splits"]
     print_table(f"Simulated genome, {args.size / 1e6:.0f} Mbp (seed {args.genome_seed}), {LENGTH}-bp windows "
@@ -205,13 +218,7 @@ def real(args: argparse.Namespace) -> dict:
 
     results = {}
     dataset = build(work / "random", SplitSpec(method="random", seed=0))
-    data = load_dataset(dataset)
-    labels = np.asarray(data.test["y"]).ravel()
-    runs, summaries = [], []
-    for seed in args.seeds:
-        scores, summary = score_models(dataset, work / "random", seed, tuple(args.models), args.epochs, args.threads)
-        runs.append(scores)
-        summaries.append(summary)
+    labels, runs, summaries = seed_runs(dataset, work / "random", args)
     results["random"] = metric_rows(labels, runs, args.bootstrap, reference="motif_baseline")
     print_table(f"Real hg19 chr22 JunD ({shared}), 101-bp windows, the study's random split: test "
                 f"{len(labels):,} windows, {int(labels.sum())} positive", results["random"], "motif_baseline")
@@ -246,9 +253,42 @@ def real(args: argparse.Namespace) -> dict:
     return results
 
 
+def demo(args: argparse.Namespace) -> dict:
+    """The demo under the study's random split and under leak-free blocks, each model over
+    seeds, with the ablation's verdicts per seed."""
+    from tfbinding.ablation import ablation_claims, read_history, summarise_history
+    from tfbinding.split import SplitSpec
+
+    work = Path(tempfile.mkdtemp(prefix="tfbinding-demo-"))
+    inputs = REPO / "resources" / "demo"
+    views = {
+        "random": ("the study's random split, 101-bp rows", 0, SplitSpec(method="random", seed=0)),
+        "blocks": ("leak-free 200-kb blocks, 200-bp flanks", 200,
+                   SplitSpec(method="blocks", block_size=200_000, seed=0)),
+    }
+    results = {}
+    for key, (title, flank, split) in views.items():
+        dataset = build_dataset(work / key, inputs / "synthetic_genome.fa.gz",
+                                inputs / "synthetic_peaks.narrowPeak.gz", ["chr1", "chr2"], flank=flank,
+                                split=split, blacklist=inputs / "synthetic_blacklist.bed")
+        labels, runs, summaries = seed_runs(dataset, work / key, args)
+        results[key] = metric_rows(labels, runs, args.bootstrap, reference="motif_baseline")
+        print_table(f"The demo, {title}: test {len(labels):,} windows, {int(labels.sum())} positive",
+                    results[key], "motif_baseline")
+        ablation_lines(summaries)
+        print("\nThe study's claims, by seed (from the training histories):\n")
+        for seed, summary in zip(args.seeds, summaries):
+            claims = ablation_claims({name: summarise_history(read_history(work / key / f"seed{seed}" / name /
+                                                                           "history.csv"))
+                                      for name in summary if name != "improved"})
+            print(f"- seed {seed}: " + "; ".join(f"{claim}: {'yes' if verdict['holds'] else 'no'}"
+                                                 for claim, verdict in claims.items()))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("benchmark", choices=("simulated", "real"))
+    parser.add_argument("benchmark", choices=("simulated", "demo", "real"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--models", nargs="+", default=["no_dropout", "no_weights", "full", "improved"])
     parser.add_argument("--epochs", type=int, default=None, help="cap on epochs (default: the config's)")
@@ -282,7 +322,7 @@ def main() -> None:
 
         tfbinding.train.CHALLENGE_MIN_POSITIVES = args.challenge_min_positives
     started = time.perf_counter()
-    result = simulated(args) if args.benchmark == "simulated" else real(args)
+    result = {"simulated": simulated, "demo": demo, "real": real}[args.benchmark](args)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, default=float))
