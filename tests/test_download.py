@@ -209,6 +209,41 @@ def test_urls_that_share_a_file_name_never_share_a_local_file(server, tmp_path):
     assert len(list((tmp_path / "resources/genomes").glob("*/chr9.fa"))) == 2
 
 
+def test_two_configs_built_at_the_same_time_each_use_their_own_genome(server, tmp_path):
+    """Two builds running at once in one folder (``--nolock``: Snakemake locks a folder per
+    run), their URLs sharing a file name: neither reads the other's download or genome."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    import tfbinding
+    from conftest import REPO, demo_config
+
+    base, _ = server
+    peaks = tmp_path / "peaks.bed"
+    peaks.write_text("chr9\t1000\t1300\n")
+    runs = {}
+    for name in ("a", "b"):
+        config = tmp_path / f"{name}.yaml"
+        config.write_text(yaml.safe_dump(demo_config(
+            name=name, models=[], chromosomes=["chr9"], blacklist=None,
+            genome={"fasta": f"{base}/{name}/chr9.fa.gz"}, peaks=str(peaks),
+            windows={"length": 100, "stride": 100, "flank": 0},
+            split={"method": "random", "fractions": [0.6, 0.2, 0.2]})))
+        runs[name] = subprocess.Popen(
+            [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+             str(tmp_path), "--configfile", str(config), "--cores", "1", "--nolock", "--quiet"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for name, run in runs.items():
+        output = run.communicate()[0]
+        assert run.returncode == 0, f"build {name} failed:\n{output}"
+    for name, channel in (("a", 0), ("b", 1)):  # genome A is all A, genome B all C
+        data = tfbinding.load_dataset(tmp_path / "results" / name / "dataset")
+        assert data.train["X"][:, :, channel].all(), f"dataset {name} was not built from genome {name}"
+        assert data.manifest["inputs"]["fasta"]["url"] == f"{base}/{name}/chr9.fa.gz"
+
+
 def _requests_for(path):
     return [headers for asked, headers in _Handler.requests if asked == path]
 
