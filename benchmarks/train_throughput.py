@@ -9,7 +9,7 @@ and the process's peak RSS (VmHWM):
   * ``in-memory``: ``model.fit(X.astype('float32'), y, sample_weight=w)``, as notebooks do.
 
 A third run gives the context model's throughput: ``improved`` on 501-bp rows (the window
-plus 200-bp flanks), memory-mapped, batch 256.
+plus 200-bp flanks), memory-mapped. Batch sizes are the defaults of ``TrainingConfig``.
 
 Usage: python benchmarks/train_throughput.py [--windows 200000] [--epochs 3]
 """
@@ -27,6 +27,8 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+
+from tfbinding.options import TrainingConfig
 
 LENGTH = 101
 FLANK = 200
@@ -57,8 +59,6 @@ def make_arrays(folder: Path, windows: int, length: int = LENGTH) -> None:
 def child(folder: Path, mode: str, epochs: int) -> None:
     from tfbinding.inference import configure_tensorflow
     from tfbinding.models import build_model
-    from tfbinding.options import TrainingConfig
-
     configure_tensorflow(0)
     import keras
 
@@ -77,15 +77,17 @@ def child(folder: Path, mode: str, epochs: int) -> None:
         flanked = mode == "improved-flank"
         source = folder / "flank" if flanked else folder
         arrays = {name: np.load(source / f"{name}.npy", mmap_mode="r") for name in ("X", "y", "w")}
-        model = build_model("improved" if flanked else "full", arrays["X"].shape[1], TrainingConfig())
-        model.fit(SplitBatches(arrays, 256 if flanked else 1000, weighted=True, shuffle=True,
+        config = TrainingConfig()
+        model = build_model("improved" if flanked else "full", arrays["X"].shape[1], config)
+        batch_size = config.improved_batch_size if flanked else config.batch_size
+        model.fit(SplitBatches(arrays, batch_size, weighted=True, shuffle=True,
                                reverse_complement_half=flanked), epochs=epochs, callbacks=[timer], verbose=0)
         windows = len(arrays["y"])
     else:
         model = build_model("full", LENGTH, TrainingConfig())
         X = np.load(folder / "X.npy").astype("float32")
         y, w = np.load(folder / "y.npy"), np.load(folder / "w.npy").reshape(-1)
-        model.fit(X, y, sample_weight=w, batch_size=1000, shuffle=True, epochs=epochs,
+        model.fit(X, y, sample_weight=w, batch_size=TrainingConfig().batch_size, shuffle=True, epochs=epochs,
                   callbacks=[timer], verbose=0)
         windows = len(y)
     steady = timer.seconds[1:] or timer.seconds
@@ -118,7 +120,7 @@ def main() -> None:
     print(f"# train_throughput benchmark, {date.today().isoformat()}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"numpy {np.__version__}")
-    print(f"inputs: {args.windows:,} random {LENGTH}-bp windows, model 'full', batch 1000, "
+    print(f"inputs: {args.windows:,} random {LENGTH}-bp windows, model 'full', batch {TrainingConfig().batch_size}, "
           f"{args.epochs} epochs (the first is not timed); float32 X = {float32_x / 1e6:.0f} MB\n")
     print("| loop | model, row length | samples/s | peak RSS |")
     print("|---|---|---:|---:|")
