@@ -108,17 +108,11 @@ def test_deepchem_keras_model_trains_the_chapter_6_network_one_epoch(exported):
     the test then expects that failure (and runs for real once DeepChem fixes it)."""
     dc = pytest.importorskip("deepchem")
     keras = pytest.importorskip("keras")
+    from chapter6 import chapter6_model
+
     _, out = exported
     train = dc.data.DiskDataset(str(out / "train"))
-    inputs = keras.Input(train.get_data_shape())
-    x = inputs
-    for _ in range(3):
-        x = keras.layers.Conv1D(15, 10, activation="relu", padding="same")(x)
-        x = keras.layers.Dropout(0.5)(x)
-    logits = keras.layers.Dense(1)(keras.layers.Flatten()(x))
-    network = keras.Model(inputs, [keras.layers.Activation("sigmoid")(logits), logits])
-    model = dc.models.KerasModel(network, dc.models.losses.SigmoidCrossEntropy(),
-                                 output_types=["prediction", "loss"], batch_size=64, learning_rate=1e-3)
+    model = chapter6_model(dc, keras, train)
     try:
         loss = model.fit(train, nb_epoch=1)
     except ImportError as err:
@@ -136,17 +130,12 @@ import numpy as np
 import deepchem as dc
 import tensorflow as tf
 
+sys.path.insert(0, sys.argv[2])
+from chapter6 import chapter6_model
+
 keras = tf.keras  # tf_keras (Keras 2), as TF_USE_LEGACY_KERAS=1 asks
 train = dc.data.DiskDataset(sys.argv[1])
-inputs = keras.Input(train.get_data_shape())
-x = inputs
-for _ in range(3):
-    x = keras.layers.Conv1D(15, 10, activation="relu", padding="same")(x)
-    x = keras.layers.Dropout(0.5)(x)
-logits = keras.layers.Dense(1)(keras.layers.Flatten()(x))
-network = keras.Model(inputs, [keras.layers.Activation("sigmoid")(logits), logits])
-model = dc.models.KerasModel(network, dc.models.losses.SigmoidCrossEntropy(),
-                             output_types=["prediction", "loss"], batch_size=64, learning_rate=1e-3)
+model = chapter6_model(dc, keras, train)
 loss = model.fit(train, nb_epoch=1)
 probabilities = model.predict(train)
 print(json.dumps({"keras": keras.__name__, "loss": float(loss), "shape": list(probabilities.shape),
@@ -168,7 +157,10 @@ def test_chapter_6_network_trains_one_epoch_through_deepchem_with_tf_keras(expor
             pytest.skip(f"{module} is not installed")
     _, out = exported
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", _CHAPTER_6_THROUGH_TF_KERAS, str(out / "train")],
+    from pathlib import Path
+
+    result = subprocess.run([sys.executable, "-c", _CHAPTER_6_THROUGH_TF_KERAS, str(out / "train"),
+                             str(Path(__file__).parent)],
                             env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
