@@ -58,28 +58,23 @@ def write_synthetic(folder: Path, name: str, size: int, n_peaks: int) -> tuple[P
         handle.write(lines.tobytes())
         if size % width:
             handle.write(seq[full * width:].tobytes() + b"\n")
+    return fasta, write_random_peaks(folder / f"{name}.narrowPeak", rng, name, size, n_peaks)
+
+
+def write_random_peaks(path: Path, rng: np.random.Generator, name: str, size: int, n_peaks: int) -> Path:
+    """``n_peaks`` narrowPeak lines of 150-600 bp at random places on ``name``."""
     starts = np.sort(rng.integers(size // 50 + 1000, size - 1000, n_peaks))
     widths = rng.integers(150, 600, n_peaks)
-    peaks = folder / f"{name}.narrowPeak"
-    with open(peaks, "w") as handle:
+    with open(path, "w") as handle:
         for start, width in zip(starts.tolist(), widths.tolist()):
             handle.write(f"{name}\t{start}\t{start + width}\tp\t0\t.\t1\t1\t1\t{width // 2}\n")
-    return fasta, peaks
+    return path
 
 
 def write_extra_tasks(folder: Path, name: str, size: int, n_peaks: int, tasks: int) -> list[Path]:
     """Peaks of ``tasks - 1`` more synthetic factors (other seeds, same count)."""
-    paths = []
-    for task in range(1, tasks):
-        rng = np.random.default_rng(100 + task)
-        starts = np.sort(rng.integers(size // 50 + 1000, size - 1000, n_peaks))
-        widths = rng.integers(150, 600, n_peaks)
-        path = folder / f"{name}.task{task + 1}.narrowPeak"
-        with open(path, "w") as handle:
-            for start, width in zip(starts.tolist(), widths.tolist()):
-                handle.write(f"{name}\t{start}\t{start + width}\tp\t0\t.\t1\t1\t1\t{width // 2}\n")
-        paths.append(path)
-    return paths
+    return [write_random_peaks(folder / f"{name}.task{task + 1}.narrowPeak", np.random.default_rng(100 + task),
+                               name, size, n_peaks) for task in range(1, tasks)]
 
 
 def write_bigwig(folder: Path, name: str, size: int, bin_bp: int = 50) -> Path:
