@@ -169,14 +169,3 @@ def test_a_dataset_with_a_signal_channel_trains_and_predicts(with_signal, tmp_pa
         assert scores.shape == (len(data.test["X"]),) and np.isfinite(scores).all()
     result = evaluate_models(with_signal, {"full": tmp_path / "full"}, tmp_path / "evaluation", bootstrap=20)
     assert "full" in result["models"] and "tasks" not in result
-
-
-def test_steps_not_yet_multitask_refuse_such_models_clearly():
-    from tfbinding.errors import InputError
-    from tfbinding.inference import require_sequence_only
-
-    require_sequence_only(build_model("full", TINY_LENGTH, TINY), "prediction")
-    for model in (build_model("full", TINY_LENGTH, TINY, tasks=2),
-                  build_model("full", TINY_LENGTH, TINY, channels=5)):
-        with pytest.raises(InputError, match="single-task, sequence-only"):
-            require_sequence_only(model, "prediction")

@@ -131,23 +131,45 @@ def _run_download(args: argparse.Namespace) -> None:
 def _run_calibrate(args: argparse.Namespace) -> None:
     from .calibrate import calibrate_threshold
     result = calibrate_threshold(args.model_dir, args.model, args.dataset, args.out, fdr=args.fdr)
-    log.info("threshold %.4g: validation FDR %.3f (target %.3f), recall %.3f", result["threshold"],
-             result["validation_fdr"], args.fdr, result["validation_recall"])
+    for task, entry in result.get("tasks", {"": result}).items():
+        log.info("%sthreshold %.4g: validation FDR %.3f (target %.3f), recall %.3f",
+                 f"{task}: " if task else "", entry["threshold"], entry["validation_fdr"], args.fdr,
+                 entry["validation_recall"])
+
+
+def _add_signals(step: argparse.ArgumentParser) -> None:
+    """A signal model's tracks: --bigwigs and --transforms, or a dataset's manifest."""
+    step.add_argument("--bigwigs", nargs="*", default=[], help="a signal model's bigWigs, in channel order")
+    step.add_argument("--transforms", nargs="*", default=[], choices=("none", "log1p"),
+                      help="one per bigWig, as the dataset was built (default none)")
+    step.add_argument("--signals-missing", choices=("error", "zero"), default="error",
+                      help="zero: read NaN and missing chromosomes as 0 (counted)")
+    step.add_argument("--signals-dataset", type=_optional_path, default=None,
+                      help="or take the bigWigs and transforms from this dataset's manifest")
+
+
+def _signal_tracks(args: argparse.Namespace):
+    from .signal_tracks import tracks_from_args
+    return tracks_from_args(args.bigwigs, args.transforms, args.signals_missing, args.signals_dataset)
 
 
 def _run_predict(args: argparse.Namespace) -> None:
+    from .calibrate import read_thresholds
     from .predict import predict_chromosome
     with open(args.threshold) as handle:
-        threshold = json.load(handle)["threshold"]
-    if threshold is None:  # strict JSON's null for +Infinity: no threshold reached the FDR
-        log.warning("%s: no threshold reached the FDR on the validation split; no site is called",
-                    args.threshold)
-        threshold = float("inf")
+        threshold = read_thresholds(json.load(handle))
+    for task, value in (threshold if isinstance(threshold, dict) else {"": threshold}).items():
+        if value == float("inf"):  # strict JSON's null for +Infinity: no threshold reached the FDR
+            log.warning("%s: no threshold reached the FDR on the validation split%s; no site is called",
+                        args.threshold, f" for task {task}" if task else "")
     rule = _label_rule(args)
+    peaks = [path for path in args.peaks if path]
     predict_chromosome(args.model_dir, args.model, args.fasta, args.chrom, args.out_dir,
                        length=args.length, flank=args.flank, stride=args.stride,
-                       max_n_fraction=args.max_n_fraction, threshold=threshold, peaks=args.peaks,
-                       aliases=args.aliases, rule=rule)
+                       max_n_fraction=args.max_n_fraction, threshold=threshold,
+                       peaks=(peaks[0] if len(peaks) == 1 else peaks) or None,
+                       aliases=args.aliases, rule=rule, signals=_signal_tracks(args),
+                       tasks=args.task_names or None)
 
 
 def _run_merge_predictions(args: argparse.Namespace) -> None:
@@ -169,7 +191,8 @@ def _run_explain(args: argparse.Namespace) -> None:
     explain(args.model_dir, args.out, dataset_dir=args.dataset, bed=args.bed, fasta=args.fasta,
             aliases=args.aliases, splits=tuple(args.splits), positives_only=not args.all_windows,
             max_windows=args.max_windows or None, rc_average=uses_reverse_complement(args.model),
-            steps=args.steps, ism_windows=args.ism_windows or None, threads=args.threads)
+            steps=args.steps, ism_windows=args.ism_windows or None, threads=args.threads,
+            task=args.task, signals=_signal_tracks(args))
 
 
 def _run_discover_motifs(args: argparse.Namespace) -> None:
@@ -183,7 +206,8 @@ def _run_score_variants(args: argparse.Namespace) -> None:
     from .variants import score_vcf
     score_vcf(args.model_dir, args.vcf, args.fasta, args.out_tsv, args.out_vcf, args.out_summary,
               rc_average=uses_reverse_complement(args.model), allow_ref_mismatch=args.allow_ref_mismatch,
-              aliases=args.aliases, threads=args.threads)
+              aliases=args.aliases, threads=args.threads, signals=_signal_tracks(args),
+              tasks=args.task_names or None)
 
 
 def _run_demo_data(args: argparse.Namespace) -> None:
@@ -331,9 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--flank", type=int, default=WINDOW.flank)
     step.add_argument("--stride", type=int, default=PREDICT_STRIDE)
     step.add_argument("--max-n-fraction", type=float, default=WINDOW.max_n_fraction)
-    step.add_argument("--peaks", type=_optional_path, default=None, help="for held-out metrics")
+    step.add_argument("--peaks", nargs="*", default=[], help="for held-out metrics; one per task")
+    step.add_argument("--task-names", nargs="*", default=None,
+                      help="a multi-task model's tasks (default: its training.json's)")
     _add_label_rule(step)
     step.add_argument("--aliases", type=_aliases, default={})
+    _add_signals(step)
     step.set_defaults(run=_run_predict)
 
     step = steps.add_parser("merge-predictions",
@@ -379,6 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--steps", type=int, default=32, help="integrated-gradients steps")
     step.add_argument("--ism-windows", type=int, default=0, help="saturation mutagenesis of the top N windows")
     step.add_argument("--threads", type=int, default=None)
+    step.add_argument("--task", type=_optional_path, default=None,
+                      help="a multi-task model's task to explain (name, as in its training.json)")
+    _add_signals(step)
     step.set_defaults(run=_run_explain)
 
     step = steps.add_parser("discover-motifs", help="TF-MoDISco-lite patterns, logos, JASPAR matches")
@@ -401,6 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="flag variants whose REF disagrees with the FASTA instead of failing")
     step.add_argument("--aliases", type=_aliases, default={})
     step.add_argument("--threads", type=int, default=None)
+    step.add_argument("--task-names", nargs="*", default=None,
+                      help="a multi-task model's tasks (default: its training.json's)")
+    _add_signals(step)
     step.set_defaults(run=_run_score_variants)
 
     step = steps.add_parser("demo-data", help="write the synthetic demo genome and peaks")

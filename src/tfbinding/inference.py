@@ -5,10 +5,12 @@ a model is loaded, seeded and reverse-complement-averaged the same way everywher
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import zipfile
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -89,15 +91,74 @@ def load_model(model_dir: str | os.PathLike, seed: int = 0, threads: int | None 
                          "rerun training to rebuild it") from err
 
 
-def require_sequence_only(model, what: str) -> None:
-    """Raise :class:`InputError` when ``model`` has more than one output (multi-task) or
-    input channels beyond A, C, G, T (signal channels): ``what`` does not handle them yet."""
-    tasks = int(model.outputs[0].shape[-1] or 1) if getattr(model, "outputs", None) else 1
-    channels = int(model.inputs[0].shape[-1] or 4) if getattr(model, "inputs", None) else 4
-    if tasks > 1 or channels != 4:
-        raise InputError(f"{what} takes single-task, sequence-only models; this model has {tasks} outputs "
-                         f"and {channels} input channels (multi-task or signal-channel models are "
-                         "trained and evaluated, not yet used here)")
+def output_tasks(model) -> int:
+    """The model's sigmoid outputs: 1, or T for a multi-task model."""
+    return int(model.outputs[0].shape[-1] or 1) if getattr(model, "outputs", None) else 1
+
+
+def signal_channels(model) -> int:
+    """The model's input channels after A, C, G, T (0 for a sequence-only model)."""
+    return (int(model.inputs[0].shape[-1] or 4) if getattr(model, "inputs", None) else 4) - 4
+
+
+def task_names(model, model_dir: str | os.PathLike | None = None,
+               names: Sequence[str] | None = None) -> list[str]:
+    """The names of the model's outputs: ``[""]`` for a single-task model (its outputs keep
+    their single-task names); for T tasks ``names`` if given, else the ``tasks`` that
+    training wrote to ``<model_dir>/training.json``, else ``task0, task1, ...``.
+
+    Raises
+    ------
+    InputError
+        ``names`` (or training.json's tasks) not one per output, or repeated.
+    """
+    tasks = output_tasks(model)
+    recorded = None
+    if model_dir is not None:
+        record = model_path(model_dir).parent / "training.json"
+        try:
+            recorded = json.loads(record.read_text()).get("tasks")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+    if tasks == 1:
+        if names and len(names) != 1:
+            raise InputError(f"{len(names)} task names given ({', '.join(names)}) for a single-task "
+                             "model: give none, or train on the multi-task dataset")
+        return [""]
+    if names:
+        if recorded and list(recorded) != list(names):
+            raise InputError(f"task names {list(names)} differ from the tasks the model was trained "
+                             f"on ({recorded}, {model_path(model_dir).parent / 'training.json'}). "
+                             "Predict with the model of this config, or retrain it")
+        chosen = list(names)
+    else:
+        chosen = list(recorded) if recorded else [f"task{i}" for i in range(tasks)]
+    if len(chosen) != tasks or len(set(chosen)) != len(chosen) or not all(chosen):
+        raise InputError(f"task names {chosen}: the model has {tasks} outputs; give one distinct, "
+                         "non-empty name per output")
+    return chosen
+
+
+def select_tasks(names: Sequence[str], wanted: Sequence[str | int] | str | int | None) -> list[int]:
+    """Output indices of the ``wanted`` tasks (names or indices; None or empty: every task).
+
+    Raises
+    ------
+    InputError
+        A task that the model does not have.
+    """
+    if wanted is None or (not isinstance(wanted, (str, int)) and not len(wanted)):
+        return list(range(len(names)))
+    chosen = []
+    for task in [wanted] if isinstance(wanted, (str, int)) else wanted:
+        if isinstance(task, (int, np.integer)) and 0 <= task < len(names):
+            chosen.append(int(task))
+        elif task in names and task != "":
+            chosen.append(list(names).index(task))
+        else:
+            raise InputError(f"task {task!r}: the model's tasks are {[n for n in names if n] or '(one, unnamed)'}. "
+                             "Choose one of them (interpret.tasks)")
+    return chosen
 
 
 def reverse_complement(X: np.ndarray) -> np.ndarray:
@@ -139,7 +200,7 @@ def predict_probabilities(model, X: np.ndarray, reverse_complement_average: bool
     -------
     numpy.ndarray (n,) float32 for one output, (n, T) for T outputs
     """
-    tasks = int(model.outputs[0].shape[-1] or 1) if getattr(model, "outputs", None) else 1
+    tasks = output_tasks(model)
     out = np.empty((len(X),) if tasks == 1 else (len(X), tasks), dtype=np.float32)
     for first in range(0, len(X), batch_size):
         block = np.asarray(X[first:first + batch_size], dtype=np.float32)

@@ -498,7 +498,8 @@ def write_html(patterns: list[Pattern], matches: list[Match], logos: dict[str, P
         "body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}"
         "section{margin-bottom:2em}.note{color:#a00}</style></head><body>",
-        f"<h1>TF-MoDISco patterns</h1><p>{summary['windows']} windows of {summary['length']} bp "
+        f"<h1>TF-MoDISco patterns{esc(' of task ' + summary['task']) if summary.get('task') else ''}</h1>"
+        f"<p>{summary['windows']} windows of {summary['length']} bp "
         f"from <code>{esc(str(summary['attributions']))}</code>; "
         f"{summary['patterns']} pattern(s); JASPAR: {esc(summary['jaspar_release'])} CORE "
         f"vertebrates ({summary['jaspar_matrices']} matrices), compared with memelite's Tomtom.</p>",
@@ -560,7 +561,9 @@ def discover_motifs(attributions: str | os.PathLike, out_dir: str | os.PathLike,
     Parameters
     ----------
     attributions : path
-        ``attributions.npz`` with ``one_hot`` and ``hypothetical`` (n, L, 4).
+        ``attributions.npz`` with ``one_hot`` and ``hypothetical`` (n, L, 4): one task's
+        of a multi-task model (its ``task`` is named in the summary and the page); a signal
+        model's are over the sequence channels alone.
     out_dir : path
         Output folder, e.g. ``results/<name>/interpretation/<model>/``; receives
         ``motifs.meme``, ``jaspar_matches.tsv``, ``logos/``, ``motifs.html``,
@@ -587,6 +590,7 @@ def discover_motifs(attributions: str | os.PathLike, out_dir: str | os.PathLike,
     try:
         with np.load(path) as data:
             one_hot, hypothetical = data["one_hot"], data["hypothetical"]
+            task = str(data["task"]) if "task" in data.files else ""  # a multi-task model's
     except (FileNotFoundError, KeyError) as err:
         raise InputError(f"{path}: no attributions with 'one_hot' and 'hypothetical' arrays here "
                          f"({err}). Run the attribution step first") from err
@@ -636,6 +640,8 @@ def discover_motifs(attributions: str | os.PathLike, out_dir: str | os.PathLike,
         }
         if note:
             summary["note"] = note
+        if task:
+            summary["task"] = task
         write_html(patterns, matches, logos, summary, out / "motifs.html")
     save_json(out / "motif_discovery.json", summary)
     log.info("%d pattern(s) from %d windows in %.1f s", len(patterns), len(one_hot),

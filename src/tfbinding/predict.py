@@ -1,35 +1,48 @@
 """Score every window of a chromosome with a trained model, streaming in chunks, and write
-a bedGraph, a bigWig, called sites and (where peaks are known) held-out metrics."""
+a bedGraph, a bigWig, called sites and (where peaks are known) held-out metrics: one set
+per task for a multi-task model; a signal model reads its bigWigs over the windows."""
 from __future__ import annotations
 
 import logging
 import os
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from .atomic import save_json, save_npz
 from .bedio import merge_intervals, read_intervals
+from .errors import InputError
 from .genome import Genome
-from .inference import load_model, predict_probabilities, require_sequence_only
+from .inference import load_model, predict_probabilities, task_names
 from .intervals import overlap_bp
 from .labels import LabelRule, label_windows
 from .metrics import average_precision, roc_auc
 from .options import uses_reverse_complement
 from .onehot import encode_windows
+from .signal_tracks import SignalTracks, require_signals
 from .tracks import call_sites, mean_track, write_bedgraph, write_bigwig, write_sites
 from .windows import select_windows, tile
 
 log = logging.getLogger(__name__)
 
 
+def prediction_stem(out_dir: str | os.PathLike, chrom: str, task: str = "") -> Path:
+    """``<out_dir>/<chrom>`` for a single-task model, ``<out_dir>/<chrom>.<task>`` for a task
+    of a multi-task one; its tracks are the stem plus ``.bedGraph``, ``.bw`` and
+    ``.sites.narrowPeak``."""
+    return Path(out_dir) / (f"{chrom}.{task}" if task else chrom)
+
+
 def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str | os.PathLike,
                        chrom: str, out_dir: str | os.PathLike, *, length: int, flank: int = 0,
-                       stride: int = 50, max_n_fraction: float = 0.5, threshold: float = 0.5,
-                       chunk: int = 1 << 16, peaks: str | os.PathLike | None = None,
+                       stride: int = 50, max_n_fraction: float = 0.5,
+                       threshold: float | Mapping[str, float] = 0.5, chunk: int = 1 << 16,
+                       peaks: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
                        aliases: Mapping[str, str] | None = None,
-                       rule: LabelRule = LabelRule()) -> dict:
+                       rule: LabelRule = LabelRule(), signals: SignalTracks | None = None,
+                       tasks: Sequence[str] | None = None) -> dict:
     """Score every window of a chromosome and write tracks, sites and metrics.
 
     Parameters
@@ -43,27 +56,42 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
     chrom : str
     out_dir : path
         Receives ``<chrom>.bedGraph``, ``.bw``, ``.sites.narrowPeak``, ``.windows.npz`` and
-        ``.metrics.json``.
+        ``.metrics.json``; for a multi-task model one ``<chrom>.<task>.bedGraph``, ``.bw``
+        and ``.sites.narrowPeak`` per task (:func:`prediction_stem`), with the windows'
+        ``(n, T)`` scores and every task's metrics in the two shared files.
     length, flank : int
         The model's window length and flank (its input is ``length + 2*flank``).
     stride : int, default 50
     max_n_fraction : float, default 0.5
         Windows with more non-ACGT bases are skipped (counted).
-    threshold : float, default 0.5
-        Site threshold (from ``calibrate``).
+    threshold : float, or a mapping task -> float, default 0.5
+        Site threshold (from ``calibrate``); one per task for a multi-task model (a float
+        is used for every task).
     chunk : int, default 65536
         Windows encoded and scored at a time: memory is the chromosome plus one chunk.
-    peaks : path or None
-        Peaks for held-out metrics (ROC/PR AUC, site precision and recall).
+    peaks : path, sequence of paths, or None
+        Peaks for held-out metrics (ROC/PR AUC, site precision and recall); one file per
+        task for a multi-task model.
     aliases : mapping or None
         Peak chromosome name -> FASTA name.
     rule : LabelRule
         How windows are labelled from ``peaks``.
+    signals : SignalTracks or None
+        A signal model's bigWigs, read over each window's span with the dataset's
+        transforms (:mod:`tfbinding.signal_tracks`); required for such a model.
+    tasks : sequence of str or None
+        The names of a multi-task model's outputs (default: those in ``training.json``).
 
     Returns
     -------
     dict
         The metrics written to ``<chrom>.metrics.json``.
+
+    Raises
+    ------
+    InputError
+        Signal tracks that do not fit the model, a chromosome a bigWig lacks (unless
+        ``signals.missing == "zero"``), peaks not one per task.
     """
     genome = Genome(fasta)
     sequence = genome.sequence(chrom)
@@ -71,29 +99,77 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
                                name=f"{fasta}: {chrom}")
     starts = selection.starts
     model = load_model(model_dir)
-    require_sequence_only(model, "genome-wide prediction")
+    signals = require_signals(model, signals, "genome-wide prediction")
+    names = task_names(model, model_dir, tasks)
+    peak_files = _peaks_per_task(peaks, names)
+    thresholds = _thresholds_per_task(threshold, names)
     rc = uses_reverse_complement(model_name)
-    scores = np.empty(len(starts), dtype=np.float32)
-    done = 0
-    for first in range(0, len(starts), chunk):
-        part = starts[first:first + chunk]
-        block = encode_windows(sequence, part, length, flank)
-        scores[done:done + len(part)] = predict_probabilities(model, block, rc)
-        done += len(part)
+    scores = np.empty((len(starts), len(names)), dtype=np.float32)
+    with (signals.open(chrom, genome.sizes[chrom]) if signals else nullcontext()) as reader:
+        for first in range(0, len(starts), chunk):
+            part = starts[first:first + chunk]
+            block = encode_windows(sequence, part, length, flank)
+            S = reader.read(part, length + 2 * flank, flank) if reader else None
+            scores[first:first + len(part)] = predict_probabilities(model, block, rc,
+                                                                    signals=S).reshape(len(part), -1)
     out = Path(out_dir)
-    save_npz(out / f"{chrom}.windows.npz", starts=starts, scores=scores, length=np.int64(length))
-    track = mean_track(starts, length, scores)
-    write_bedgraph(out / f"{chrom}.bedGraph", chrom, track)
-    write_bigwig(out / f"{chrom}.bw", chrom, track, genome.sizes)
-    sites = call_sites(starts, length, scores, threshold)
-    write_sites(out / f"{chrom}.sites.narrowPeak", chrom, sites)
+    single = names == [""]
+    arrays = {"starts": starts, "scores": scores[:, 0] if single else scores, "length": np.int64(length)}
+    save_npz(out / f"{chrom}.windows.npz", **arrays, **({} if single else {"tasks": np.array(names)}))
     metrics = {"chrom": chrom, "model": model_name, "windows": int(len(starts)), "stride": stride,
-               "skipped_windows": selection.dropped, "threshold": threshold, "sites": int(len(sites.starts))}
-    if peaks:
-        metrics.update(held_out_metrics(peaks, genome.sizes, chrom, starts, length, scores, sites,
-                                        aliases, rule))
+               "skipped_windows": selection.dropped}
+    per_task = {task: _task_outputs(prediction_stem(out, chrom, task), chrom, starts, length,
+                                    scores[:, index], thresholds[task], genome.sizes, peak_files[task],
+                                    aliases, rule)
+                for index, task in enumerate(names)}
+    if single:
+        metrics.update(per_task[""])
+    else:
+        metrics["tasks"] = per_task
+    if reader:
+        metrics["signals_zeroed"] = reader.counts
     save_json(out / f"{chrom}.metrics.json", metrics)
-    log.info("%s: %d windows scored, %d sites", chrom, len(starts), len(sites.starts))
+    log.info("%s: %d windows scored, %s sites", chrom, len(starts),
+             ", ".join(f"{task or 'all'}: {entry['sites']}" for task, entry in per_task.items()))
+    return metrics
+
+
+def _peaks_per_task(peaks, names: list[str]) -> dict[str, str | os.PathLike | None]:
+    """Each task's peaks file (or None): one path for one task, one per task for several."""
+    if peaks is None or isinstance(peaks, (str, os.PathLike)):
+        if peaks is not None and len(names) > 1:
+            raise InputError(f"{peaks}: one peaks file for a model of {len(names)} tasks "
+                             f"({', '.join(names)}); give one peaks file per task, in task order")
+        return {task: peaks for task in names}
+    peaks = list(peaks)
+    if len(peaks) != len(names):
+        raise InputError(f"{len(peaks)} peaks files for a model of {len(names)} task(s); give one "
+                         "per task, in task order")
+    return dict(zip(names, peaks))
+
+
+def _thresholds_per_task(threshold: float | Mapping[str, float], names: list[str]) -> dict[str, float]:
+    """Each task's site threshold (a float serves every task)."""
+    if not isinstance(threshold, Mapping):
+        return {task: float(threshold) for task in names}
+    missing = [task for task in names if task not in threshold]
+    if missing:
+        raise InputError(f"no threshold for task(s) {', '.join(missing)} (thresholds are given for "
+                         f"{', '.join(threshold) or 'none'}). Calibrate this model again")
+    return {task: float(threshold[task]) for task in names}
+
+
+def _task_outputs(stem: Path, chrom: str, starts: np.ndarray, length: int, scores: np.ndarray,
+                  threshold: float, sizes: Mapping[str, int], peaks, aliases, rule: LabelRule) -> dict:
+    """One task's bedGraph, bigWig and sites (``<stem>.bedGraph`` ...); returns its metrics."""
+    track = mean_track(starts, length, scores)
+    write_bedgraph(f"{stem}.bedGraph", chrom, track)
+    write_bigwig(f"{stem}.bw", chrom, track, sizes)
+    sites = call_sites(starts, length, scores, threshold)
+    write_sites(f"{stem}.sites.narrowPeak", chrom, sites)
+    metrics = {"threshold": threshold, "sites": int(len(sites.starts))}
+    if peaks:
+        metrics.update(held_out_metrics(peaks, sizes, chrom, starts, length, scores, sites, aliases, rule))
     return metrics
 
 

@@ -25,6 +25,16 @@ Outputs (each written atomically)
     Records and alleles read, scored, skipped by reason, the missing chromosomes with
     their counts, REF mismatches, timing.
 
+Multi-task and signal models
+----------------------------
+A multi-task model scores every task: the table has ``ref_score_<task>``,
+``alt_score_<task>``, ``delta_<task>`` and ``log2_odds_ratio_<task>`` for each task (in
+the model's task order) in place of the four single-task columns, and the VCF
+``TFB_REF_<task>``, ``TFB_ALT_<task>``, ``TFB_DELTA_<task>`` and ``TFB_LOG2OR_<task>``
+(a task name's characters outside ``[A-Za-z0-9_.]`` become ``_``). A signal model reads
+its bigWigs over each window (:mod:`tfbinding.signal_tracks`) and gives REF and ALT the
+same signal: only the base at the centre differs.
+
 Bad input
 ---------
 * a REF that disagrees with the FASTA (case-insensitive) is an :class:`InputError`
@@ -47,31 +57,70 @@ import logging
 import os
 import re
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from .atomic import atomic_path, save_json
 from .errors import InputError
+from .onehot import centred_windows
+from .signal_tracks import SignalTracks, require_signals
 
 log = logging.getLogger(__name__)
 
-TSV_COLUMNS = ("chrom", "pos", "id", "ref", "alt", "ref_score", "alt_score", "delta",
-               "log2_odds_ratio", "flag")
+#: a task's score columns, in this order (single-task: these names; task t: ``<name>_<t>``)
+SCORE_COLUMNS = ("ref_score", "alt_score", "delta", "log2_odds_ratio")
 SKIP_REASONS = ("indel", "mnv", "symbolic", "no_alt", "non_acgt", "missing_chromosome")
-INFO_LINES = (
-    '##INFO=<ID=TFB_REF,Number=1,Type=Float,Description="tfbinding: model probability of the '
-    'window centred on the variant, with REF">',
-    '##INFO=<ID=TFB_ALT,Number=A,Type=Float,Description="tfbinding: model probability with '
-    'each ALT">',
-    '##INFO=<ID=TFB_DELTA,Number=A,Type=Float,Description="tfbinding: TFB_ALT - TFB_REF">',
-    '##INFO=<ID=TFB_LOG2OR,Number=A,Type=Float,Description="tfbinding: log2 odds ratio, ALT '
-    'against REF">',
-    '##INFO=<ID=TFB_REF_MISMATCH,Number=0,Type=Flag,Description="tfbinding: REF disagrees '
-    'with the FASTA; scored with the VCF REF">',
-)
+#: a task's INFO fields, in the order of :data:`SCORE_COLUMNS`
+INFO_FIELDS = ("TFB_REF", "TFB_ALT", "TFB_DELTA", "TFB_LOG2OR")
+_MISMATCH_LINE = ('##INFO=<ID=TFB_REF_MISMATCH,Number=0,Type=Flag,Description="tfbinding: REF disagrees '
+                  'with the FASTA; scored with the VCF REF">')
+
+
+def tsv_columns(tasks: Sequence[str] = ("",)) -> tuple[str, ...]:
+    """The table's columns: :data:`SCORE_COLUMNS` once (one unnamed task), or
+    ``<column>_<task>`` for each task in turn."""
+    scores = [f"{column}_{task}" if task else column for task in tasks for column in SCORE_COLUMNS]
+    return ("chrom", "pos", "id", "ref", "alt", *scores, "flag")
+
+
+def info_suffixes(tasks: Sequence[str] = ("",)) -> list[str]:
+    """Each task's INFO ID suffix: ``""`` for one unnamed task, else ``_<task>`` with the
+    characters a VCF INFO ID may not hold (outside ``[A-Za-z0-9_.]``) as ``_``.
+
+    Raises
+    ------
+    InputError
+        Two tasks whose suffixes would coincide.
+    """
+    suffixes = [re.sub(r"[^A-Za-z0-9_.]", "_", f"_{task}") if task else "" for task in tasks]
+    if len(set(suffixes)) != len(suffixes):
+        raise InputError(f"tasks {list(tasks)} give the same VCF INFO IDs ({suffixes}); rename a task")
+    return suffixes
+
+
+def info_lines(tasks: Sequence[str] = ("",)) -> list[str]:
+    """The ``##INFO`` header lines of the annotated VCF, one set per task."""
+    lines = []
+    for task, sfx in zip(tasks, info_suffixes(tasks)):
+        what = f", task {task}" if task else ""
+        lines += [
+            (f'##INFO=<ID=TFB_REF{sfx},Number=1,Type=Float,Description="tfbinding: model probability of '
+             f'the window centred on the variant, with REF{what}">'),
+            (f'##INFO=<ID=TFB_ALT{sfx},Number=A,Type=Float,Description="tfbinding: model probability '
+             f'with each ALT{what}">'),
+            f'##INFO=<ID=TFB_DELTA{sfx},Number=A,Type=Float,Description="tfbinding: TFB_ALT{sfx} - TFB_REF{sfx}">',
+            (f'##INFO=<ID=TFB_LOG2OR{sfx},Number=A,Type=Float,Description="tfbinding: log2 odds ratio, '
+             f'ALT against REF{what}">')]
+    return lines + [_MISMATCH_LINE]
+
+
+TSV_COLUMNS = tsv_columns()
+INFO_LINES = tuple(info_lines())
 _CODE = np.full(256, 4, dtype=np.int64)  # A C G T (any case) -> 0..3, anything else -> 4
 for _index, _base in enumerate(b"ACGT"):
     _CODE[_base] = _CODE[_base + 32] = _index
@@ -280,55 +329,72 @@ def _describe(snvs: SnvTable, row: int) -> str:
 
 
 def score_snvs(model, genome, snvs: SnvTable, rc_average: bool = False,
-               batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+               batch_size: int = 4096, signals: SignalTracks | None = None,
+               zeroed: dict[str, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """REF and ALT probabilities of each SNV's centred window.
 
     Parameters
     ----------
     model : keras.Model
-        Input ``(L, 4)``, one sigmoid output.
+        Input ``(L, 4 + S)``, one sigmoid output or T (a multi-task model).
     genome : tfbinding.genome.Genome
     snvs : SnvTable
     rc_average : bool, default False
         Average each window's probability with its reverse complement's.
     batch_size : int, default 4096
         Windows per model call.
+    signals : SignalTracks or None, default None
+        A signal model's bigWigs: read over each window, the same for REF and ALT.
+    zeroed : dict or None, default None
+        Receives the counts of signal bases read as zero (``signals.missing == "zero"``).
 
     Returns
     -------
-    ref_score, alt_score : numpy.ndarray (n,) float32
+    ref_score, alt_score : numpy.ndarray (n,) float32, or (n, T) for T tasks
     """
-    from .onehot import centred_windows
-    from .inference import predict_probabilities, require_sequence_only
+    from .inference import output_tasks
 
-    require_sequence_only(model, "variant scoring")
+    signals = require_signals(model, signals, "variant scoring")
     length = int(model.input_shape[1])
-    centre = length // 2
-    eye = np.eye(4, dtype=np.uint8)
-    ref_score = np.empty(len(snvs), dtype=np.float32)
-    alt_score = np.empty(len(snvs), dtype=np.float32)
+    shape = (len(snvs),) if output_tasks(model) == 1 else (len(snvs), output_tasks(model))
+    ref_score = np.empty(shape, dtype=np.float32)
+    alt_score = np.empty(shape, dtype=np.float32)
     ref_codes, alt_codes = _codes(snvs.ref), _codes(snvs.alt)
-    per_chunk = max(1, _CHUNK_BYTES // (length * 4))
+    per_chunk = max(1, _CHUNK_BYTES // (length * (4 + 4 * len(signals or ()))))
     for chrom in dict.fromkeys(snvs.fasta_chrom.tolist()):
         rows = np.flatnonzero(snvs.fasta_chrom == chrom)
         sequence = genome.sequence(chrom)
-        # one REF window per (position, REF): shared by the ALTs of a multi-allelic site
-        keys = (snvs.pos[rows] - 1) * 4 + ref_codes[rows]
-        sites, inverse = np.unique(keys, return_inverse=True)
-        site_pos, site_ref = sites // 4, sites % 4
-        site_score = np.empty(len(sites), dtype=np.float32)
-        for first in range(0, len(sites), per_chunk):
-            part = slice(first, first + per_chunk)
-            X = centred_windows(sequence, site_pos[part], length)
-            X[:, centre] = eye[site_ref[part]]
-            site_score[part] = predict_probabilities(model, X, rc_average, batch_size)
-        ref_score[rows] = site_score[inverse]
-        for first in range(0, len(rows), per_chunk):
-            part = rows[first:first + per_chunk]
-            X = centred_windows(sequence, snvs.pos[part] - 1, length)
-            X[:, centre] = eye[alt_codes[part]]
-            alt_score[part] = predict_probabilities(model, X, rc_average, batch_size)
+        with (signals.open(chrom, len(sequence)) if signals else nullcontext()) as reader:
+            score = partial(_score_centred, model, sequence, length, reader, rc_average, batch_size)
+            # one REF window per (position, REF): shared by the ALTs of a multi-allelic site
+            keys = (snvs.pos[rows] - 1) * 4 + ref_codes[rows]
+            sites, inverse = np.unique(keys, return_inverse=True)
+            site_pos, site_ref = sites // 4, sites % 4
+            site_score = np.empty((len(sites),) + shape[1:], dtype=np.float32)
+            for first in range(0, len(sites), per_chunk):
+                part = slice(first, first + per_chunk)
+                site_score[part] = score(site_pos[part], site_ref[part])
+            ref_score[rows] = site_score[inverse]
+            for first in range(0, len(rows), per_chunk):
+                part = rows[first:first + per_chunk]
+                alt_score[part] = score(snvs.pos[part] - 1, alt_codes[part])
+            if reader and zeroed is not None:
+                for key, count in reader.counts.items():
+                    zeroed[key] = zeroed.get(key, 0) + count
     return ref_score, alt_score
+
+
+def _score_centred(model, sequence: np.ndarray, length: int, reader, rc_average: bool, batch_size: int,
+                   positions: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Probabilities of the windows centred on ``positions`` with base ``codes`` at the
+    centre; a signal model's signal (``reader``) is read over the same windows."""
+    from .inference import predict_probabilities
+
+    centre = length // 2
+    X = centred_windows(sequence, positions, length)
+    X[:, centre] = np.eye(4, dtype=np.uint8)[codes]
+    S = reader.read(positions - centre, length) if reader else None
+    return predict_probabilities(model, X, rc_average, batch_size, signals=S)
 
 
 def log2_odds_ratio(ref_score: np.ndarray, alt_score: np.ndarray) -> np.ndarray:
@@ -338,18 +404,24 @@ def log2_odds_ratio(ref_score: np.ndarray, alt_score: np.ndarray) -> np.ndarray:
     return np.log2(alt / (1 - alt)) - np.log2(ref / (1 - ref))
 
 
+def _score_columns(ref_score: np.ndarray, alt_score: np.ndarray) -> np.ndarray:
+    """``(n, 4T)`` float64: each task's REF, ALT, delta and log2 odds ratio, task by task."""
+    ref = np.asarray(ref_score).reshape(len(ref_score), -1).astype(np.float64)
+    alt = np.asarray(alt_score).reshape(len(alt_score), -1).astype(np.float64)
+    return np.stack((ref, alt, alt - ref, log2_odds_ratio(ref, alt)), axis=2).reshape(len(ref), -1)
+
+
 def write_table(snvs: SnvTable, ref_score: np.ndarray, alt_score: np.ndarray,
-                mismatch: np.ndarray, path: str | os.PathLike) -> None:
-    """Write the per-SNV table (:data:`TSV_COLUMNS`), atomically."""
-    delta = alt_score.astype(np.float64) - ref_score
-    odds = log2_odds_ratio(ref_score, alt_score)
+                mismatch: np.ndarray, path: str | os.PathLike, tasks: Sequence[str] = ("",)) -> None:
+    """Write the per-SNV table (:func:`tsv_columns` of ``tasks``), atomically; scores are
+    ``(n,)`` for one task, ``(n, T)`` for T."""
+    values = _score_columns(ref_score, alt_score)
     flag = np.where(mismatch, "ref_mismatch", ".")
-    lines = ["\t".join(TSV_COLUMNS)]
-    lines += [f"{c}\t{p}\t{i}\t{r}\t{a}\t{rs:.6g}\t{as_:.6g}\t{d:.6g}\t{o:.6g}\t{f}"
-              for c, p, i, r, a, rs, as_, d, o, f in zip(
+    lines = ["\t".join(tsv_columns(tasks))]
+    lines += ["\t".join((c, str(p), i, r, a, *(f"{v:.6g}" for v in row), f))
+              for c, p, i, r, a, row, f in zip(
                   snvs.chrom.tolist(), snvs.pos.tolist(), snvs.id.tolist(), snvs.ref.tolist(),
-                  snvs.alt.tolist(), ref_score.tolist(), alt_score.tolist(), delta.tolist(),
-                  odds.tolist(), flag.tolist(), strict=True)]
+                  snvs.alt.tolist(), values.tolist(), flag.tolist(), strict=True)]
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
 
@@ -371,7 +443,7 @@ def _annotate_line(line: str, values: dict[str, str] | None) -> str:
 
 def write_annotated_vcf(vcf: str | os.PathLike, scan: VcfScan, ref_score: np.ndarray,
                         alt_score: np.ndarray, mismatch: np.ndarray, out_vcf: str | os.PathLike,
-                        header_note: str = "") -> None:
+                        header_note: str = "", tasks: Sequence[str] = ("",)) -> None:
     """Write a bgzipped, tabix-indexed copy of ``vcf`` with the scores as INFO fields.
 
     Records are copied as pysam formats them; the INFO column of scored records gets
@@ -380,15 +452,16 @@ def write_annotated_vcf(vcf: str | os.PathLike, scan: VcfScan, ref_score: np.nda
     INFO tags the input used without declaring them. Unsorted input is sorted in memory
     (chromosomes in order of first appearance, then position), as tabix needs.
     ``out_vcf`` and ``out_vcf.tbi`` are renamed into place together, the index first.
+    A multi-task model's scores (``(n, T)``) give each task its fields (:func:`info_lines`).
     """
     import pysam
 
     snvs = scan.snvs
-    odds = log2_odds_ratio(ref_score, alt_score)
-    delta = alt_score.astype(np.float64) - ref_score
+    values = _score_columns(ref_score, alt_score)  # per task: ref, alt, delta, log2 odds
+    fields = [name + sfx for sfx in info_suffixes(tasks) for name in INFO_FIELDS]
     starts = np.searchsorted(snvs.record, np.arange(scan.records + 1))
     header = [line for line in scan.header.splitlines() if not line.startswith("##INFO=<ID=TFB_")]
-    header[-1:-1] = list(INFO_LINES) + ([header_note] if header_note else [])
+    header[-1:-1] = info_lines(tasks) + ([header_note] if header_note else [])
     contig_rank = {name: rank for rank, name in enumerate(scan.contig_order)}
     buffered: list[tuple[int, int, str]] = []
     with atomic_path(out_vcf) as tmp_gz, atomic_path(f"{out_vcf}.tbi") as tmp_tbi:
@@ -396,20 +469,18 @@ def write_annotated_vcf(vcf: str | os.PathLike, scan: VcfScan, ref_score: np.nda
             sink.write(("\n".join(header) + "\n").encode())
             for index, record in enumerate(handle):
                 low, high = starts[index], starts[index + 1]
-                values = None
+                info = None
                 if high > low:
-                    columns = {key: ["."] * scan.alts_per_record[index]
-                               for key in ("TFB_ALT", "TFB_DELTA", "TFB_LOG2OR")}
+                    # per field: REF once, the others one entry per ALT ('.' where not scored)
+                    columns = [["."] * scan.alts_per_record[index] for _ in fields]
                     for row in range(low, high):
-                        allele = snvs.allele[row]
-                        columns["TFB_ALT"][allele] = f"{alt_score[row]:.6g}"
-                        columns["TFB_DELTA"][allele] = f"{delta[row]:.6g}"
-                        columns["TFB_LOG2OR"][allele] = f"{odds[row]:.6g}"
-                    values = {"TFB_REF": f"{ref_score[low]:.6g}",
-                              **{key: ",".join(items) for key, items in columns.items()}}
+                        for column, value in enumerate(values[row]):
+                            columns[column][snvs.allele[row]] = f"{value:.6g}"
+                    info = {key: (f"{values[low, column]:.6g}" if column % 4 == 0 else ",".join(items))
+                            for column, (key, items) in enumerate(zip(fields, columns))}
                     if mismatch[low:high].any():
-                        values["TFB_REF_MISMATCH"] = ""
-                line = _annotate_line(str(record), values)
+                        info["TFB_REF_MISMATCH"] = ""
+                line = _annotate_line(str(record), info)
                 if scan.is_sorted:
                     sink.write(line.encode())
                 else:
@@ -424,7 +495,8 @@ def score_vcf(model_dir: str | os.PathLike, vcf: str | os.PathLike, fasta: str |
               out_tsv: str | os.PathLike, out_vcf: str | os.PathLike,
               out_summary: str | os.PathLike | None = None, *, rc_average: bool = False,
               allow_ref_mismatch: bool = False, aliases: Mapping[str, str] | None = None,
-              batch_size: int = 4096, seed: int = 0, threads: int | None = None) -> dict:
+              batch_size: int = 4096, seed: int = 0, threads: int | None = None,
+              signals: SignalTracks | None = None, tasks: Sequence[str] | None = None) -> dict:
     """Score every SNV of a VCF with a model; write the table, the annotated VCF, a summary.
 
     Parameters
@@ -451,6 +523,10 @@ def score_vcf(model_dir: str | os.PathLike, vcf: str | os.PathLike, fasta: str |
         Windows per model call.
     seed, threads : int, int or None
         TensorFlow's seed and intra-op threads.
+    signals : SignalTracks or None, default None
+        A signal model's bigWigs (required for such a model).
+    tasks : sequence of str or None, default None
+        A multi-task model's task names (default: its ``training.json``'s).
 
     Returns
     -------
@@ -461,10 +537,11 @@ def score_vcf(model_dir: str | os.PathLike, vcf: str | os.PathLike, fasta: str |
     ------
     InputError
         REF mismatches (unless allowed), positions past a chromosome's end, no chromosome
-        in common with the FASTA, an unreadable VCF or model.
+        in common with the FASTA, an unreadable VCF or model, signal tracks that do not
+        fit the model, a chromosome a bigWig lacks (unless ``signals.missing == "zero"``).
     """
     from .genome import Genome
-    from .inference import load_model
+    from .inference import load_model, task_names
 
     started = time.perf_counter()
     genome = Genome(fasta)
@@ -479,13 +556,18 @@ def score_vcf(model_dir: str | os.PathLike, vcf: str | os.PathLike, fasta: str |
                          f"{' …' if rows.size > 3 else ''}. Is the VCF for another assembly? To "
                          "score them anyway (with the VCF's REF, flagged), set allow_ref_mismatch")
     model = load_model(model_dir, seed=seed, threads=threads)
+    names = task_names(model, model_dir, tasks)
+    info_suffixes(names)  # task names that clash in the VCF fail before the scoring
     scoring_started = time.perf_counter()
-    ref_score, alt_score = score_snvs(model, genome, snvs, rc_average, batch_size)
+    zeroed: dict[str, int] = {}
+    ref_score, alt_score = score_snvs(model, genome, snvs, rc_average, batch_size, signals, zeroed)
     scoring_seconds = time.perf_counter() - scoring_started
-    write_table(snvs, ref_score, alt_score, mismatch, out_tsv)
+    write_table(snvs, ref_score, alt_score, mismatch, out_tsv, names)
     note = (f"##tfbinding_variants=<model=\"{model_dir}\",rc_average={str(rc_average).lower()},"
-            f"window={model.input_shape[1]},score=\"probability\">")
-    write_annotated_vcf(vcf, scan, ref_score, alt_score, mismatch, out_vcf, note)
+            f"window={model.input_shape[1]},score=\"probability\""
+            + (f",tasks=\"{','.join(names)}\"" if names != [""] else "")
+            + (f",signals=\"{','.join(signals.names or signals.bigwigs)}\"" if signals else "") + ">")
+    write_annotated_vcf(vcf, scan, ref_score, alt_score, mismatch, out_vcf, note, names)
     summary = {
         "vcf": str(vcf), "model": str(model_dir), "fasta": str(fasta), "rc_average": rc_average,
         "window": int(model.input_shape[1]), "records": scan.records, "alleles": scan.alleles,
@@ -496,6 +578,11 @@ def score_vcf(model_dir: str | os.PathLike, vcf: str | os.PathLike, fasta: str |
         "scoring_seconds": round(scoring_seconds, 3),
         "variants_per_second": round(len(snvs) / scoring_seconds, 1) if scoring_seconds else None,
     }
+    if names != [""]:
+        summary["tasks"] = names
+    if signals:
+        summary["signals"] = {"bigwigs": list(signals.bigwigs), "transforms": list(signals.transforms),
+                              "missing": signals.missing, "zeroed": zeroed}
     if out_summary is None:
         out_summary = Path(out_tsv).with_suffix(".summary.json")
     save_json(out_summary, summary)
