@@ -335,3 +335,29 @@ def test_a_built_two_task_signal_model_is_explained_on_both_strands(tmp_path):
                                atol=1e-5)
     assert np.isfinite(result["hypothetical"]).all() and result["ism"].shape == (1, LENGTH, 4)
 
+
+def test_the_workflow_names_every_tasks_outputs(tmp_path):
+    """A dry run of the demo with two tasks and a signal channel: per-task tracks, merges,
+    interpretation folders (interpret.tasks), and the signals passed to each step."""
+    from conftest import DEMO, demo_config, run_snakemake
+
+    config = demo_config(
+        name="mt", models=["full"],
+        peaks=[{"name": "JUND", "peaks": str(DEMO / "synthetic_peaks.narrowPeak.gz")},
+               {"name": "EBOX", "peaks": str(DEMO / "synthetic_peaks_second.narrowPeak.gz")}],
+        signals=[{"name": "accessibility", "bigwig": str(DEMO / "synthetic_accessibility.bw"), "transform": "log1p"}],
+        predict={"chromosomes": ["chr3"], "model": "full"},
+        interpret={"model": "full", "tasks": ["EBOX"]},
+        variants={"vcf": str(DEMO / "synthetic_variants.vcf"), "model": "full"})
+    result = run_snakemake(tmp_path, config, "--dry-run", "--printshellcmds", "--quiet", "host", "--", "all", "interpret")
+    lines = [line.removeprefix("Shell command: ") for line in result.stdout.splitlines()]
+    commands = {line.split()[1]: line for line in lines if line.startswith("tfbinding ")}
+    signals = f"--bigwigs {DEMO / 'synthetic_accessibility.bw'} --transforms log1p --signals-missing error"
+    for step in ("predict", "score-variants"):
+        assert "--task-names JUND EBOX" in commands[step] and signals in commands[step]
+    assert "predictions/genome.EBOX.bw" in result.stdout and "predictions/chr3.JUND.sites.narrowPeak" in result.stdout
+    assert "interpretation/full/EBOX/attributions.npz --task EBOX" in commands["explain"]
+    assert "interpretation/full/JUND" not in result.stdout
+    config["interpret"]["tasks"] = ["CTCF"]
+    result = run_snakemake(tmp_path, config, "--dry-run", check=False)
+    assert result.returncode != 0 and "interpret.tasks names ['CTCF']" in result.stdout + result.stderr

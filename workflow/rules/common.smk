@@ -141,6 +141,19 @@ def task_names_arg():
     return "--task-names " + " ".join(shlex.quote(name) for name in TASKS)
 
 
+def signals_args():
+    """A signal model's bigWigs and transforms, as the dataset read them ("" without);
+    SIGNALS and SIGNAL_BIGWIGS come from dataset.smk."""
+    if not SIGNALS:
+        return ""
+    transforms = " ".join(signal.get("transform", "none") for signal in SIGNALS)
+    return (
+        "--bigwigs "
+        + " ".join(shlex.quote(path) for path in SIGNAL_BIGWIGS)
+        + f" --transforms {transforms} --signals-missing {config['signals_missing']}"
+    )
+
+
 BLACKLIST = local_input(config["blacklist"], "blacklist")
 WINDOWS_BED = local_input(config["windows"]["bed"], "windows.bed")
 
@@ -184,15 +197,19 @@ if PREDICT["chromosomes"] and PREDICT["model"] not in MODELS:
 INTERPRET = config["interpret"]
 VARIANTS = config["variants"]
 PREDICTIONS = f"{RESULTS}/predictions"
+# a multi-task model's tracks are one set per task, <chrom>.<task>.bw; one task: <chrom>.bw
+TASK_SUFFIXES = [f".{task}" for task in TASKS] if len(TASKS) > 1 else [""]
 PREDICTION_FILES = [
-    f"{PREDICTIONS}/{chrom}.{suffix}"
+    f"{PREDICTIONS}/{chrom}{task}.{suffix}"
     for chrom in PREDICT["chromosomes"]
-    for suffix in ("bedGraph", "bw", "sites.narrowPeak", "metrics.json")
-]
-# all predicted chromosomes in one bigWig and one narrowPeak (rule merge_predictions)
+    for task in TASK_SUFFIXES
+    for suffix in ("bedGraph", "bw", "sites.narrowPeak")
+] + [f"{PREDICTIONS}/{chrom}.metrics.json" for chrom in PREDICT["chromosomes"]]
+# all predicted chromosomes in one bigWig and one narrowPeak (rule merge_predictions), per task
 GENOME_PREDICTIONS = [
-    f"{PREDICTIONS}/genome.bw",
-    f"{PREDICTIONS}/genome.sites.narrowPeak",
+    f"{PREDICTIONS}/genome{task}.{suffix}"
+    for task in TASK_SUFFIXES
+    for suffix in ("bw", "sites.narrowPeak")
 ]
 if "genome" in PREDICT["chromosomes"]:
     raise ValueError(

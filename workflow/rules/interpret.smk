@@ -1,3 +1,21 @@
+# A multi-task model is explained task by task, each into interpretation/<model>/<task>/
+# (interpret.tasks; default every task); one task keeps interpretation/<model>/.
+if len(TASKS) > 1:
+    INTERPRET_TASKS = INTERPRET["tasks"] or list(TASKS)
+    unknown = [task for task in INTERPRET_TASKS if task not in TASKS]
+    if unknown:
+        raise ValueError(
+            f"config: interpret.tasks names {unknown}, which are not tasks of peaks "
+            f"({list(TASKS)}); choose among those"
+        )
+    TASK_DIRS = [f"{task}/" for task in INTERPRET_TASKS]
+else:
+    TASK_DIRS = [""]
+# the {task_dir} wildcard: "" for one task, else "<task>/" for any task
+ALL_TASK_DIRS = [f"{task}/" for task in TASKS] if len(TASKS) > 1 else [""]
+TASK_DIR_PATTERN = "(?:" + "|".join(re.escape(folder) for folder in ALL_TASK_DIRS) + ")"
+
+
 rule explain:
     input:
         model=rules.train.output.model,
@@ -5,12 +23,15 @@ rule explain:
         arrays=[
             f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS
         ],
+        signals=[f"{DATASET}/{split}/S.npy" for split in SPLITS] if SIGNALS else [],
     output:
-        f"{RESULTS}/interpretation/{{model}}/attributions.npz",
+        f"{RESULTS}/interpretation/{{model}}/{{task_dir}}attributions.npz",
     log:
-        f"{RESULTS}/logs/explain/{{model}}.log",
+        f"{RESULTS}/logs/explain/{{task_dir}}{{model}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/explain/{{model}}.tsv"
+        f"{RESULTS}/benchmarks/explain/{{task_dir}}{{model}}.tsv"
+    wildcard_constraints:
+        task_dir=TASK_DIR_PATTERN,
     conda:
         MODELS_ENV
     threads: 2
@@ -21,11 +42,16 @@ rule explain:
         model_dir=lambda wildcards, input: os.path.dirname(input.model),
         dataset=lambda wildcards, input: os.path.dirname(input.manifest),
         settings=INTERPRET,
+        task=lambda wildcards: (
+            f"--task {shlex.quote(wildcards.task_dir.rstrip('/'))}"
+            if wildcards.task_dir
+            else ""
+        ),
     shell:
         "tfbinding explain --model {wildcards.model} --model-dir {params.model_dir:q}"
         " --dataset {params.dataset:q} --splits {params.settings[splits]}"
         " --max-windows {params.settings[max_windows]} --steps {params.settings[steps]}"
-        " --ism-windows {params.settings[ism_windows]} --out {output:q}"
+        " --ism-windows {params.settings[ism_windows]} --out {output:q} {params.task}"
         " --threads {threads} > {log:q} 2>&1"
 
 
@@ -33,18 +59,20 @@ rule discover_motifs:
     input:
         rules.explain.output[0],
     output:
-        meme=f"{RESULTS}/interpretation/{{model}}/motifs.meme",
-        matches=f"{RESULTS}/interpretation/{{model}}/jaspar_matches.tsv",
+        meme=f"{RESULTS}/interpretation/{{model}}/{{task_dir}}motifs.meme",
+        matches=f"{RESULTS}/interpretation/{{model}}/{{task_dir}}jaspar_matches.tsv",
         html=report(
-            f"{RESULTS}/interpretation/{{model}}/motifs.html",
+            f"{RESULTS}/interpretation/{{model}}/{{task_dir}}motifs.html",
             caption="../report/motifs.rst",
             category="Interpretation",
             subcategory="{model}",
         ),
     log:
-        f"{RESULTS}/logs/discover_motifs/{{model}}.log",
+        f"{RESULTS}/logs/discover_motifs/{{task_dir}}{{model}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/discover_motifs/{{model}}.tsv"
+        f"{RESULTS}/benchmarks/discover_motifs/{{task_dir}}{{model}}.tsv"
+    wildcard_constraints:
+        task_dir=TASK_DIR_PATTERN,
     conda:
         MODELS_ENV
     threads: 2
@@ -66,6 +94,7 @@ rule score_variants:
         vcf=VARIANTS["vcf"] or [],
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
+        bigwigs=SIGNAL_BIGWIGS,
     output:
         tsv=report(
             f"{RESULTS}/variants/{{model}}.tsv",
@@ -92,18 +121,23 @@ rule score_variants:
         model_dir=lambda wildcards, input: os.path.dirname(input.model),
         mismatch="--allow-ref-mismatch" if VARIANTS["allow_ref_mismatch"] else "",
         aliases=aliases_json(),
+        tasks=task_names_arg(),
+        signals=signals_args(),
     shell:
         "tfbinding score-variants --model {wildcards.model} --model-dir {params.model_dir:q}"
         " --vcf {input.vcf:q} --fasta {input.fasta:q} --out-tsv {output.tsv:q}"
         " --out-vcf {output.vcf:q} --out-summary {output.summary:q} {params.mismatch}"
-        " --aliases {params.aliases:q} --threads {threads} > {log:q} 2>&1"
+        " --aliases {params.aliases:q} --threads {threads} {params.tasks} {params.signals}"
+        " > {log:q} 2>&1"
 
 
 rule interpret:
     # `snakemake --cores 8 interpret`: the motifs of interpret.model, and the variant
     # effects of variants.model when variants.vcf is set
     input:
-        expand(rules.discover_motifs.output, model=INTERPRET["model"]),
+        expand(
+            rules.discover_motifs.output, model=INTERPRET["model"], task_dir=TASK_DIRS
+        ),
         expand(rules.score_variants.output, model=VARIANTS["model"])
         if VARIANTS["vcf"]
         else [],

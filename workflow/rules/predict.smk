@@ -5,6 +5,7 @@ rule calibrate:
     input:
         manifest=f"{DATASET}/manifest.json",
         valid=[f"{DATASET}/valid/{array}.npy" for array in ARRAYS],
+        signals=f"{DATASET}/valid/S.npy" if SIGNALS else [],
         model=rules.train.output.model,
     output:
         f"{RESULTS}/models/{{model}}/threshold.json",
@@ -31,11 +32,15 @@ rule predict:
         threshold=f"{RESULTS}/models/{PREDICT['model']}/threshold.json",
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
-        peaks=PEAKS,
+        peaks=list(TASKS.values()),
+        bigwigs=SIGNAL_BIGWIGS,
     output:
-        bedgraph=f"{PREDICTIONS}/{{chrom}}.bedGraph",
-        bigwig=f"{PREDICTIONS}/{{chrom}}.bw",
-        sites=f"{PREDICTIONS}/{{chrom}}.sites.narrowPeak",
+        # one set of tracks per task of a multi-task model (<chrom>.<task>.bw)
+        bedgraph=[f"{PREDICTIONS}/{{chrom}}{task}.bedGraph" for task in TASK_SUFFIXES],
+        bigwig=[f"{PREDICTIONS}/{{chrom}}{task}.bw" for task in TASK_SUFFIXES],
+        sites=[
+            f"{PREDICTIONS}/{{chrom}}{task}.sites.narrowPeak" for task in TASK_SUFFIXES
+        ],
         windows=f"{PREDICTIONS}/{{chrom}}.windows.npz",
         metrics=f"{PREDICTIONS}/{{chrom}}.metrics.json",
     log:
@@ -59,10 +64,12 @@ rule predict:
         model_dir=lambda wildcards, input: os.path.dirname(input.model),
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
         stride=PREDICT["stride"],
-        content=content_id(PEAKS),
+        content=[content_id(path) for path in (*TASKS.values(), *SIGNAL_BIGWIGS)],
         window=config["windows"],
         rule=config["labels"],
         aliases=aliases_json(),
+        tasks=task_names_arg(),
+        signals=signals_args(),
     shell:
         "tfbinding predict --model {params.model} --model-dir {params.model_dir:q}"
         " --threshold {input.threshold:q} --fasta {input.fasta:q} --chrom {wildcards.chrom:q}"
@@ -71,23 +78,31 @@ rule predict:
         " --peaks {input.peaks:q} --mode {params.rule[mode]}"
         " --min-overlap-bp {params.rule[min_overlap_bp]}"
         " --min-overlap-fraction {params.rule[min_overlap_fraction]}"
-        " --aliases {params.aliases:q} > {log:q} 2>&1"
+        " --aliases {params.aliases:q} {params.tasks} {params.signals} > {log:q} 2>&1"
 
 
 rule merge_predictions:
+    # genome.bw and genome.sites.narrowPeak; genome.<task>.* for each task of a multi-task model
     input:
-        bigwigs=expand(f"{PREDICTIONS}/{{chrom}}.bw", chrom=PREDICT["chromosomes"]),
+        bigwigs=expand(
+            f"{PREDICTIONS}/{{chrom}}{{{{task_suffix}}}}.bw",
+            chrom=PREDICT["chromosomes"],
+        ),
         sites=expand(
-            f"{PREDICTIONS}/{{chrom}}.sites.narrowPeak", chrom=PREDICT["chromosomes"]
+            f"{PREDICTIONS}/{{chrom}}{{{{task_suffix}}}}.sites.narrowPeak",
+            chrom=PREDICT["chromosomes"],
         ),
         fai=f"{PREPARED_FASTA}.fai",
     output:
-        bigwig=GENOME_PREDICTIONS[0],
-        sites=GENOME_PREDICTIONS[1],
+        bigwig=f"{PREDICTIONS}/genome{{task_suffix}}.bw",
+        sites=f"{PREDICTIONS}/genome{{task_suffix}}.sites.narrowPeak",
     log:
-        f"{RESULTS}/logs/merge_predictions.log",
+        f"{RESULTS}/logs/merge_predictions{{task_suffix}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/merge_predictions.tsv"
+        f"{RESULTS}/benchmarks/merge_predictions{{task_suffix}}.tsv"
+    wildcard_constraints:
+        # "" for one task, else ".<task>"
+        task_suffix="(?:" + "|".join(re.escape(task) for task in TASK_SUFFIXES) + ")",
     conda:
         DATASET_ENV
     threads: 1
