@@ -196,8 +196,11 @@ def test_demo_predicts_held_out_chromosomes_end_to_end(tmp_path):
         config[key] = base[key]
     config["training"] = {"epochs": 3, "early_stopping_start": 0}
     config["models"] = ["full"]
+    config["predict"]["hub"] = {"genome": "hg19", "email": "me@example.org"}  # names only: the files are checked
     run_snakemake(tmp_path, config)
     predictions = tmp_path / "results" / "demo_predict" / "predictions"
+    track_db = (predictions / "hub/hg19/trackDb.txt").read_text()
+    assert "bigDataUrl ../../genome.bw" in track_db and (predictions / "hub/hub.txt").exists()
     for chrom, size in (("chr2", 1_600_000), ("chr3", 1_000_000)):
         metrics = json.loads((predictions / f"{chrom}.metrics.json").read_text())
         assert metrics["peaks"] > 0 and metrics["windows"] > size / 50 * 0.9

@@ -180,6 +180,17 @@ def _run_merge_predictions(args: argparse.Namespace) -> None:
              merged["intervals"], args.out_bigwig, merged["sites"], args.out_sites)
 
 
+def _run_track_hub(args: argparse.Namespace) -> None:
+    from .track_hub import write_track_hub
+    if len(args.tasks) != len(args.bigwigs):
+        raise InputError(f"{len(args.bigwigs)} bigWig files but {len(args.tasks)} task labels: give one "
+                         "label per bigWig ('' for a single-task model)")
+    out = write_track_hub(args.out_dir, args.genome, dict(zip(args.tasks, args.bigwigs)), name=args.name,
+                          email=args.email, model=args.model)
+    log.info("track hub for %s in %s: paste the URL of hub.txt into the browser's Track Hubs page",
+             args.genome, out)
+
+
 def _run_export_deepchem(args: argparse.Namespace) -> None:
     from .export import export_deepchem
     export_deepchem(args.dataset, args.out_dir, shard_size=args.shard_size)
@@ -372,6 +383,17 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--out-bigwig", required=True, help="e.g. predictions/genome.bw")
     step.add_argument("--out-sites", required=True, help="e.g. predictions/genome.sites.narrowPeak")
     step.set_defaults(run=_run_merge_predictions)
+
+    step = steps.add_parser("track-hub", help="a UCSC track hub of the genome-wide bigWigs")
+    step.add_argument("--out-dir", required=True, help="e.g. predictions/hub")
+    step.add_argument("--genome", required=True, help="UCSC assembly of the chromosome names, e.g. hg19")
+    step.add_argument("--email", required=True, help="the hub's contact")
+    step.add_argument("--name", required=True, help="the hub's name (the dataset's)")
+    step.add_argument("--model", required=True, help="the model that predicted (shown in the labels)")
+    step.add_argument("--bigwigs", nargs="+", required=True, help="merge-predictions' genome[.<task>].bw")
+    step.add_argument("--tasks", nargs="+", required=True,
+                      help="one label per bigWig, '' for a single-task model")
+    step.set_defaults(run=_run_track_hub)
 
     step = steps.add_parser("export-deepchem",
                             help="write each split as a DeepChem DiskDataset folder (no deepchem needed)")

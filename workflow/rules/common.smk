@@ -218,6 +218,21 @@ if "genome" in PREDICT["chromosomes"]:
     )
 if PREDICT["chromosomes"]:
     PREDICTION_FILES += GENOME_PREDICTIONS
+# a UCSC track hub of the genome-wide bigWigs (rule track_hub), when predict.hub.genome is set
+HUB = PREDICT["hub"]
+if HUB.get("genome") and not HUB.get("email"):
+    raise ValueError(
+        "config: predict.hub.email is not set; a track hub needs a contact email"
+    )
+HUB_FILES = (
+    [
+        f"{PREDICTIONS}/hub/{name}"
+        for name in ("hub.txt", "genomes.txt", f"{HUB['genome']}/trackDb.txt")
+    ]
+    if HUB.get("genome") and PREDICT["chromosomes"]
+    else []
+)
+PREDICTION_FILES += HUB_FILES
 EVALUATION_FILES = [
     f"{EVALUATION}/{f}"
     for f in ("metrics.json", "metrics.md", "roc.png", "pr.png", "ablation.md")

@@ -115,3 +115,29 @@ rule merge_predictions:
         "tfbinding merge-predictions --chroms {params.chroms:q} --bigwigs {input.bigwigs:q}"
         " --sites {input.sites:q} --fai {input.fai:q} --out-bigwig {output.bigwig:q}"
         " --out-sites {output.sites:q} > {log:q} 2>&1"
+
+
+rule track_hub:
+    input:
+        bigwigs=[f"{PREDICTIONS}/genome{task}.bw" for task in TASK_SUFFIXES],
+    output:
+        HUB_FILES,
+    log:
+        f"{RESULTS}/logs/track_hub.log",
+    conda:
+        DATASET_ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    params:
+        out_dir=f"{PREDICTIONS}/hub",
+        genome=HUB.get("genome"),
+        email=HUB.get("email") or "",
+        name=config["name"],
+        model=PREDICT["model"],
+        tasks=[task.lstrip(".") for task in TASK_SUFFIXES],
+    shell:
+        "tfbinding track-hub --out-dir {params.out_dir:q} --genome {params.genome:q}"
+        " --email {params.email:q} --name {params.name:q} --model {params.model}"
+        " --bigwigs {input.bigwigs:q} --tasks {params.tasks:q} > {log:q} 2>&1"
