@@ -49,3 +49,13 @@ def test_report_reads_histories_and_renders_a_table(tmp_path):
     report = ablation_report({"full": folder})
     assert report["models"]["full"]["best_epoch"] == 2 and report["claims"] == {}
     assert "| full | 0.800 | 0.400 | 0.700 | 0.300 | 2 of 2 | +0.100 |" in ablation_table(report)
+
+
+def test_several_tasks_are_named_as_means(tmp_path):
+    folder = tmp_path / "full"
+    folder.mkdir()
+    (folder / "history.csv").write_text("epoch,loss,pr_auc,roc_auc,val_pr_auc,val_roc_auc\n0,0.6,0.3,0.7,0.2,0.6\n")
+    assert "mean_over_tasks" not in ablation_report({"full": folder}, ["JUND"])
+    report = ablation_report({"full": folder}, ["JUND", "EBOX"])
+    assert report["mean_over_tasks"] == ["JUND", "EBOX"]
+    assert ablation_table(report).startswith("Train and valid figures are means over the tasks (JUND, EBOX)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from .options import STUDY_MODELS
 
@@ -68,16 +68,28 @@ def ablation_claims(summaries: Mapping[str, Mapping[str, float]]) -> dict[str, d
     return claims
 
 
-def ablation_report(model_dirs: Mapping[str, str | os.PathLike]) -> dict:
-    """Summaries of every trained model's ``history.csv`` and the study's claims."""
+def ablation_report(model_dirs: Mapping[str, str | os.PathLike], tasks: Sequence[str] = ()) -> dict:
+    """Summaries of every trained model's ``history.csv`` and the study's claims.
+
+    With several ``tasks`` the histories' AUCs are means over the tasks (the training
+    curves'); the report lists the tasks so that its table says so.
+    """
     summaries = {name: summarise_history(read_history(Path(folder) / "history.csv"))
                  for name, folder in model_dirs.items()}
-    return {"models": summaries, "claims": ablation_claims(summaries)}
+    report = {"models": summaries, "claims": ablation_claims(summaries)}
+    if len(tasks) > 1:
+        report["mean_over_tasks"] = list(tasks)
+    return report
 
 
 def ablation_table(report: dict) -> str:
     """The ablation as Markdown: one row per model, then the claims."""
-    lines = ["| model | best train ROC AUC | best train PR AUC | best valid ROC AUC | best valid PR AUC "
+    lines = []
+    if report.get("mean_over_tasks"):
+        lines += [f"Train and valid figures are means over the tasks ({', '.join(report['mean_over_tasks'])}) "
+                  "of each task's AUC, as in the training curves; metrics.md has each task on the test split.",
+                  ""]
+    lines += ["| model | best train ROC AUC | best train PR AUC | best valid ROC AUC | best valid PR AUC "
              "| best epoch | train-valid PR AUC gap |", "|---|---|---|---|---|---|---|"]
     for name, row in report["models"].items():
         lines.append(f"| {name} | {row['best_train_roc_auc']:.3f} | {row['best_train_pr_auc']:.3f} | "

@@ -113,7 +113,7 @@ def evaluate_models(dataset_dir: str | os.PathLike, model_dirs: dict[str, str | 
 
 def _evaluate_tasks(ids, labels, weights, tasks, scores, model_dirs, out: Path, motif, bootstrap, seed) -> dict:
     """:func:`evaluate_models` for T > 1 tasks: every task on its unmasked windows."""
-    ablation = ablation_report(model_dirs)
+    ablation = ablation_report(model_dirs, tasks)
     result = {"split": "test", "windows": int(len(labels)), "tasks": {},
               "bootstrap": {"resamples": bootstrap, "seed": seed, "interval": "95% percentile"},
               "motif": ({"file": str(motif), "matrix": read_jaspar(motif)[0], "scored": "every task, same scan"}
