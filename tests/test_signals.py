@@ -1,6 +1,8 @@
 """Signal channels: bigWig tracks read over each X row's span (bigWigs made with pyBigWig here)."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pyBigWig
 import pytest
@@ -69,8 +71,16 @@ def test_signal_rows_match_the_track_base_by_base(table, tmp_path):
             assert np.allclose(got[:, :, 1], np.log1p(want))
     assemble_dataset(table["table"], [tmp_path / "x" / c for c in CHROMS], tmp_path / "dataset",
                      signal_prefixes=prefixes,
-                     signals=[{"name": "a", "transform": "none"}, {"name": "b", "transform": "log1p"}])
+                     signals=[{"name": "a", "transform": "none", "bigwig": "https://example.org/a.bw",
+                               "file": str(bigwig)},
+                              {"name": "b", "transform": "log1p", "bigwig": str(bigwig), "file": str(bigwig)}])
     data = load_dataset(tmp_path / "dataset")
+    assert data.manifest["signals"]["channels"][0] == {"name": "a", "transform": "none",
+                                                      "bigwig": "https://example.org/a.bw"}
+    digest = hashlib.sha256(bigwig.read_bytes()).hexdigest()
+    assert data.manifest["inputs"]["signals"] == [
+        {"name": name, "path": str(bigwig), "bytes": bigwig.stat().st_size, "sha256": digest, "url": url}
+        for name, url in (("a", "https://example.org/a.bw"), ("b", None))]
     for name in ("train", "valid", "test"):
         split = getattr(data, name)
         assert split["S"].shape == (len(split["y"]), LENGTH + 2 * FLANK, 2)

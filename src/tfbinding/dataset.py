@@ -28,6 +28,7 @@ import numpy as np
 from . import intermediates as keys
 from .atomic import atomic_path, strict_json, write_npy_header
 from .checksums import sha256sum
+from .download import is_url
 from .errors import InputError
 from .ids import format_ids
 from .intermediates import onehot_path, read_arrays, rows_for_chrom
@@ -167,7 +168,9 @@ def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[o
     signal_prefixes : each chromosome's signal files, ``<prefix>.S.<split>.npy`` and
         ``<prefix>.S.json`` (:func:`tfbinding.per_chromosome.build_signals`), in the table's
         chromosome order; each split then gets ``S.npy`` (N, length + 2*flank, S) float32.
-    signals : the channels, ``{"name", "transform", ...}`` each, for the manifest.
+    signals : the channels, ``{"name", "transform", ...}`` each, for the manifest; a
+        channel's ``"file"`` (the local bigWig) is recorded with its size and sha256 in
+        ``inputs.signals``.
 
     Returns
     -------
@@ -201,6 +204,7 @@ def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[o
         manifest = _manifest(table, summaries, provenance or {})
         if signal_prefixes:
             manifest["signals"] = _signals_summary(chroms, signal_prefixes, signals)
+            manifest.setdefault("inputs", {})["signals"] = _signal_inputs(signals or [])
         (tmp / MANIFEST).write_text(strict_json(manifest))
     return manifest
 
@@ -278,10 +282,24 @@ def _signals_summary(chroms: list[str], prefixes: Sequence[os.PathLike | str],
     zeros = {}
     for chrom, prefix in zip(chroms, prefixes):
         zeros[chrom] = json.loads(Path(f"{prefix}.S.json").read_text())
-    return {"channels": [dict(signal) for signal in signals or []], "array": "S.npy",
+    channels = [{key: value for key, value in signal.items() if key != "file"} for signal in signals or []]
+    return {"channels": channels, "array": "S.npy",
             "dtype": "float32", "zeroed": zeros,
             "zeroed_total": {key: sum(entry[key] for entry in zeros.values())
                              for key in ("nan_bases", "missing_chromosome")}}
+
+
+def _signal_inputs(signals: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The manifest's ``inputs.signals``: each channel's bigWig (path, size, sha256) and the
+    URL it was downloaded from (None for a local file), where the channel names its file."""
+    entries = []
+    for signal in signals:
+        if signal.get("file"):
+            source = signal.get("bigwig")
+            source = source.get("source") if isinstance(source, Mapping) else source
+            url = source if isinstance(source, str) and is_url(source) else None
+            entries.append({"name": signal.get("name"), **describe_input(signal["file"]), "url": url})
+    return entries
 
 
 def _manifest(table: Mapping[str, np.ndarray], summaries: dict, provenance: dict[str, Any]) -> dict[str, Any]:

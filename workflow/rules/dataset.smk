@@ -222,7 +222,14 @@ rule dataset:
         signal_prefixes=lambda wildcards, input: [
             p.removesuffix(".S.json") for p in input.signals
         ],
-        signals_json=json.dumps(SIGNALS, sort_keys=True),
+        # each channel with its local bigWig ("file"), for the manifest's inputs.signals
+        signals_json=json.dumps(
+            [
+                {**signal, "file": path}
+                for signal, path in zip(SIGNALS, SIGNAL_BIGWIGS)
+            ],
+            sort_keys=True,
+        ),
         content=[
             content_id(p)
             for p in (*TASKS.values(), BLACKLIST, WINDOWS_BED, *SIGNAL_BIGWIGS)
