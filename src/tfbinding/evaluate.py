@@ -128,9 +128,9 @@ def _evaluate_tasks(ids, labels, weights, tasks, scores, model_dirs, out: Path, 
         for name, values in _score_models(task_labels, task_scores, model_dirs, ablation, bootstrap, seed,
                                           f"{task}: ").items():
             result["models"][name]["tasks"][task] = values
-        plot_curves(task_labels, task_scores, out / "tasks" / task)
+        plot_curves(task_labels, task_scores, out / "tasks" / task, task)
         if index == 0:
-            plot_curves(task_labels, task_scores, out)
+            plot_curves(task_labels, task_scores, out, task)
     save_json(out / "metrics.json", result)
     with atomic_path(out / "metrics.md") as tmp:
         tmp.write_text(metrics_tables(result))

@@ -39,8 +39,9 @@ def plot_history(history: list[dict[str, float]], title: str, path: str | os.Pat
     save_figure(figure, path)
 
 
-def plot_curves(labels: np.ndarray, scores: dict[str, np.ndarray], out: Path) -> None:
-    """``roc.png`` and ``pr.png`` in ``out``, every model on each."""
+def plot_curves(labels: np.ndarray, scores: dict[str, np.ndarray], out: Path, task: str | None = None) -> None:
+    """``roc.png`` and ``pr.png`` in ``out``, every model on each; a ``task`` is named in
+    the titles."""
     for kind, (x, y, xlabel, ylabel) in {"roc": ("fpr", "tpr", "false positive rate", "true positive rate"),
                                          "pr": ("recall", "precision", "recall", "precision")}.items():
         figure, axis = plt.subplots(figsize=(5, 5))
@@ -53,7 +54,7 @@ def plot_curves(labels: np.ndarray, scores: dict[str, np.ndarray], out: Path) ->
             axis.axhline(labels.mean(), color="grey", linestyle=":", linewidth=1, label="chance")
         axis.set_xlabel(xlabel)
         axis.set_ylabel(ylabel)
-        axis.set_title(f"{kind.upper()} on the test split")
+        axis.set_title(f"{task + ': ' if task else ''}{kind.upper()} on the test split")
         axis.legend(loc="lower right" if kind == "roc" else "upper right")
         figure.tight_layout()
         save_figure(figure, Path(out) / f"{kind}.png")
