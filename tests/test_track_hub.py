@@ -49,10 +49,10 @@ def test_bad_settings_are_clear_errors_and_write_nothing(tmp_path, genome, email
     assert not (tmp_path / "hub").exists()
 
 
-def test_cli_needs_one_label_per_bigwig(tmp_path, capsys):
+def test_cli_needs_one_task_name_per_bigwig(tmp_path, capsys):
     code = main(["track-hub", "--out-dir", str(tmp_path / "hub"), "--genome", "hg19", "--email", "a@b.org",
-                 "--name", "n", "--model", "full", "--bigwigs", "a.bw", "b.bw", "--tasks", "A"])
-    assert code != 0 and "2 bigWig files but 1 task labels" in capsys.readouterr().err
+                 "--name", "n", "--model", "full", "--bigwigs", "a.bw", "b.bw", "--task-names", "A"])
+    assert code != 0 and "2 bigWig files but 1 task names" in capsys.readouterr().err
     assert main(["track-hub", "--out-dir", str(tmp_path / "hub"), "--genome", "hg19", "--email", "a@b.org",
-                 "--name", "n", "--model", "full", "--bigwigs", str(tmp_path / "genome.bw"), "--tasks", ""]) == 0
+                 "--name", "n", "--model", "full", "--bigwigs", str(tmp_path / "genome.bw")]) == 0
     assert "bigDataUrl ../../genome.bw" in (tmp_path / "hub/hg19/trackDb.txt").read_text()

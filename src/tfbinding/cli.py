@@ -182,10 +182,11 @@ def _run_merge_predictions(args: argparse.Namespace) -> None:
 
 def _run_track_hub(args: argparse.Namespace) -> None:
     from .track_hub import write_track_hub
-    if len(args.tasks) != len(args.bigwigs):
-        raise InputError(f"{len(args.bigwigs)} bigWig files but {len(args.tasks)} task labels: give one "
-                         "label per bigWig ('' for a single-task model)")
-    out = write_track_hub(args.out_dir, args.genome, dict(zip(args.tasks, args.bigwigs)), name=args.name,
+    tasks = args.task_names or [""]
+    if len(tasks) != len(args.bigwigs):
+        raise InputError(f"{len(args.bigwigs)} bigWig files but {len(tasks)} task names: give one "
+                         "name per bigWig of a multi-task model (none for a single-task one)")
+    out = write_track_hub(args.out_dir, args.genome, dict(zip(tasks, args.bigwigs)), name=args.name,
                           email=args.email, model=args.model)
     log.info("track hub for %s in %s: paste the URL of hub.txt into the browser's Track Hubs page",
              args.genome, out)
@@ -391,8 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--name", required=True, help="the hub's name (the dataset's)")
     step.add_argument("--model", required=True, help="the model that predicted (shown in the labels)")
     step.add_argument("--bigwigs", nargs="+", required=True, help="merge-predictions' genome[.<task>].bw")
-    step.add_argument("--tasks", nargs="+", required=True,
-                      help="one label per bigWig, '' for a single-task model")
+    step.add_argument("--task-names", nargs="+", default=[],
+                      help="a multi-task model's tasks, one per bigWig")
     step.set_defaults(run=_run_track_hub)
 
     step = steps.add_parser("export-deepchem",

@@ -136,8 +136,8 @@ rule track_hub:
         email=HUB.get("email") or "",
         name=config["name"],
         model=PREDICT["model"],
-        tasks=[task.lstrip(".") for task in TASK_SUFFIXES],
+        tasks=task_names_arg(),
     shell:
         "tfbinding track-hub --out-dir {params.out_dir:q} --genome {params.genome:q}"
         " --email {params.email:q} --name {params.name:q} --model {params.model}"
-        " --bigwigs {input.bigwigs:q} --tasks {params.tasks:q} > {log:q} 2>&1"
+        " --bigwigs {input.bigwigs:q} {params.tasks} > {log:q} 2>&1"
