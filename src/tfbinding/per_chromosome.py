@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -254,12 +255,15 @@ def signal_counts_path(prefix: PathLike) -> Path:
 
 
 def _signal_block(bw, bigwig: PathLike, chrom: str, chrom_size: int, starts: np.ndarray,
-                  flank: int, span: int, missing: str, counts: dict[str, int]) -> np.ndarray:
-    """(rows, span) float32 values of one bigWig over ``[start - flank, start - flank + span)``;
-    bases outside the chromosome are 0, NaN (no data) is an error or 0 (counted).
+                  flank: int, span: int, missing: str, counts: dict[str, int],
+                  transform: str = "none") -> np.ndarray:
+    """(rows, span) float32 values of one bigWig over ``[start - flank, start - flank + span)``,
+    transformed (``transform``); bases outside the chromosome are 0, NaN (no data) is an
+    error or 0 (counted).
 
-    One ``bw.values`` call covers the block's whole range; the rows are cut out of it as
-    sliding-window views, by fancy indexing."""
+    One ``bw.values`` call covers the block's whole range, transformed once; the rows are
+    cut out of it as sliding-window views, by fancy indexing. Only a range that holds a NaN
+    is checked row by row (a NaN between two windows is no error)."""
     first = int(starts[0]) - flank                     # the range's first position (may be < 0)
     values = np.zeros(int(starts[-1]) - first + span, dtype=np.float32)
     lo, hi = max(first, 0), min(first + len(values), chrom_size)
@@ -268,7 +272,11 @@ def _signal_block(bw, bigwig: PathLike, chrom: str, chrom_size: int, starts: np.
         values[lo - first:hi - first] = np.nan
         if stop > lo:
             values[lo - first:stop - first] = bw.values(chrom, lo, stop, numpy=True)
+    if transform == "log1p":
+        np.log1p(values, out=values)                   # NaN stays NaN, 0 stays 0
     block = sliding_window_view(values, span)[starts - starts[0]]
+    if not np.isnan(values).any():
+        return block
     nan = np.isnan(block)
     if nan.any():
         if missing != "zero":
@@ -342,20 +350,28 @@ def build_signals(split_table: PathLike, bigwigs: Sequence[PathLike], transforms
                                   f"{sorted(bw.chroms())[:5]}...)", "Give a bigWig covering every "
                                   "chromosome of the dataset, or set signals_missing: zero")
                 counts["missing_chromosome"] += 1
-        for value, name in enumerate(SPLITS):
-            starts = table[keys.STARTS][rows_for_chrom(table, chrom, value)]
-            out = signal_path(prefix, name)
-            with atomic_path(out) as tmp, open(tmp, "wb") as handle:
-                write_npy_header(handle, (len(starts), span, len(bigwigs)), np.float32)
-                for first in range(0, len(starts), chunk):
-                    rows = starts[first:first + chunk]
-                    block = np.zeros((len(rows), span, len(bigwigs)), dtype=np.float32)
-                    for channel, (bw, path, transform) in enumerate(zip(handles, bigwigs, transforms)):
-                        if chrom in bw.chroms():
-                            values = _signal_block(bw, path, chrom, chrom_size, rows, flank, span,
-                                                   missing, counts)
-                            block[:, :, channel] = np.log1p(values) if transform == "log1p" else values
-                    handle.write(memoryview(block))
+        # one pass along the chromosome for all splits: each base is read once, and each
+        # block's rows go to their split's file (rows stay in start order within a split)
+        rows = np.concatenate([rows_for_chrom(table, chrom, value) for value in range(len(SPLITS))])
+        rows.sort()
+        starts, split_of = table[keys.STARTS][rows], table[keys.SPLIT][rows]
+        with ExitStack() as stack:
+            outputs = []
+            for value, name in enumerate(SPLITS):
+                tmp = stack.enter_context(atomic_path(signal_path(prefix, name)))
+                outputs.append(stack.enter_context(open(tmp, "wb")))
+                write_npy_header(outputs[-1], (int((split_of == value).sum()), span, len(bigwigs)), np.float32)
+            for first in range(0, len(starts), chunk):
+                block_starts = starts[first:first + chunk]
+                channels = [_signal_block(bw, path, chrom, chrom_size, block_starts, flank, span, missing,
+                                          counts, transform)
+                            if chrom in bw.chroms() else np.zeros((len(block_starts), span), dtype=np.float32)
+                            for bw, path, transform in zip(handles, bigwigs, transforms)]
+                # one channel is written as read; several are interleaved (one copy)
+                block = channels[0][:, :, None] if len(channels) == 1 else np.stack(channels, axis=-1)
+                block_splits = split_of[first:first + chunk]
+                for value, handle in enumerate(outputs):
+                    handle.write(memoryview(np.ascontiguousarray(block[block_splits == value])))
     finally:
         for bw in handles:
             bw.close()

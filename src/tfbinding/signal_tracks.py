@@ -166,9 +166,9 @@ class ChromSignals:
             if not has:
                 continue
             for low, high in pairwise(edges):
-                values = _signal_block(bw, path, self.chrom, self.chrom_size, ordered[low:high], flank,
-                                       span, self.tracks.missing, self.counts)
-                out[order[low:high], :, channel] = np.log1p(values) if transform == "log1p" else values
+                out[order[low:high], :, channel] = _signal_block(
+                    bw, path, self.chrom, self.chrom_size, ordered[low:high], flank, span,
+                    self.tracks.missing, self.counts, transform)
         return out
 
 
