@@ -29,14 +29,16 @@ def demo_config(**overrides) -> dict:
     return config
 
 
-def run_snakemake(workdir: Path, config: dict, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the real workflow in ``workdir`` with ``config`` written to a file there."""
+def run_snakemake(workdir: Path, config: dict, *extra: str, check: bool = True,
+                  quiet: bool = True) -> subprocess.CompletedProcess:
+    """Run the real workflow in ``workdir`` with ``config`` written to a file there
+    (``quiet=False`` keeps what ``--printshellcmds`` prints, on every Snakemake version)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_file = workdir / "config.yaml"
     config_file.write_text(yaml.safe_dump(config))
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
                "--directory", str(workdir), "--configfile", str(config_file), "--cores", "2",
-               "--quiet", *extra]
+               *(["--quiet"] if quiet else []), *extra]
     result = subprocess.run(command, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")

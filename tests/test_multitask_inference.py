@@ -349,8 +349,9 @@ def test_the_workflow_names_every_tasks_outputs(tmp_path):
         predict={"chromosomes": ["chr3"], "model": "full"},
         interpret={"model": "full", "tasks": ["EBOX"]},
         variants={"vcf": str(DEMO / "synthetic_variants.vcf"), "model": "full"})
-    result = run_snakemake(tmp_path, config, "--dry-run", "--printshellcmds", "--quiet", "host", "--", "all", "interpret")
-    lines = [line.removeprefix("Shell command: ") for line in result.stdout.splitlines()]
+    result = run_snakemake(tmp_path, config, "--dry-run", "--printshellcmds", "all", "interpret", quiet=False)
+    # Snakemake 8.20 prints a shell command bare, later versions after "Shell command: "
+    lines = [line.strip().removeprefix("Shell command: ") for line in result.stdout.splitlines()]
     commands = {line.split()[1]: line for line in lines if line.startswith("tfbinding ")}
     signals = f"--bigwigs {DEMO / 'synthetic_accessibility.bw'} --transforms log1p --signals-missing error"
     for step in ("predict", "score-variants"):
