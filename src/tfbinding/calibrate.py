@@ -48,9 +48,7 @@ def calibrate_threshold(model_dir: str | os.PathLike, model_name: str, dataset_d
         reasons = {"/threshold": f"no threshold reaches FDR {fdr} on the validation split, so no "
                                  "site is called"}
     else:
-        from .train import dataset_tasks
-
-        names = task_names(model, model_dir, dataset_tasks(data))
+        names = task_names(model, model_dir, data.tasks)
         labels, weights = np.asarray(data.valid["y"]), np.asarray(data.valid["w"])
         result = {"model": model_name, "target_fdr": fdr, "tasks": {}}
         reasons = {}

@@ -34,11 +34,9 @@ _LABELS = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "recall_at_10_fdr": "recall
 def _score_test(dataset_dir, model_dirs, motif):
     """(ids, labels, weights, tasks, {model: scores}); labels, weights and trained models'
     scores ``(n,)`` for one task, ``(n, T)`` for T; the motif scan always ``(n,)``."""
-    from .train import dataset_tasks
-
     data = load_dataset(dataset_dir)
     X, S = data.test["X"], data.test.get("S")
-    tasks = dataset_tasks(data)
+    tasks = data.tasks
     scores = {}
     for model_name, folder in model_dirs.items():
         scores[model_name] = predict_probabilities(load_model(folder), X, uses_reverse_complement(model_name),

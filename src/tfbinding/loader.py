@@ -42,6 +42,27 @@ class Dataset:
                 arrays[SIGNALS] = np.load(self.path / name / f"{SIGNALS}.npy", mmap_mode="r")
             setattr(self, name, arrays)
 
+    @property
+    def tasks(self) -> list[str]:
+        """The task names: ``manifest["tasks"]`` (``task0, task1, ...`` if it names none),
+        or one unnamed task (``[""]``)."""
+        y = self.train["y"]
+        count = int(y.shape[1]) if np.ndim(y) == 2 else 1
+        if count == 1:
+            return [""]
+        names = self.manifest.get("tasks")
+        if isinstance(names, dict):
+            names = list(names)
+        elif isinstance(names, list):
+            names = [name if isinstance(name, str) else name.get("name") for name in names]
+        return list(names) if names and len(names) == count else [f"task{i}" for i in range(count)]
+
+    @property
+    def channels(self) -> int:
+        """Input channels: 4 (A, C, G, T) plus the dataset's signal channels, if any."""
+        S = self.train.get(SIGNALS)
+        return 4 + (int(S.shape[-1]) if S is not None else 0)
+
     def __repr__(self) -> str:
         sizes = ", ".join(f"{name}={len(getattr(self, name)['y'])}" for name in SPLITS)
         return f"Dataset({str(self.path)!r}: {sizes})"

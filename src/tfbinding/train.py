@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 def _positive_prior(data, weighted: bool) -> float | list[float]:
     """The positive fraction the loss sees on train: 0.5 under balanced weights; one per
     task for a multi-task dataset (masked labels left out)."""
-    tasks = dataset_tasks(data)
+    tasks = data.tasks
     if len(tasks) > 1:
         y = np.asarray(data.train["y"], dtype=np.float64)
         w = np.asarray(data.train["w"], dtype=np.float64)
@@ -33,23 +33,6 @@ def _positive_prior(data, weighted: bool) -> float | list[float]:
     y = np.asarray(data.train["y"], dtype=np.float64).ravel()
     w = np.asarray(data.train["w"], dtype=np.float64).ravel() if weighted else np.ones_like(y)
     return float((w * y).sum() / max(w.sum(), 1e-12))
-
-
-def dataset_tasks(data) -> list[str]:
-    """The dataset's task names: ``manifest["tasks"]``, or one unnamed task (``[""]``)."""
-    T = int(data.train["y"].shape[1]) if np.ndim(data.train["y"]) == 2 else 1
-    names = data.manifest.get("tasks") if T > 1 else None
-    if isinstance(names, dict):
-        names = list(names)
-    elif isinstance(names, list):
-        names = [n if isinstance(n, str) else n.get("name") for n in names]
-    return list(names) if names and len(names) == T else ([f"task{i}" for i in range(T)] if T > 1 else [""])
-
-
-def dataset_channels(data) -> int:
-    """Input channels: 4 (A, C, G, T) plus the dataset's signal channels, if any."""
-    S = data.train.get("S")
-    return 4 + (int(S.shape[-1]) if S is not None else 0)
 
 
 def _motif_start(data, motif: str | os.PathLike, weighted: bool) -> tuple[np.ndarray, tuple[float, float]]:
@@ -212,7 +195,7 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
                                  reverse_complement_half=uses_reverse_complement(model_name),
                                  seed=config.seed)
     valid_batches = SplitBatches(data.valid, batch_size, weighted=False)
-    tasks = dataset_tasks(data)
+    tasks = data.tasks
     if improved and motif and len(tasks) > 1:
         log.info("improved: %d tasks, so the plain improved model (the motif-informed one is "
                  "single-task); %s is not used", len(tasks), motif)
@@ -221,7 +204,7 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
     model = build_model(model_name, data.train["X"].shape[1], config,
                         window_length=data.manifest.get("window", {}).get("length"),
                         prior=_positive_prior(data, weighted), steps_per_epoch=len(train_batches),
-                        pwm=pwm, scan_fit=scan_fit, tasks=len(tasks), channels=dataset_channels(data))
+                        pwm=pwm, scan_fit=scan_fit, tasks=len(tasks), channels=data.channels)
     model.summary(print_fn=log.info)
     with atomic_path(out_dir) as tmp:
         tmp.mkdir(parents=True)
