@@ -320,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     step = steps.add_parser("signals", help="read bigWig signal tracks over one chromosome's rows")
     step.add_argument("--split-table", required=True)
     step.add_argument("--bigwigs", nargs="+", required=True, help="one bigWig per channel")
-    step.add_argument("--transforms", nargs="+", required=True, choices=("none", "log1p"))  # per_chromosome.SIGNAL_TRANSFORMS
+    step.add_argument("--transforms", nargs="+", required=True, choices=("none", "log1p"))  # signal_tracks.SIGNAL_TRANSFORMS
     step.add_argument("--fasta", required=True)
     step.add_argument("--chrom", required=True)
     step.add_argument("--out-prefix", required=True, help="writes <prefix>.S.{train,valid,test}.npy")

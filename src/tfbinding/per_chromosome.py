@@ -22,6 +22,7 @@ from .genome import Genome
 from .intermediates import drop_arrays, onehot_path, read_arrays, read_drops, rows_for_chrom
 from .labels import AMBIGUOUS, AMBIGUOUS_REASON, LabelRule, label_windows
 from .onehot import iter_encoded_windows
+from .signal_tracks import SignalTracks
 from .split import SPLITS
 from .windows import select_windows, tile
 
@@ -239,8 +240,6 @@ def build_onehot(split_table: PathLike, fasta: PathLike, chrom: str, prefix: Pat
     return written
 
 
-SIGNAL_TRANSFORMS = ("none", "log1p")
-SIGNAL_MISSING = ("error", "zero")
 SIGNAL_CHUNK = 4096
 
 
@@ -252,42 +251,6 @@ def signal_path(prefix: PathLike, split: str) -> Path:
 def signal_counts_path(prefix: PathLike) -> Path:
     """The signals step's counts of bases set to zero (``<prefix>.S.json``)."""
     return Path(f"{prefix}.S.json")
-
-
-def _signal_block(bw, bigwig: PathLike, chrom: str, chrom_size: int, starts: np.ndarray,
-                  flank: int, span: int, missing: str, counts: dict[str, int],
-                  transform: str = "none") -> np.ndarray:
-    """(rows, span) float32 values of one bigWig over ``[start - flank, start - flank + span)``,
-    transformed (``transform``); bases outside the chromosome are 0, NaN (no data) is an
-    error or 0 (counted).
-
-    One ``bw.values`` call covers the block's whole range, transformed once; the rows are
-    cut out of it as sliding-window views, by fancy indexing. Only a range that holds a NaN
-    is checked row by row (a NaN between two windows is no error)."""
-    first = int(starts[0]) - flank                     # the range's first position (may be < 0)
-    values = np.zeros(int(starts[-1]) - first + span, dtype=np.float32)
-    lo, hi = max(first, 0), min(first + len(values), chrom_size)
-    if hi > lo:
-        stop = min(hi, int(bw.chroms(chrom)))          # past the bigWig's own end: no value
-        values[lo - first:hi - first] = np.nan
-        if stop > lo:
-            values[lo - first:stop - first] = bw.values(chrom, lo, stop, numpy=True)
-    if transform == "log1p":
-        np.log1p(values, out=values)                   # NaN stays NaN, 0 stays 0
-    block = sliding_window_view(values, span)[starts - starts[0]]
-    if not np.isnan(values).any():
-        return block
-    nan = np.isnan(block)
-    if nan.any():
-        if missing != "zero":
-            row, column = np.argwhere(nan)[0]
-            raise located(bigwig, None, f"no value (NaN) at {chrom}:{int(starts[row]) - flank + int(column)}, "
-                          f"inside a window's span ({int(nan.sum())} such bases in this block)",
-                          "Give a bigWig that covers every window (e.g. with explicit zeros), or "
-                          "set signals_missing: zero to read missing values as 0 (counted)")
-        counts["nan_bases"] += int(nan.sum())
-        block[nan] = 0.0
-    return block
 
 
 def build_signals(split_table: PathLike, bigwigs: Sequence[PathLike], transforms: Sequence[str],
@@ -303,7 +266,8 @@ def build_signals(split_table: PathLike, bigwigs: Sequence[PathLike], transforms
     ----------
     split_table : the split step's table.
     bigwigs : one bigWig per signal channel, in config order.
-    transforms : one of :data:`SIGNAL_TRANSFORMS` per bigWig (``log1p``: ``log(1 + x)``).
+    transforms : one of :data:`tfbinding.signal_tracks.SIGNAL_TRANSFORMS` per bigWig
+        (``log1p``: ``log(1 + x)``).
     fasta : the prepared FASTA (its chromosome size bounds the flanks).
     chrom, prefix : the chromosome and the output prefix.
     missing : ``"error"`` (default): a chromosome missing from a bigWig, or a base without
@@ -319,62 +283,29 @@ def build_signals(split_table: PathLike, bigwigs: Sequence[PathLike], transforms
     """
     import json
 
-    import pyBigWig
-
-    if len(transforms) != len(bigwigs):
-        raise InputError(f"{len(bigwigs)} bigWigs but {len(transforms)} transforms")
-    for transform in transforms:
-        if transform not in SIGNAL_TRANSFORMS:
-            raise InputError(f"signals transform {transform!r}: choose one of {list(SIGNAL_TRANSFORMS)}")
-    if missing not in SIGNAL_MISSING:
-        raise InputError(f"signals_missing {missing!r}: choose one of {list(SIGNAL_MISSING)}")
+    tracks = SignalTracks(tuple(map(str, bigwigs)), tuple(transforms), missing)
     chrom_size = Genome(fasta).sizes[chrom]
     table = read_arrays(split_table, (keys.CHROMS, keys.CHROM_INDEX, keys.SPLIT, keys.STARTS,
                                       keys.LENGTH, keys.FLANK))
     length, flank = int(table[keys.LENGTH]), int(table[keys.FLANK])
     span = length + 2 * flank
-    counts = {"nan_bases": 0, "missing_chromosome": 0}
-    handles = []
-    try:
-        for path in bigwigs:
-            try:
-                bw = pyBigWig.open(str(path))
-            except RuntimeError:
-                bw = None
-            if bw is None or not bw.isBigWig():
-                raise located(path, None, "is not a readable bigWig file", "Check the signals' paths")
-            handles.append(bw)
-            if chrom not in bw.chroms():
-                if missing != "zero":
-                    raise located(path, None, f"has no chromosome {chrom!r} (it has "
-                                  f"{sorted(bw.chroms())[:5]}...)", "Give a bigWig covering every "
-                                  "chromosome of the dataset, or set signals_missing: zero")
-                counts["missing_chromosome"] += 1
-        # one pass along the chromosome for all splits: each base is read once, and each
-        # block's rows go to their split's file (rows stay in start order within a split)
-        rows = np.concatenate([rows_for_chrom(table, chrom, value) for value in range(len(SPLITS))])
-        rows.sort()
-        starts, split_of = table[keys.STARTS][rows], table[keys.SPLIT][rows]
-        with ExitStack() as stack:
-            outputs = []
-            for value, name in enumerate(SPLITS):
-                tmp = stack.enter_context(atomic_path(signal_path(prefix, name)))
-                outputs.append(stack.enter_context(open(tmp, "wb")))
-                write_npy_header(outputs[-1], (int((split_of == value).sum()), span, len(bigwigs)), np.float32)
-            for first in range(0, len(starts), chunk):
-                block_starts = starts[first:first + chunk]
-                channels = [_signal_block(bw, path, chrom, chrom_size, block_starts, flank, span, missing,
-                                          counts, transform)
-                            if chrom in bw.chroms() else np.zeros((len(block_starts), span), dtype=np.float32)
-                            for bw, path, transform in zip(handles, bigwigs, transforms)]
-                # one channel is written as read; several are interleaved (one copy)
-                block = channels[0][:, :, None] if len(channels) == 1 else np.stack(channels, axis=-1)
-                block_splits = split_of[first:first + chunk]
-                for value, handle in enumerate(outputs):
-                    handle.write(memoryview(np.ascontiguousarray(block[block_splits == value])))
-    finally:
-        for bw in handles:
-            bw.close()
+    # one pass along the chromosome for all splits: each base is read once, and each
+    # block's rows go to their split's file (rows stay in start order within a split)
+    rows = np.concatenate([rows_for_chrom(table, chrom, value) for value in range(len(SPLITS))])
+    rows.sort()
+    starts, split_of = table[keys.STARTS][rows], table[keys.SPLIT][rows]
+    with tracks.open(chrom, chrom_size) as reader, ExitStack() as stack:
+        outputs = []
+        for value, name in enumerate(SPLITS):
+            tmp = stack.enter_context(atomic_path(signal_path(prefix, name)))
+            outputs.append(stack.enter_context(open(tmp, "wb")))
+            write_npy_header(outputs[-1], (int((split_of == value).sum()), span, len(tracks)), np.float32)
+        for first in range(0, len(starts), chunk):
+            block = reader.read(starts[first:first + chunk], span, flank)
+            block_splits = split_of[first:first + chunk]
+            for value, handle in enumerate(outputs):
+                handle.write(memoryview(np.ascontiguousarray(block[block_splits == value])))
+    counts = reader.counts
     with atomic_path(signal_counts_path(prefix)) as tmp:
         Path(tmp).write_text(json.dumps(counts, sort_keys=True))
     return counts

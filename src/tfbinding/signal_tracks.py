@@ -1,9 +1,9 @@
 """Signal channels of windows outside a built dataset: a signal model's bigWig tracks read
 over the windows that prediction, variant scoring and BED-region interpretation score.
 
-The values are read by the dataset's own reader (:mod:`tfbinding.per_chromosome`, one
-pyBigWig ``values()`` range per group of nearby windows) and transformed alike, so a model
-sees here what it saw in training: bases past a chromosome's end are 0; a base without a
+The dataset's signals step (:func:`tfbinding.per_chromosome.build_signals`) reads through
+the same :class:`SignalTracks` (one pyBigWig ``values()`` range per group of nearby
+windows, transformed alike), so a model sees here what it saw in training: bases past a chromosome's end are 0; a base without a
 value (NaN), or a chromosome the bigWig lacks, is an :class:`~tfbinding.errors.InputError`
 naming the file, unless ``missing="zero"`` (the config's ``signals_missing: zero``), which
 reads them as 0 and counts them.
@@ -13,19 +13,58 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import InputError, located
-from .per_chromosome import SIGNAL_MISSING, SIGNAL_TRANSFORMS, _signal_block
+
+SIGNAL_TRANSFORMS = ("none", "log1p")
+SIGNAL_MISSING = ("error", "zero")
 
 #: windows whose spans lie within this many bases are read with one ``values()`` call
 #: (bounds the float32 buffer at 16 MB however sparse the windows are)
 GROUP_BP = 1 << 22
+
+
+def _signal_block(bw, bigwig: str | os.PathLike, chrom: str, chrom_size: int, starts: np.ndarray,
+                  flank: int, span: int, missing: str, counts: dict[str, int],
+                  transform: str = "none") -> np.ndarray:
+    """(rows, span) float32 values of one bigWig over ``[start - flank, start - flank + span)``,
+    transformed (``transform``); bases outside the chromosome are 0, NaN (no data) is an
+    error or 0 (counted).
+
+    One ``bw.values`` call covers the block's whole range, transformed once; the rows are
+    cut out of it as sliding-window views, by fancy indexing. Only a range that holds a NaN
+    is checked row by row (a NaN between two windows is no error)."""
+    first = int(starts[0]) - flank                     # the range's first position (may be < 0)
+    values = np.zeros(int(starts[-1]) - first + span, dtype=np.float32)
+    lo, hi = max(first, 0), min(first + len(values), chrom_size)
+    if hi > lo:
+        stop = min(hi, int(bw.chroms(chrom)))          # past the bigWig's own end: no value
+        values[lo - first:hi - first] = np.nan
+        if stop > lo:
+            values[lo - first:stop - first] = bw.values(chrom, lo, stop, numpy=True)
+    if transform == "log1p":
+        np.log1p(values, out=values)                   # NaN stays NaN, 0 stays 0
+    block = sliding_window_view(values, span)[starts - starts[0]]
+    if not np.isnan(values).any():
+        return block
+    nan = np.isnan(block)
+    if nan.any():
+        if missing != "zero":
+            row, column = np.argwhere(nan)[0]
+            raise located(bigwig, None, f"no value (NaN) at {chrom}:{int(starts[row]) - flank + int(column)}, "
+                          f"inside a window's span ({int(nan.sum())} such bases in this block)",
+                          "Give a bigWig that covers every window (e.g. with explicit zeros), or "
+                          "set signals_missing: zero to read missing values as 0 (counted)")
+        counts["nan_bases"] += int(nan.sum())
+        block[nan] = 0.0
+    return block
 
 
 @dataclass(frozen=True)
@@ -109,7 +148,8 @@ class SignalTracks:
                     bw = None
                 if bw is None or not bw.isBigWig():
                     raise located(path, None, "is not a readable bigWig file",
-                                  "Give the signal bigWigs the dataset was built with")
+                                  "Check the signals' bigWig paths (for a model: the ones its "
+                                  "dataset was built with)")
                 handles.append(bw)
             yield ChromSignals(self, handles, chrom, chrom_size)
         finally:
@@ -130,8 +170,8 @@ class ChromSignals:
             if not has:
                 if tracks.missing != "zero":
                     raise located(path, None, f"has no chromosome {chrom!r} (it has "
-                                  f"{sorted(bw.chroms())[:5]}...)", "Give a bigWig covering the "
-                                  "chromosomes you score, or set signals_missing: zero")
+                                  f"{sorted(bw.chroms())[:5]}...)", "Give a bigWig covering every "
+                                  "chromosome you build or score, or set signals_missing: zero")
                 self.counts["missing_chromosome"] += 1
             self.present.append(has)
 
