@@ -102,10 +102,13 @@ def timed_build(folder: Path, name: str, fasta: Path, peaks: Path | list[Path],
                 bigwigs: list[Path] | None = None) -> dict:
     """Run the build steps in this process; return each step's seconds. Several peaks files
     make a multi-task build; ``bigwigs`` add the signals step (log1p channels)."""
-    from tfbinding.dataset import assemble_dataset
-    from tfbinding.per_chromosome import build_labels, build_onehot, build_signals, build_windows
-    from tfbinding.split import split_windows
-    from tfbinding.genome import prepare_fasta
+    from tfbinding.data.dataset import assemble_dataset
+    from tfbinding.data.labels import build_labels
+    from tfbinding.data.onehot import build_onehot
+    from tfbinding.data.prepare_genome import prepare_fasta
+    from tfbinding.data.signals import build_signals
+    from tfbinding.data.split import split_windows
+    from tfbinding.data.windows import build_windows
 
     prepared = folder / "prepared" / f"{name}.fa"
     seconds = {}

@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 def synthetic_vcf(fasta: Path, path: Path, count: int, seed: int = 0) -> None:
     """``count`` SNVs at random ACGT positions of the genome, REF from the FASTA."""
-    from tfbinding.genome import Genome
+    from tfbinding.io.fasta import Genome
 
     genome = Genome(fasta)
     rng = np.random.default_rng(seed)
@@ -57,11 +57,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args()
 
-    from tfbinding.attribution import attribute, windows_from_dataset
-    from tfbinding.inference import load_model
-    from tfbinding.motif_discovery import discover_motifs
-    from tfbinding.options import uses_reverse_complement
-    from tfbinding.variants import score_vcf
+    from tfbinding.config import uses_reverse_complement
+    from tfbinding.interpret.discover_motifs import discover_motifs
+    from tfbinding.interpret.explain import attribute
+    from tfbinding.interpret.score_variants import score_vcf
+    from tfbinding.interpret.selection import windows_from_dataset
+    from tfbinding.models.inference import load_model
 
     results = Path(args.results)
     model_dir = results / "models" / args.model

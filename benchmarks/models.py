@@ -5,7 +5,7 @@ matrix over the same X rows, flanks included.
 
 Two benchmarks:
 
-``simulated``  a genome from :mod:`tfbinding.simulate` (weak planted JunD-like sites, decoys,
+``simulated``  a genome from :mod:`tfbinding.synthetic.simulate` (weak planted JunD-like sites, decoys,
                GC isochores, CpG depletion, repeats, co-factor context); the dataset has
                ``--flank`` bp of context and a block split; one chromosome is held out and
                predicted genome-wide with ``improved``.
@@ -44,10 +44,12 @@ def build_dataset(work: Path, fasta: Path, peaks: Path, chroms: list[str], *, fl
                   windows_bed: Path | None = None, max_n_fraction: float = 0.5,
                   blacklist: Path | None = None) -> Path:
     """The workflow's dataset steps, called in-process: prepared FASTA in, dataset folder out."""
-    from tfbinding.dataset import assemble_dataset
-    from tfbinding.genome import prepare_fasta
-    from tfbinding.per_chromosome import build_labels, build_onehot, build_windows
-    from tfbinding.split import split_windows
+    from tfbinding.data.dataset import assemble_dataset
+    from tfbinding.data.labels import build_labels
+    from tfbinding.data.onehot import build_onehot
+    from tfbinding.data.prepare_genome import prepare_fasta
+    from tfbinding.data.split import split_windows
+    from tfbinding.data.windows import build_windows
 
     prepared = work / "genome.fa"
     if not prepared.exists():
@@ -69,11 +71,11 @@ def build_dataset(work: Path, fasta: Path, peaks: Path, chroms: list[str], *, fl
 def score_models(dataset: Path, work: Path, seed: int, models: tuple[str, ...], epochs: int | None,
                  threads: int) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
     """Train each model with ``seed``; return its test scores and its training summary."""
-    from tfbinding.inference import load_model, predict_probabilities
-    from tfbinding.loader import load_dataset
-    from tfbinding.motif import best_match_scores, log_odds, read_jaspar
-    from tfbinding.options import TrainingConfig, uses_reverse_complement
-    from tfbinding.train import train_model
+    from tfbinding.config import TrainingConfig, uses_reverse_complement
+    from tfbinding.data.loader import load_dataset
+    from tfbinding.models.inference import load_model, predict_probabilities
+    from tfbinding.models.motif_baseline import best_match_scores, log_odds, read_jaspar
+    from tfbinding.models.train import train_model
 
     overrides = {"epochs": epochs, "improved_epochs": epochs} if epochs else {}
     config = TrainingConfig(seed=seed, **overrides)
@@ -92,7 +94,7 @@ def score_models(dataset: Path, work: Path, seed: int, models: tuple[str, ...], 
 
 def seed_runs(dataset: Path, work: Path, args: argparse.Namespace) -> tuple[np.ndarray, list, list]:
     """The test labels, and each seed's test scores and training summaries."""
-    from tfbinding.loader import load_dataset
+    from tfbinding.data.loader import load_dataset
 
     runs, summaries = [], []
     for seed in args.seeds:
@@ -106,7 +108,7 @@ def metric_rows(labels: np.ndarray, runs: list[dict[str, np.ndarray]], bootstrap
                 reference: str | None = None) -> dict[str, dict]:
     """Per model: seed 0's ROC/PR AUC with bootstrap 95% intervals, the mean and sd over
     seeds, collapse, and (with ``reference``) PR/ROC AUC as a fraction of it."""
-    from tfbinding.metrics import average_precision, collapse_reason, evaluate_scores, roc_auc
+    from tfbinding.models.metrics import average_precision, collapse_reason, evaluate_scores, roc_auc
 
     rows = {}
     for name in runs[0]:
@@ -157,13 +159,13 @@ def ablation_lines(summaries: list[dict[str, dict]]) -> None:
 
 
 def simulated(args: argparse.Namespace) -> dict:
-    from tfbinding.inference import load_model  # noqa: F401  (TensorFlow up before timing)
-    from tfbinding.motif import read_jaspar
-    from tfbinding.predict import predict_chromosome
-    from tfbinding.loader import load_dataset
-    from tfbinding.metrics import roc_auc
-    from tfbinding.simulate import oracle_scores, simulate_genome
-    from tfbinding.split import SplitSpec
+    from tfbinding.data.loader import load_dataset
+    from tfbinding.data.split import SplitSpec
+    from tfbinding.genomewide.predict import predict_chromosome
+    from tfbinding.models.inference import load_model  # noqa: F401  (TensorFlow up before timing)
+    from tfbinding.models.metrics import roc_auc
+    from tfbinding.models.motif_baseline import read_jaspar
+    from tfbinding.synthetic.simulate import oracle_scores, simulate_genome
 
     work = Path(tempfile.mkdtemp(prefix="tfbinding-models-"))
     third = args.size // 3
@@ -204,9 +206,9 @@ def simulated(args: argparse.Namespace) -> dict:
 
 
 def real(args: argparse.Namespace) -> dict:
-    from tfbinding.loader import load_dataset
-    from tfbinding.metrics import average_precision, roc_auc
-    from tfbinding.split import SplitSpec
+    from tfbinding.data.loader import load_dataset
+    from tfbinding.data.split import SplitSpec
+    from tfbinding.models.metrics import average_precision, roc_auc
 
     shared = Path(args.shared)
     work = Path(tempfile.mkdtemp(prefix="tfbinding-real-"))
@@ -256,8 +258,8 @@ def real(args: argparse.Namespace) -> dict:
 def demo(args: argparse.Namespace) -> dict:
     """The demo under the study's random split and under leak-free blocks, each model over
     seeds, with the ablation's verdicts per seed."""
-    from tfbinding.ablation import ablation_claims, read_history, summarise_history
-    from tfbinding.split import SplitSpec
+    from tfbinding.data.split import SplitSpec
+    from tfbinding.models.ablation import ablation_claims, read_history, summarise_history
 
     work = Path(tempfile.mkdtemp(prefix="tfbinding-demo-"))
     inputs = REPO / "resources" / "demo"
@@ -305,22 +307,22 @@ def main() -> None:
                         help="simulated: keep this fraction of train/valid negatives (test stays whole)")
     parser.add_argument("--shared", default=str(REPO.parent / "shared" / "data" / "jund_chr22"))
     parser.add_argument("--challenge-min-positives", type=int, default=None,
-                        help="override tfbinding.train.CHALLENGE_MIN_POSITIVES")
+                        help="override tfbinding.models.train.CHALLENGE_MIN_POSITIVES")
     parser.add_argument("--challenge-confidence", type=float, default=None,
-                        help="override tfbinding.train.CHALLENGE_CONFIDENCE (0: any epoch better on "
+                        help="override tfbinding.models.train.CHALLENGE_CONFIDENCE (0: any epoch better on "
                              "validation replaces the motif scan)")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}; "
           f"seeds {args.seeds}, models {args.models}")
     if args.challenge_confidence is not None:
-        import tfbinding.train
+        import tfbinding.models.train
 
-        tfbinding.train.CHALLENGE_CONFIDENCE = args.challenge_confidence
+        tfbinding.models.train.CHALLENGE_CONFIDENCE = args.challenge_confidence
     if args.challenge_min_positives is not None:
-        import tfbinding.train
+        import tfbinding.models.train
 
-        tfbinding.train.CHALLENGE_MIN_POSITIVES = args.challenge_min_positives
+        tfbinding.models.train.CHALLENGE_MIN_POSITIVES = args.challenge_min_positives
     started = time.perf_counter()
     result = {"simulated": simulated, "demo": demo, "real": real}[args.benchmark](args)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")

@@ -30,10 +30,10 @@ LENGTH = 101
 
 
 def child(folder: Path, stride: int) -> None:
-    from tfbinding.genome import prepare_fasta
-    from tfbinding.models import build_model
-    from tfbinding.predict import predict_chromosome
-    from tfbinding.inference import configure_tensorflow
+    from tfbinding.data.prepare_genome import prepare_fasta
+    from tfbinding.genomewide.predict import predict_chromosome
+    from tfbinding.models.architectures import build_model
+    from tfbinding.models.inference import configure_tensorflow
 
     prepare_fasta(folder / "chr1.fa", folder / "prepared" / "chr1.fa")
     configure_tensorflow(0)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfbinding.options import TrainingConfig
+from tfbinding.config import TrainingConfig
 
 LENGTH = 101
 FLANK = 200
@@ -57,8 +57,8 @@ def make_arrays(folder: Path, windows: int, length: int = LENGTH) -> None:
 
 
 def child(folder: Path, mode: str, epochs: int) -> None:
-    from tfbinding.inference import configure_tensorflow
-    from tfbinding.models import build_model
+    from tfbinding.models.architectures import build_model
+    from tfbinding.models.inference import configure_tensorflow
     configure_tensorflow(0)
     import keras
 
@@ -72,7 +72,7 @@ def child(folder: Path, mode: str, epochs: int) -> None:
     timer = EpochTimer()
     timer.seconds = []
     if mode in ("memmap", "improved-flank"):
-        from tfbinding.batches import SplitBatches
+        from tfbinding.models.batches import SplitBatches
 
         flanked = mode == "improved-flank"
         source = folder / "flank" if flanked else folder

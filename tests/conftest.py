@@ -64,8 +64,8 @@ TINY_LENGTH = 30
 
 def _tiny_split(rng, n, positive_fraction=0.2):
     """Random windows; the positives carry TGACTCA at position 10."""
-    from tfbinding.onehot import one_hot
-    from tfbinding.weights import balanced_weights
+    from tfbinding.data.onehot import one_hot
+    from tfbinding.data.weights import balanced_weights
 
     labels = (rng.random(n) < positive_fraction).astype(np.float32)
     seqs = ["".join(rng.choice(list("ACGT"), TINY_LENGTH)) for _ in range(n)]
@@ -98,12 +98,14 @@ PREDICT_SIZES = {"chrA": 60_000, "chrB": 20_000}
 def trained(tmp_path_factory):
     """A 'full' model trained on a small genome with planted TGACTCA clusters (chrA), and
     the genome (chrB held out)."""
-    from tfbinding.dataset import assemble_dataset
-    from tfbinding.genome import prepare_fasta
-    from tfbinding.options import TrainingConfig
-    from tfbinding.per_chromosome import build_labels, build_onehot, build_windows
-    from tfbinding.split import SplitSpec, split_windows
-    from tfbinding.train import train_model
+    from tfbinding.config import TrainingConfig
+    from tfbinding.data.dataset import assemble_dataset
+    from tfbinding.data.labels import build_labels
+    from tfbinding.data.onehot import build_onehot
+    from tfbinding.data.prepare_genome import prepare_fasta
+    from tfbinding.data.split import SplitSpec, split_windows
+    from tfbinding.data.windows import build_windows
+    from tfbinding.models.train import train_model
 
     root = tmp_path_factory.mktemp("predict")
     rng = np.random.default_rng(0)

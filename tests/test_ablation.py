@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tfbinding.ablation import ablation_claims, ablation_report, ablation_table, summarise_history
+from tfbinding.models.ablation import ablation_claims, ablation_report, ablation_table, summarise_history
 
 
 def history(train_pr, valid_pr, train_roc=None, valid_roc=None):

@@ -210,7 +210,7 @@ def test_save_json_of_finite_values_has_no_reasons(tmp_path):
 
 @pytest.mark.filterwarnings("ignore:All-NaN slice")
 def test_metrics_of_a_split_without_positives_are_strict_json(tmp_path):
-    from tfbinding.metrics import evaluate_scores, threshold_at_fdr
+    from tfbinding.models.metrics import evaluate_scores, threshold_at_fdr
     metrics = evaluate_scores(np.zeros(20), np.linspace(0, 1, 20), bootstrap=10)
     save_json(tmp_path / "metrics.json", {"models": {"full": metrics},
                                           "threshold": threshold_at_fdr(np.zeros(20), np.ones(20), 0.1)})

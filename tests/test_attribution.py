@@ -10,12 +10,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfbinding.attribution import (WindowSet, attribute, explain,
-                                   hypothetical_contributions, logit_function, predict_logits,
-                                   saturation_mutagenesis, windows_from_bed, windows_from_dataset)
+from tfbinding.data.onehot import one_hot
 from tfbinding.errors import InputError
-from tfbinding.inference import configure_tensorflow, reverse_complement
-from tfbinding.onehot import one_hot
+from tfbinding.interpret.attribution import (
+    hypothetical_contributions,
+    logit_function,
+    predict_logits,
+    saturation_mutagenesis,
+)
+from tfbinding.interpret.explain import attribute, explain
+from tfbinding.interpret.selection import WindowSet, windows_from_bed, windows_from_dataset
+from tfbinding.models.inference import configure_tensorflow, reverse_complement
 
 SITE = "TGACTCA"
 SITE_RC = "TGAGTCA"
@@ -167,7 +172,7 @@ def test_windows_from_dataset_takes_the_test_positives(tmp_path):
 
 
 def test_windows_from_bed_resizes_regions_around_their_centres(tmp_path):
-    from tfbinding.genome import prepare_fasta
+    from tfbinding.data.prepare_genome import prepare_fasta
 
     rng = np.random.default_rng(3)
     sequences = {name: "".join(rng.choice(list("ACGT"), size))
@@ -184,7 +189,7 @@ def test_windows_from_bed_resizes_regions_around_their_centres(tmp_path):
 
 
 def test_explain_from_paths(tmp_path):
-    from tfbinding.genome import prepare_fasta
+    from tfbinding.data.prepare_genome import prepare_fasta
 
     model_dir = save_motif_model(tmp_path / "model")
     X, _ = planted_windows(4)

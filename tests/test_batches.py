@@ -7,8 +7,9 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from conftest import TINY_LENGTH  # noqa: E402
-from tfbinding.batches import SplitBatches  # noqa: E402
-from tfbinding.loader import load_dataset  # noqa: E402
+
+from tfbinding.data.loader import load_dataset  # noqa: E402
+from tfbinding.models.batches import SplitBatches  # noqa: E402
 
 
 def test_augmentation_is_seeded_by_epoch_and_batch_not_call_order(tiny_dataset):

@@ -1,4 +1,4 @@
-"""Tests for tfbinding.bedio: strict BED/narrowPeak reading and bedtools merge."""
+"""Tests for tfbinding.io.bed: strict BED/narrowPeak reading and bedtools merge."""
 from __future__ import annotations
 
 import gzip
@@ -10,13 +10,13 @@ import numpy as np
 import pybedtools
 import pytest
 import yaml
+from conftest import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO
-from tfbinding.bedio import NO_SUMMIT, merge_intervals, read_intervals, read_task_table, suggest_aliases
+from tfbinding.config import is_task_table
 from tfbinding.errors import InputError
-from tfbinding.options import is_task_table
+from tfbinding.io.bed import NO_SUMMIT, merge_intervals, read_intervals, read_task_table, suggest_aliases
 
 SIZES = {"chr1": 1000, "chr22": 500}
 
@@ -225,7 +225,7 @@ def test_aliased_interval_is_still_checked_against_its_fasta_chromosome(tmp_path
 
 def test_some_unknown_names_are_dropped_with_a_warning(tmp_path, caplog):
     path = write(tmp_path, "chr1\t10\t20\nchrUn_x\t1\t5\nchr22\t3\t4\n")
-    with caplog.at_level(logging.WARNING, logger="tfbinding.bedio"):
+    with caplog.at_level(logging.WARNING, logger="tfbinding.io.bed"):
         got = read_intervals(path, SIZES)
     assert got.chrom.tolist() == ["chr1", "chr22"]
     assert got.line.tolist() == [1, 3]

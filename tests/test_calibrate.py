@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from tfbinding.calibrate import calibrate_threshold  # noqa: E402
-from tfbinding.inference import load_model, predict_probabilities  # noqa: E402
-from tfbinding.loader import load_dataset  # noqa: E402
+from tfbinding.data.loader import load_dataset  # noqa: E402
+from tfbinding.genomewide.calibrate import calibrate_threshold  # noqa: E402
+from tfbinding.models.inference import load_model, predict_probabilities  # noqa: E402
 
 
 def test_threshold_chosen_on_validation_meets_the_fdr_there(trained):
@@ -31,8 +31,9 @@ def test_an_unreachable_fdr_is_null_with_a_reason_and_predict_then_calls_no_site
     holds null, not Infinity (strict JSON), and the predict step calls no site."""
     import shutil
 
-    from tfbinding.cli import main
     from conftest import PREDICT_LENGTH
+
+    from tfbinding.cli import main
 
     root, genome = trained
     dataset = tmp_path / "dataset"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tfbinding.cli import main
-from tfbinding.genome import prepare_fasta
+from tfbinding.data.prepare_genome import prepare_fasta
 
 
 @pytest.fixture()

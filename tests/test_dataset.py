@@ -5,15 +5,27 @@ import json
 
 import numpy as np
 import pytest
+from tiny_genome import (
+    CHROMS,
+    FLANK,
+    LENGTH,
+    SEQUENCES,
+    STRIDE,
+    all_ids,
+    build,
+    coverage,
+    expected_drops,
+    expected_kept,
+    expected_onehot,
+    parse_id,
+)
 
 from tfbinding import load_dataset
-from tfbinding.dataset import assemble_dataset
+from tfbinding.data.dataset import assemble_dataset
+from tfbinding.data.loader import Dataset
+from tfbinding.data.split import SplitSpec
 from tfbinding.errors import InputError
-from tfbinding.intermediates import onehot_path
-from tfbinding.loader import Dataset
-from tfbinding.split import SplitSpec
-from tiny_genome import (CHROMS, FLANK, LENGTH, SEQUENCES, STRIDE, all_ids, expected_drops, build, coverage,
-                         expected_kept, expected_onehot, parse_id)
+from tfbinding.layout import onehot_path
 
 
 def test_random_split_dataset_contents(pieces, tmp_path):
@@ -103,7 +115,7 @@ def test_provenance_is_merged_into_the_manifest(pieces, tmp_path):
 
 
 def test_provenance_records_the_url_of_each_downloaded_input(pieces, tmp_path):
-    from tfbinding.dataset import provenance
+    from tfbinding.data.dataset import provenance
 
     info = tmp_path / "genome.source.json"
     info.write_text(json.dumps({"source": "resources/downloads/0123456789/chr9.fa.gz", "sha256": "00"}))

@@ -7,9 +7,9 @@ import hashlib
 import numpy as np
 import pyBigWig
 import pytest
-
 from conftest import DEMO
-from tfbinding.demo import ACCESSIBILITY_BIN, CHROMOSOMES, NEAR_JUND, demo_files
+
+from tfbinding.synthetic.demo import ACCESSIBILITY_BIN, CHROMOSOMES, NEAR_JUND, demo_files
 
 # README figures rest on these files: the generator must keep making the same bytes
 ORIGINAL_SHA256 = {

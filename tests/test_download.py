@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import http.server
+import json
 import re
 import threading
 
 import numpy as np
 import pytest
 
-from tfbinding.download import download, part_path
 from tfbinding.errors import InputError
+from tfbinding.io.download import download, part_path
 
 FASTA_GZ = gzip.compress(b">chr22\n" + b"ACGTN" * 2000 + b"\n", mtime=0)
 PEAKS_GZ = gzip.compress(b"chr22\t100\t300\tp1\t0\t.\t5\t-1\t-1\t100\n", mtime=0)
@@ -180,9 +180,9 @@ def test_urls_that_share_a_file_name_never_share_a_local_file(server, tmp_path):
     """/a/chr9.fa.gz and /b/chr9.fa.gz, built one after the other and back: each dataset
     is built from its own genome, and its manifest names its URL."""
     import numpy as np
+    from conftest import demo_config, run_snakemake
 
     import tfbinding
-    from conftest import demo_config, run_snakemake
 
     base, _ = server
     peaks = tmp_path / "peaks.bed"
@@ -216,9 +216,9 @@ def test_two_configs_built_at_the_same_time_each_use_their_own_genome(server, tm
     import sys
 
     import yaml
+    from conftest import REPO, demo_config
 
     import tfbinding
-    from conftest import REPO, demo_config
 
     base, _ = server
     peaks = tmp_path / "peaks.bed"
@@ -254,7 +254,7 @@ def test_a_dropped_download_is_resumed_by_the_next_run_with_a_range_request(serv
     with pytest.raises(InputError, match=r"after 1 attempts .*1250000 bytes received are kept"):
         download(url, dest, retries=1)
     assert not dest.exists() and part_path(dest).read_bytes() == BIG[:CUT]
-    caplog.set_level("INFO", logger="tfbinding.download")
+    caplog.set_level("INFO", logger="tfbinding.io.download")
     download(url, dest, sha256=hashlib.sha256(BIG).hexdigest(), retries=1)  # the rerun
     first, rerun = _requests_for(f"/big/resume?{tmp_path.name}")
     assert "Range" not in first
@@ -283,7 +283,7 @@ def test_a_server_that_ignores_or_misanswers_the_range_still_gives_the_right_fil
     url, dest = f"{base}/big/{how}?{tmp_path.name}", tmp_path / "big.bin"
     with pytest.raises(InputError):
         download(url, dest, retries=1)
-    caplog.set_level("INFO", logger="tfbinding.download")
+    caplog.set_level("INFO", logger="tfbinding.io.download")
     download(url, dest, sha256=hashlib.sha256(BIG).hexdigest(), retries=1)
     assert dest.read_bytes() == BIG
     asked = _requests_for(f"/big/{how}?{tmp_path.name}")
@@ -296,7 +296,7 @@ def test_a_server_that_ignores_or_misanswers_the_range_still_gives_the_right_fil
 
 def test_large_downloads_log_their_progress(server, tmp_path, caplog):
     base, _ = server
-    caplog.set_level("INFO", logger="tfbinding.download")
+    caplog.set_level("INFO", logger="tfbinding.io.download")
     download(f"{base}/big/resume?{tmp_path.name}", tmp_path / "big.bin", retries=2, backoff=0,
              progress_min_bytes=1 << 20)
     lines = [r.getMessage() for r in caplog.records if "%)" in r.getMessage()]

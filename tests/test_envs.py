@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import re
-import tomllib
 
 import pytest
+import tomllib
 import yaml
-
 from conftest import REPO
 
 # conda names of the PyPI packages where they differ

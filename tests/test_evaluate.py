@@ -6,9 +6,10 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from tfbinding.evaluate import evaluate_models  # noqa: E402
-from tfbinding.train import train_model  # noqa: E402
 from test_train import TINY  # noqa: E402
+
+from tfbinding.models.evaluate import evaluate_models  # noqa: E402
+from tfbinding.models.train import train_model  # noqa: E402
 
 
 def test_evaluation_writes_table_plots_and_scores(tiny_dataset, tmp_path):

@@ -4,15 +4,14 @@ from __future__ import annotations
 import ast
 import csv
 import gzip
-import io
 import json
 
 import numpy as np
 import pytest
 
 from tfbinding.cli import main
-from tfbinding.export import METADATA_COLUMNS, export_deepchem, write_disk_dataset
-from tfbinding.loader import load_dataset
+from tfbinding.data.loader import load_dataset
+from tfbinding.io.export_deepchem import METADATA_COLUMNS, export_deepchem, write_disk_dataset
 
 SPLITS = ("train", "valid", "test")
 

@@ -1,4 +1,4 @@
-"""Tests for tfbinding.genome: FASTA preparation (plain, gzip, bgzip, CRLF), indexing, reads."""
+"""Tests for tfbinding.io.fasta: FASTA preparation (plain, gzip, bgzip, CRLF), indexing, reads."""
 from __future__ import annotations
 
 import gzip
@@ -11,10 +11,11 @@ import pyfaidx
 import pysam
 import pytest
 
-from tfbinding import genome as genome_module
-from tfbinding.errors import InputError
 from tfbinding.checksums import sha256sum
-from tfbinding.genome import Genome, compression_of, describe_names, prepare_fasta, read_fai
+from tfbinding.data.prepare_genome import prepare_fasta
+from tfbinding.errors import InputError
+from tfbinding.data import prepare_genome as genome_module
+from tfbinding.io.fasta import Genome, compression_of, describe_names, read_fai
 
 RECORDS = {
     "chr1": "ACGTACGTNNacgtRYKMACGTACGTAC",  # 28 bp, lowercase and IUPAC kept
@@ -300,7 +301,7 @@ def test_describe_names_sorted_and_truncated():
 
 def load_and_check(dest, name):
     """What the pipeline does with a chromosome: read it, then check its alphabet."""
-    from tfbinding.onehot import base_classes
+    from tfbinding.data.onehot import base_classes
     sequence = Genome(dest).sequence(name)
     base_classes(sequence, f"{dest}: {name}")
     return sequence

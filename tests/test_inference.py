@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
+from tfbinding.data.onehot import one_hot  # noqa: E402
 from tfbinding.errors import InputError  # noqa: E402
-from tfbinding.inference import load_model, predict_probabilities, reverse_complement  # noqa: E402
-from tfbinding.onehot import one_hot  # noqa: E402
+from tfbinding.models.inference import load_model, predict_probabilities, reverse_complement  # noqa: E402
 
 
 def test_reverse_complement_of_one_hot():
@@ -27,7 +27,7 @@ def test_a_missing_or_corrupt_model_is_a_clear_error(tmp_path):
 def test_predictions_average_both_strands_when_asked(tmp_path):
     import keras
 
-    from tfbinding.inference import configure_tensorflow
+    from tfbinding.models.inference import configure_tensorflow
 
     configure_tensorflow(0)
     inputs = keras.Input((6, 4))

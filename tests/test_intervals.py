@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, HealthCheck
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tfbinding.bedio import merge_intervals
 from tfbinding.intervals import covered_before, overlap_bp, points_inside
+from tfbinding.io.bed import merge_intervals
 
 I64 = np.int64
 

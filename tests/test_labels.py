@@ -1,13 +1,13 @@
-"""Tests for tfbinding.labels: overlap thresholds, summit mode, ambiguous windows."""
+"""Tests for tfbinding.data.labels: overlap thresholds, summit mode, ambiguous windows."""
 from __future__ import annotations
 
 import numpy as np
 import pybedtools
 import pytest
 
-from tfbinding.bedio import merge_intervals
+from tfbinding.data.labels import AMBIGUOUS, NEGATIVE, POSITIVE, LabelRule, label_windows
 from tfbinding.errors import InputError
-from tfbinding.labels import AMBIGUOUS, NEGATIVE, POSITIVE, LabelRule, label_windows
+from tfbinding.io.bed import merge_intervals
 
 
 def arr(values):

@@ -1,11 +1,11 @@
-"""tfbinding.metrics agrees with scikit-learn and with brute force."""
+"""tfbinding.models.metrics agrees with scikit-learn and with brute force."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
-from tfbinding.metrics import average_precision, curve_points, evaluate_scores, recall_at_fdr, roc_auc
+from tfbinding.models.metrics import average_precision, curve_points, evaluate_scores, recall_at_fdr, roc_auc
 
 FIXED_LABELS = np.array([0, 0, 1, 1, 0, 1, 0, 0, 1, 0, 0, 0])
 FIXED_SCORES = np.array([0.1, 0.4, 0.35, 0.8, 0.4, 0.9, 0.05, 0.2, 0.4, 0.7, 0.3, 0.1])  # with ties
@@ -67,7 +67,7 @@ def test_bootstrap_interval_brackets_the_value_and_is_seeded():
 
 
 def test_collapse_is_constant_scores_or_a_chance_train_auc():
-    from tfbinding.metrics import collapse_reason
+    from tfbinding.models.metrics import collapse_reason
 
     assert "constant scores" in collapse_reason(np.full(50, 0.4999) + np.linspace(0, 1e-5, 50))
     assert collapse_reason(np.linspace(0, 1, 50)) is None

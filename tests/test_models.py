@@ -6,9 +6,10 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from conftest import TINY_LENGTH  # noqa: E402
+
+from tfbinding.config import TRAINED_MODELS, TrainingConfig  # noqa: E402
 from tfbinding.errors import InputError  # noqa: E402
-from tfbinding.models import build_model  # noqa: E402
-from tfbinding.options import TRAINED_MODELS, TrainingConfig  # noqa: E402
+from tfbinding.models.architectures import build_model  # noqa: E402
 
 
 @pytest.mark.parametrize("model_name", TRAINED_MODELS)
@@ -36,11 +37,11 @@ def test_study_models_crop_flanks_away_and_start_at_the_prior():
 
 def test_motif_informed_improved_starts_as_the_motif_scan():
     import numpy as np
-
     from conftest import REPO
-    from tfbinding.inference import predict_probabilities
-    from tfbinding.models import MotifScan, fit_scan_logistic
-    from tfbinding.motif import best_match_scores, log_odds, read_jaspar
+
+    from tfbinding.models.architectures import MotifScan, fit_scan_logistic
+    from tfbinding.models.inference import predict_probabilities
+    from tfbinding.models.motif_baseline import best_match_scores, log_odds, read_jaspar
 
     pwm = log_odds(read_jaspar(REPO / "resources/motifs/MA0491.3.jaspar")[1])
     rng = np.random.default_rng(1)
@@ -60,7 +61,7 @@ def test_motif_informed_improved_starts_as_the_motif_scan():
 def test_logistic_fit_recovers_known_coefficients():
     import numpy as np
 
-    from tfbinding.models import fit_scan_logistic
+    from tfbinding.models.architectures import fit_scan_logistic
 
     rng = np.random.default_rng(0)
     s = rng.normal(0, 2, 20000)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
+from tfbinding.data.onehot import one_hot
 from tfbinding.errors import InputError
-from tfbinding.motif import best_match_scores, log_odds, read_jaspar
-from tfbinding.onehot import one_hot
+from tfbinding.models.motif_baseline import best_match_scores, log_odds, read_jaspar
 
 MATRIX = REPO / "resources" / "motifs" / "MA0491.3.jaspar"
 

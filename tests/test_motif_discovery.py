@@ -14,9 +14,17 @@ import pytest
 from memelite.io import read_meme
 from scipy.stats import false_discovery_control
 
-from tfbinding.motif_discovery import (MATCH_COLUMNS, ModiscoSettings, Pattern, benjamini_hochberg,
-                                       discover_motifs, jaspar_matrices, match_jaspar, trim_span,
-                                       write_meme)
+from tfbinding.interpret.discover_motifs import (
+    MATCH_COLUMNS,
+    ModiscoSettings,
+    Pattern,
+    benjamini_hochberg,
+    discover_motifs,
+    jaspar_matrices,
+    match_jaspar,
+    trim_span,
+    write_meme,
+)
 
 LENGTH = 101
 AP1_FAMILIES = ("Jun-related", "Fos-related")
@@ -138,8 +146,8 @@ def test_discovery_finds_the_planted_ap1_site(tmp_path):
 
 
 def test_a_motif_reported_once_per_strand_is_merged_into_one_pattern():
-    from tfbinding.motif_discovery import Pattern, merge_reverse_complements, trim_span
-    from tfbinding.onehot import one_hot
+    from tfbinding.data.onehot import one_hot
+    from tfbinding.interpret.discover_motifs import Pattern, merge_reverse_complements, trim_span
 
     def pattern(sequence: str, seqlets: int, name: str) -> Pattern:
         cwm = one_hot(sequence).astype(float)

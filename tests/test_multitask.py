@@ -7,12 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from tiny_genome import CHROMS, LENGTH, SEQUENCES, build, build_pieces
 
 from tfbinding import load_dataset
-from tfbinding.labels import LabelRule
-from tfbinding.per_chromosome import build_labels
-from tfbinding.weights import balanced_weights, split_weights, task_weights
-from tiny_genome import CHROMS, LENGTH, SEQUENCES, build, build_pieces
+from tfbinding.data.labels import LabelRule, build_labels
+from tfbinding.data.weights import balanced_weights, split_weights, task_weights
 
 STRIDE = 50
 
@@ -67,7 +66,7 @@ def two_tasks(tmp_path_factory):
 
 
 def test_two_task_dataset(two_tasks, tmp_path):
-    from tfbinding.split import SplitSpec
+    from tfbinding.data.split import SplitSpec
     manifest = build(two_tasks, tmp_path, split=SplitSpec(method="chromosome", valid=("chr2",), test=("chr3",)))
     data = load_dataset(tmp_path / "dataset")
     assert manifest["tasks"] == ["JUND", "CTCF"]

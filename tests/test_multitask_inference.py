@@ -17,21 +17,17 @@ import pysam
 import pytest
 from test_attribution import SITE, motif_model, planted_windows
 
-from tfbinding.attribution import (
-    WindowSet,
-    attribute,
-    explain,
-    predict_logits,
-    windows_from_dataset,
-)
 from tfbinding.cli import main
+from tfbinding.data.onehot import centred_windows, encode_windows, one_hot
+from tfbinding.data.prepare_genome import prepare_fasta
 from tfbinding.errors import InputError
-from tfbinding.genome import prepare_fasta
-from tfbinding.inference import load_model, predict_probabilities, with_signals
-from tfbinding.onehot import centred_windows, encode_windows, one_hot
-from tfbinding.predict import predict_chromosome
-from tfbinding.signal_tracks import SignalTracks
-from tfbinding.variants import score_vcf, tsv_columns
+from tfbinding.genomewide.predict import predict_chromosome
+from tfbinding.interpret.attribution import predict_logits
+from tfbinding.interpret.explain import attribute, explain
+from tfbinding.interpret.score_variants import score_vcf, tsv_columns
+from tfbinding.interpret.selection import WindowSet, windows_from_dataset
+from tfbinding.io.bigwig import SignalTracks
+from tfbinding.models.inference import load_model, predict_probabilities, with_signals
 
 TASKS = ["jund", "anti"]
 SIZES = {"chrA": 6000, "chrB": 3000}
@@ -173,7 +169,7 @@ def test_a_signal_model_reads_its_bigwig_as_the_dataset_did(setup, tmp_path):
                        flank=flank, stride=25, threshold={"jund": 0.5, "anti": 0.5}, signals=tracks)
     with np.load(tmp_path / "chrB.windows.npz") as windows:
         starts, scores = windows["starts"], windows["scores"]
-    from tfbinding.genome import Genome
+    from tfbinding.io.fasta import Genome
 
     X = encode_windows(Genome(setup["fasta"]).sequence("chrB"), starts, length, flank)
     padded = np.concatenate((np.zeros(flank), np.log1p(track("chrB")), np.zeros(flank))).astype(np.float32)
@@ -213,7 +209,7 @@ def test_signal_tracks_come_from_the_dataset_manifest(tmp_path):
 
 
 def test_variants_get_per_task_columns_and_the_same_signal_for_ref_and_alt(setup, tmp_path):
-    from tfbinding.genome import Genome
+    from tfbinding.io.fasta import Genome
 
     sequence = Genome(setup["fasta"]).sequence("chrA")
     def snv(pos, name):  # a substitution of the FASTA's base at 1-based pos
@@ -318,8 +314,8 @@ def test_a_signal_model_is_explained_over_the_sequence_with_the_signal_held(setu
 
 
 def test_a_built_two_task_signal_model_is_explained_on_both_strands(tmp_path):
-    from tfbinding.models import build_model
-    from tfbinding.options import TrainingConfig
+    from tfbinding.config import TrainingConfig
+    from tfbinding.models.architectures import build_model
 
     model = build_model("improved", LENGTH, TrainingConfig(improved_filters=4), tasks=2, channels=5)
     save(model, tmp_path / "improved")

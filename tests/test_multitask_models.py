@@ -11,12 +11,13 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from conftest import REPO, TINY_LENGTH, _tiny_split  # noqa: E402
-from tfbinding.batches import SplitBatches  # noqa: E402
-from tfbinding.evaluate import evaluate_models  # noqa: E402
-from tfbinding.inference import load_model, predict_probabilities, reverse_complement  # noqa: E402
-from tfbinding.models import build_model, pack_targets  # noqa: E402
-from tfbinding.options import TrainingConfig  # noqa: E402
-from tfbinding.train import train_model  # noqa: E402
+
+from tfbinding.config import TrainingConfig  # noqa: E402
+from tfbinding.models.architectures import build_model, pack_targets  # noqa: E402
+from tfbinding.models.batches import SplitBatches  # noqa: E402
+from tfbinding.models.evaluate import evaluate_models  # noqa: E402
+from tfbinding.models.inference import load_model, predict_probabilities, reverse_complement  # noqa: E402
+from tfbinding.models.train import train_model  # noqa: E402
 
 TINY = TrainingConfig(epochs=2, batch_size=64, improved_batch_size=64, improved_epochs=1,
                       early_stopping_start=0)
@@ -78,7 +79,7 @@ def test_multitask_models_have_one_sigmoid_per_task():
 
 
 def test_masked_labels_do_not_affect_the_loss_or_the_metrics(two_tasks):
-    from tfbinding.loader import load_dataset
+    from tfbinding.data.loader import load_dataset
 
     data = load_dataset(two_tasks)
     model = build_model("full", TINY_LENGTH, TINY, tasks=2)
@@ -101,7 +102,7 @@ def test_masked_labels_do_not_affect_the_loss_or_the_metrics(two_tasks):
 
 
 def test_multitask_batches_pack_labels_and_weights(two_tasks):
-    from tfbinding.loader import load_dataset
+    from tfbinding.data.loader import load_dataset
 
     data = load_dataset(two_tasks)
     x, target = SplitBatches(data.train, 64)[0]
@@ -121,7 +122,7 @@ def test_two_tasks_train_predict_and_evaluate_each_task(two_tasks, tmp_path):
     with open(tmp_path / "full" / "history.csv") as handle:
         assert {"loss", "roc_auc", "pr_auc", "val_roc_auc", "val_pr_auc"} <= set(next(csv.DictReader(handle)))
     model = load_model(tmp_path / "full")
-    from tfbinding.loader import load_dataset
+    from tfbinding.data.loader import load_dataset
 
     X = load_dataset(two_tasks).test["X"]
     scores = predict_probabilities(model, X, reverse_complement_average=True)
@@ -147,7 +148,7 @@ def test_signal_channels_reverse_along_length_only():
     X = np.zeros((1, 3, 4), np.float32)
     X[0, 0, 0] = X[0, 1, 1] = X[0, 2, 3] = 1  # A C T
     S = np.array([[[1.0], [2.0], [3.0]]], np.float32)
-    from tfbinding.inference import with_signals
+    from tfbinding.models.inference import with_signals
 
     both = reverse_complement(with_signals(X, S))
     np.testing.assert_array_equal(both[..., :4], reverse_complement(X))
@@ -155,7 +156,7 @@ def test_signal_channels_reverse_along_length_only():
 
 
 def test_a_dataset_with_a_signal_channel_trains_and_predicts(with_signal, tmp_path):
-    from tfbinding.loader import load_dataset
+    from tfbinding.data.loader import load_dataset
 
     data = load_dataset(with_signal)
     x = SplitBatches(data.train, 64, reverse_complement_half=True)[0][0]

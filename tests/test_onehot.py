@@ -1,4 +1,4 @@
-"""Tests for tfbinding.onehot: the A,C,G,T one-hot table, window encoding with flanks."""
+"""Tests for tfbinding.data.onehot: the A,C,G,T one-hot table, window encoding with flanks."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tfbinding.data.onehot import base_classes, centred_windows, encode_windows, iter_encoded_windows, one_hot
 from tfbinding.errors import InputError
-from tfbinding.onehot import base_classes, centred_windows, encode_windows, iter_encoded_windows, one_hot
 
 EYE = np.eye(4, dtype=np.uint8)
 ZERO = [0, 0, 0, 0]

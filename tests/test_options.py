@@ -9,13 +9,22 @@ import pytest
 import yaml
 
 from tfbinding.cli import build_parser
+from tfbinding.config import (
+    ALL_MODELS,
+    LABEL_MODES,
+    PREDICT_FDR,
+    PREDICT_MODEL,
+    PREDICT_STRIDE,
+    SPLIT_METHODS,
+    TRAINED_MODELS,
+    WEIGHTS_MODES,
+    TrainingConfig,
+    WindowSpec,
+)
+from tfbinding.data.labels import LabelRule
+from tfbinding.data.split import SplitSpec
 from tfbinding.errors import InputError
-from tfbinding.evaluate import evaluate_models
-from tfbinding.labels import LabelRule
-from tfbinding.options import (ALL_MODELS, LABEL_MODES, PREDICT_FDR, PREDICT_MODEL, PREDICT_STRIDE,
-                               SPLIT_METHODS, TRAINED_MODELS, WEIGHTS_MODES, TrainingConfig,
-                               WindowSpec)
-from tfbinding.split import SplitSpec
+from tfbinding.models.evaluate import evaluate_models
 
 REPO_CONFIGS = Path(__file__).resolve().parents[1] / "config"
 SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml").read_text())
@@ -79,7 +88,7 @@ def test_window_spec_checks_itself(kwargs, message):
 
 
 def test_command_line_strings_take_the_schemas_types():
-    from tfbinding.options import coerce_to_schema
+    from tfbinding.config import coerce_to_schema
 
     given = {"evaluation": {"bootstrap": "10"}, "windows": {"flank": "200", "max_n_fraction": "0.2", "bed": "null"},
              "labels": {"exclude_ambiguous": "true"}, "split": {"fractions": ["0.7", "0.2", "0.1"]},

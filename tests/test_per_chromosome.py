@@ -5,16 +5,27 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from tfbinding.errors import InputError
-from tfbinding.genome import prepare_fasta
-from tfbinding.intermediates import onehot_path, read_drops
-from tfbinding.labels import LabelRule
-from tfbinding.per_chromosome import build_labels, build_onehot, build_windows, window_starts_from_bed
-from tfbinding.split import SplitSpec, split_windows
-from tiny_genome import (CHROMS, FLANK, LENGTH, MAX_N, OVERLAPPING_STRIDE, PEAKS, SEQUENCES, build_pieces,
-                         coverage, expected_onehot)
+from tiny_genome import (
+    CHROMS,
+    FLANK,
+    LENGTH,
+    MAX_N,
+    OVERLAPPING_STRIDE,
+    PEAKS,
+    SEQUENCES,
+    build_pieces,
+    coverage,
+    expected_onehot,
+)
 from tiny_genome import expected_kept as expected_kept_every
+
+from tfbinding.data.labels import LabelRule, build_labels
+from tfbinding.data.onehot import build_onehot
+from tfbinding.data.prepare_genome import prepare_fasta
+from tfbinding.data.split import SplitSpec, split_windows
+from tfbinding.data.windows import build_windows, window_starts_from_bed
+from tfbinding.errors import InputError
+from tfbinding.layout import onehot_path, read_drops
 
 # overlapping windows here: they exercise partial overlaps and the ambiguous band
 STRIDE = OVERLAPPING_STRIDE
@@ -146,8 +157,8 @@ def test_windows_step_rejects_a_corrupt_fasta(tmp_path):
 
 def test_chromosome_shorter_than_one_window_gives_zero_windows_and_the_build_goes_on(tmp_path):
     """A genome-wide config lists short contigs: each gives no window, counted as a drop."""
-    from tfbinding.dataset import assemble_dataset
-    from tfbinding.loader import load_dataset
+    from tfbinding.data.dataset import assemble_dataset
+    from tfbinding.data.loader import load_dataset
 
     rng = np.random.default_rng(3)
     long_chrom = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, 3000)].tobytes().decode()
@@ -199,7 +210,7 @@ def brute_gc(sequence: str, start: int, length: int) -> float:
 
 
 def test_gc_fraction_by_hand():
-    from tfbinding.per_chromosome import gc_fraction
+    from tfbinding.data.windows import gc_fraction
     sequence = np.frombuffer(b"GGCCaattNNgcAT", dtype=np.uint8)
     # [0,4) GGCC: 1; [4,8) aatt: 0; [6,10) ttNN: 0/2; [8,12) NNgc: 2/2; [10,14) gcAT: 0.5
     got = gc_fraction(sequence, np.array([0, 4, 6, 8, 10]), 4, chunk_bytes=3)
@@ -212,7 +223,7 @@ def test_gc_fraction_by_hand():
 @given(st.text(alphabet="ACGTacgtN", min_size=1, max_size=60), st.integers(1, 10), st.integers(1, 17),
        st.integers(1, 9))
 def test_gc_fraction_equals_brute_force(text, length, stride, chunk):
-    from tfbinding.per_chromosome import gc_fraction
+    from tfbinding.data.windows import gc_fraction
     starts = np.arange(0, max(len(text) - length + 1, 0), stride)    # overlapping or not
     got = gc_fraction(np.frombuffer(text.encode(), dtype=np.uint8), starts, length, chunk_bytes=chunk)
     assert np.allclose(got, [brute_gc(text, s, length) for s in starts], atol=1e-6)

@@ -8,8 +8,9 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from conftest import PREDICT_LENGTH, PREDICT_SIZES  # noqa: E402
-from tfbinding.evaluate import evaluate_models  # noqa: E402
-from tfbinding.predict import predict_chromosome  # noqa: E402
+
+from tfbinding.genomewide.predict import predict_chromosome  # noqa: E402
+from tfbinding.models.evaluate import evaluate_models  # noqa: E402
 
 
 def test_stride_equal_to_length_reproduces_the_evaluation_scores(trained, tmp_path):
@@ -46,7 +47,7 @@ def test_held_out_chromosome_tracks_are_valid(trained, tmp_path):
 
 
 def test_two_chromosomes_merge_into_one_genome_wide_track(trained, tmp_path):
-    from tfbinding.genome_tracks import merge_predictions
+    from tfbinding.genomewide.merge_predictions import merge_predictions
 
     root, genome = trained
     chroms = list(PREDICT_SIZES)

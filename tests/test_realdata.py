@@ -6,11 +6,11 @@ import gzip
 import numpy as np
 import pybedtools
 import pytest
+from conftest import run_snakemake
 
 import tfbinding
-from conftest import run_snakemake
-from tfbinding.per_chromosome import build_windows
-from tfbinding.genome import prepare_fasta
+from tfbinding.data.prepare_genome import prepare_fasta
+from tfbinding.data.windows import build_windows
 
 pytestmark = pytest.mark.slow
 

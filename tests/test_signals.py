@@ -6,13 +6,15 @@ import hashlib
 import numpy as np
 import pyBigWig
 import pytest
+from tiny_genome import CHROMS, FLANK, LENGTH, SEQUENCES, STRIDE, build_pieces
 
 from tfbinding import load_dataset
-from tfbinding.dataset import assemble_dataset
+from tfbinding.data.dataset import assemble_dataset
+from tfbinding.data.onehot import build_onehot
+from tfbinding.data.signals import build_signals
+from tfbinding.data.split import SplitSpec, split_windows
 from tfbinding.errors import InputError
-from tfbinding.per_chromosome import build_onehot, build_signals, signal_path
-from tiny_genome import CHROMS, FLANK, LENGTH, SEQUENCES, STRIDE, build_pieces
-from tfbinding.split import SplitSpec, split_windows
+from tfbinding.layout import signal_path
 
 
 def write_bigwig(path, tracks: dict[str, np.ndarray], sizes: dict[str, int]) -> None:

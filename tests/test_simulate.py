@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfbinding.motif import read_jaspar
-from tfbinding.simulate import SITE_KINDS, oracle_scores, sample_sites, simulate_genome
+from tfbinding.models.motif_baseline import read_jaspar
+from tfbinding.synthetic.simulate import SITE_KINDS, oracle_scores, sample_sites, simulate_genome
 
 JASPAR = Path(__file__).resolve().parents[1] / "resources" / "motifs" / "MA0491.3.jaspar"
 SMALL = dict(size_bp=1_200_000, chromosomes=2, n_sites=120, n_snv_sites=10)

@@ -5,13 +5,24 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiny_genome import CHROMS, FLANK, LENGTH, build, expected_kept, expected_onehot, parse_id
 
 from tfbinding import load_dataset
+from tfbinding.data.split import (
+    TEST,
+    TRAIN,
+    VALID,
+    SplitSpec,
+    block_ids,
+    block_split,
+    check_no_leak,
+    chromosome_split,
+    crosses_block,
+    random_split,
+    shared_base_pairs,
+)
 from tfbinding.errors import InputError
-from tfbinding.intermediates import onehot_path, rows_for_chrom
-from tfbinding.split import (TEST, TRAIN, VALID, SplitSpec, block_ids, block_split, check_no_leak,
-                             chromosome_split, crosses_block, random_split, shared_base_pairs)
-from tiny_genome import CHROMS, FLANK, LENGTH, build, expected_kept, expected_onehot, parse_id
+from tfbinding.layout import onehot_path, rows_for_chrom
 
 
 def arr(values):
@@ -337,7 +348,7 @@ def test_manifest_records_the_leak_check(pieces, tmp_path):
 
 # --------------------------------------------------------------------------- GC-matched negatives
 
-from tfbinding.split import DROPPED, LabelledWindows, gc_bins, gc_match_negatives  # noqa: E402
+from tfbinding.data.split import DROPPED, LabelledWindows, gc_bins, gc_match_negatives  # noqa: E402
 
 
 def _windows(labels, gc) -> LabelledWindows:

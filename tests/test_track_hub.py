@@ -5,7 +5,7 @@ import pytest
 
 from tfbinding.cli import main
 from tfbinding.errors import InputError
-from tfbinding.track_hub import write_track_hub
+from tfbinding.genomewide.track_hub import write_track_hub
 
 
 def _stanzas(text: str) -> list[dict[str, str]]:

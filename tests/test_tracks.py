@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfbinding.tracks import call_sites, mean_track, write_bedgraph, write_bigwig, write_sites
+from tfbinding.genomewide.tracks import call_sites, mean_track, write_bedgraph, write_bigwig, write_sites
 
 
 def test_mean_of_overlapping_windows_hand_made():
@@ -89,7 +89,7 @@ def _write_chrom(tmp_path, chrom, sizes, starts, scores, length=100, threshold=0
 
 
 def test_merged_bigwig_and_sites_equal_the_per_chromosome_files(tmp_path):
-    from tfbinding.genome_tracks import NARROWPEAK_COLUMNS, merge_predictions
+    from tfbinding.genomewide.merge_predictions import NARROWPEAK_COLUMNS, merge_predictions
 
     sizes = {"chr2": 5000, "chr10": 4000, "chrX": 3000}  # FASTA order; chrX not predicted
     (tmp_path / "genome.fa.fai").write_text("".join(f"{c}\t{n}\t0\t60\t61\n" for c, n in sizes.items()))
@@ -127,7 +127,7 @@ def test_merged_bigwig_and_sites_equal_the_per_chromosome_files(tmp_path):
 
 def test_a_bigwig_from_another_genome_is_a_clear_error(tmp_path):
     from tfbinding.errors import InputError
-    from tfbinding.genome_tracks import merge_bigwigs
+    from tfbinding.genomewide.merge_predictions import merge_bigwigs
 
     (tmp_path / "genome.fa.fai").write_text("chr1\t5000\t0\t60\t61\n")
     _write_chrom(tmp_path, "chr1", {"chr1": 4000}, [0, 100], [0.7, 0.2])
@@ -138,7 +138,7 @@ def test_a_bigwig_from_another_genome_is_a_clear_error(tmp_path):
 
 def test_a_sites_line_without_ten_columns_is_a_clear_error(tmp_path):
     from tfbinding.errors import InputError
-    from tfbinding.genome_tracks import merge_sites
+    from tfbinding.genomewide.merge_predictions import merge_sites
 
     (tmp_path / "chr1.sites.narrowPeak").write_text("chr1\t10\t20\tx\t500\t.\n")
     with pytest.raises(InputError, match=r"narrowPeak, line 1: 6 tab-separated columns, narrowPeak has 10"):
@@ -146,7 +146,7 @@ def test_a_sites_line_without_ten_columns_is_a_clear_error(tmp_path):
 
 
 def test_merging_in_small_blocks_copies_intervals_across_block_edges_once(tmp_path):
-    from tfbinding.genome_tracks import merge_bigwigs
+    from tfbinding.genomewide.merge_predictions import merge_bigwigs
 
     (tmp_path / "genome.fa.fai").write_text("chr1\t5000\t0\t60\t61\n")
     starts = np.arange(0, 4900, 37)

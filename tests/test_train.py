@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from tfbinding.evaluate import evaluate_models  # noqa: E402
-from tfbinding.options import TRAINED_MODELS, TrainingConfig  # noqa: E402
-from tfbinding.train import train_model  # noqa: E402
+from tfbinding.config import TRAINED_MODELS, TrainingConfig  # noqa: E402
+from tfbinding.models.evaluate import evaluate_models  # noqa: E402
+from tfbinding.models.train import train_model  # noqa: E402
 
 TINY = TrainingConfig(epochs=1, batch_size=64, improved_batch_size=64, improved_epochs=1,
                       early_stopping_start=0)
@@ -28,9 +28,9 @@ def test_each_model_trains_an_epoch(tiny_dataset, tmp_path, model_name):
 
 
 def test_train_figures_are_the_saved_model_scored_on_train_in_inference_mode(tiny_dataset, tmp_path):
-    from tfbinding.inference import load_model, predict_probabilities
-    from tfbinding.loader import load_dataset
-    from tfbinding.metrics import average_precision, roc_auc
+    from tfbinding.data.loader import load_dataset
+    from tfbinding.models.inference import load_model, predict_probabilities
+    from tfbinding.models.metrics import average_precision, roc_auc
 
     train_model(tiny_dataset, "full", tmp_path / "full", TINY, threads=1)
     with open(tmp_path / "full" / "history.csv") as handle:
@@ -44,7 +44,7 @@ def test_train_figures_are_the_saved_model_scored_on_train_in_inference_mode(tin
 def test_masked_task_metrics_leave_out_masked_windows_per_task():
     import numpy as np
 
-    from tfbinding.train import _masked_task_metrics
+    from tfbinding.models.train import _masked_task_metrics
 
     labels = np.array([[1, 0], [0, 1], [1, 0], [0, 1]])
     weights = np.array([[1, 1], [1, 1], [1, 0], [1, 0]])  # task 1's last two labels are masked
@@ -69,7 +69,8 @@ def test_same_seed_gives_identical_history_and_metrics(tiny_dataset, tmp_path):
 
 def test_motif_informed_improved_keeps_the_scan_unless_training_beats_it(tiny_dataset, tmp_path):
     from conftest import REPO
-    from tfbinding.inference import load_model
+
+    from tfbinding.models.inference import load_model
 
     summary = train_model(tiny_dataset, "improved", tmp_path / "improved", TINY, threads=1,
                           motif=REPO / "resources/motifs/MA0491.3.jaspar")
@@ -95,7 +96,7 @@ def test_the_seed_studys_sgd_recipe_still_trains(tiny_dataset, tmp_path):
 def test_an_epoch_replaces_the_scan_only_when_it_wins_most_paired_resamples():
     import numpy as np
 
-    from tfbinding.train import beats_reference
+    from tfbinding.models.train import beats_reference
 
     rng = np.random.default_rng(0)
     labels = (rng.random(400) < 0.1).astype(float)

@@ -10,12 +10,11 @@ import numpy as np
 import pysam
 import pytest
 from sklearn.metrics import roc_auc_score
-
-from tfbinding.errors import InputError
-from tfbinding.genome import prepare_fasta
-from tfbinding.variants import TSV_COLUMNS, log2_odds_ratio, score_vcf
-
 from test_attribution import save_motif_model
+
+from tfbinding.data.prepare_genome import prepare_fasta
+from tfbinding.errors import InputError
+from tfbinding.interpret.score_variants import TSV_COLUMNS, log2_odds_ratio, score_vcf
 
 SITES = ("TGACTCA", "TGAGTCA")
 HEADER = ("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=30000>\n##contig=<ID=chr2,length=10000>\n"

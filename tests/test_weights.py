@@ -1,4 +1,4 @@
-"""Tests for tfbinding.weights: class-balanced and uniform sample weights."""
+"""Tests for tfbinding.data.weights: class-balanced and uniform sample weights."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfbinding.weights import balanced_weights, uniform_weights
+from tfbinding.data.weights import balanced_weights, uniform_weights
 
 
 def test_balanced_weights_values_and_class_sums():

@@ -1,4 +1,4 @@
-"""Tests for tfbinding.windows: tiling and the past-end / blacklist / N-fraction filters."""
+"""Tests for tfbinding.data.windows: tiling and the past-end / blacklist / N-fraction filters."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfbinding.windows import (BLACKLIST, N_FRACTION, PAST_END, n_fraction, select_windows,
-                               tile, unknown_runs)
+from tfbinding.data.windows import (
+    BLACKLIST,
+    N_FRACTION,
+    PAST_END,
+    n_fraction,
+    select_windows,
+    tile,
+    unknown_runs,
+)
 
 
 def seq(text: str) -> np.ndarray:

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tfbinding.dataset import assemble_dataset
-from tfbinding.genome import prepare_fasta
-from tfbinding.intermediates import onehot_path
-from tfbinding.loader import Dataset
-from tfbinding.per_chromosome import build_labels, build_onehot, build_windows
-from tfbinding.split import SplitSpec, split_windows
+from tfbinding.data.dataset import assemble_dataset
+from tfbinding.data.labels import build_labels
+from tfbinding.data.loader import Dataset
+from tfbinding.data.onehot import build_onehot
+from tfbinding.data.prepare_genome import prepare_fasta
+from tfbinding.data.split import SplitSpec, split_windows
+from tfbinding.data.windows import build_windows
+from tfbinding.layout import onehot_path
 
 LENGTH, FLANK, MAX_N = 100, 20, 0.5
 STRIDE = LENGTH + 2 * FLANK

@@ -1,6 +1,6 @@
 """``python -m tfbinding``: the same as the ``tfbinding`` command."""
 import sys
 
-from .cli import main
+from tfbinding.cli import main
 
 sys.exit(main())

@@ -12,11 +12,18 @@ import os
 import sys
 from typing import Sequence
 
-from .errors import InputError
-from .labels import LabelRule
-from .options import (LABEL_MODES, PREDICT_FDR, PREDICT_STRIDE, SPLIT_METHODS, TRAINED_MODELS,
-                      WEIGHTS_MODES, WindowSpec)
-from .split import NEGATIVE_MODES, SplitSpec
+from tfbinding.config import (
+    LABEL_MODES,
+    PREDICT_FDR,
+    PREDICT_STRIDE,
+    SPLIT_METHODS,
+    TRAINED_MODELS,
+    WEIGHTS_MODES,
+    WindowSpec,
+)
+from tfbinding.data.labels import LabelRule
+from tfbinding.data.split import NEGATIVE_MODES, SplitSpec
+from tfbinding.errors import InputError
 
 log = logging.getLogger("tfbinding")
 WINDOW = WindowSpec()
@@ -36,7 +43,7 @@ def _optional_path(text: str) -> str | None:
 
 
 def _run_prepare_genome(args: argparse.Namespace) -> None:
-    from .genome import prepare_fasta
+    from tfbinding.data.prepare_genome import prepare_fasta
     prepare_fasta(args.fasta, args.out)
 
 
@@ -53,7 +60,7 @@ def _add_label_rule(step: argparse.ArgumentParser) -> None:
 
 
 def _run_windows(args: argparse.Namespace) -> None:
-    from .per_chromosome import build_windows
+    from tfbinding.data.windows import build_windows
     build_windows(args.fasta, args.chrom, args.out, length=args.length, stride=args.stride,
                   offset=args.offset, max_n_fraction=args.max_n_fraction,
                   windows_bed=args.windows_bed, blacklist=args.blacklist, aliases=args.aliases,
@@ -61,7 +68,7 @@ def _run_windows(args: argparse.Namespace) -> None:
 
 
 def _run_labels(args: argparse.Namespace) -> None:
-    from .per_chromosome import build_labels
+    from tfbinding.data.labels import build_labels
     build_labels(args.windows, args.peaks if len(args.peaks) > 1 else args.peaks[0], args.fasta, args.chrom, args.out, length=args.length,
                  rule=_label_rule(args), aliases=args.aliases,
                  allow_empty_peaks=args.allow_empty_peaks,
@@ -69,7 +76,7 @@ def _run_labels(args: argparse.Namespace) -> None:
 
 
 def _run_split(args: argparse.Namespace) -> None:
-    from .split import split_windows
+    from tfbinding.data.split import split_windows
     split = SplitSpec(method=args.method, fractions=tuple(args.fractions), seed=args.seed,
                       valid=tuple(args.valid), test=tuple(args.test), block_size=args.block_size,
                       negative_fraction=args.negative_fraction, negatives=args.negatives,
@@ -80,19 +87,19 @@ def _run_split(args: argparse.Namespace) -> None:
 
 
 def _run_onehot(args: argparse.Namespace) -> None:
-    from .per_chromosome import build_onehot
+    from tfbinding.data.onehot import build_onehot
     build_onehot(args.split_table, args.fasta, args.chrom, args.out_prefix)
 
 
 def _run_signals(args: argparse.Namespace) -> None:
-    from .per_chromosome import build_signals
+    from tfbinding.data.signals import build_signals
     counts = build_signals(args.split_table, args.bigwigs, args.transforms, args.fasta, args.chrom,
                            args.out_prefix, missing=args.missing)
     log.info("%s: signals read; set to zero: %s", args.chrom, counts)
 
 
 def _run_dataset(args: argparse.Namespace) -> None:
-    from .dataset import assemble_dataset, provenance
+    from tfbinding.data.dataset import assemble_dataset, provenance
     peaks = args.peaks if len(args.peaks) > 1 else args.peaks[0]
     inputs = provenance(args.name, args.genome_info, peaks, args.blacklist, args.windows_bed,
                         json.loads(args.config_json) if args.config_json else None,
@@ -107,14 +114,14 @@ def _run_dataset(args: argparse.Namespace) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> None:
-    from .options import TrainingConfig
-    from .train import train_model
+    from tfbinding.config import TrainingConfig
+    from tfbinding.models.train import train_model
     config = TrainingConfig(**json.loads(args.training_json)) if args.training_json else TrainingConfig()
     train_model(args.dataset, args.model, args.out_dir, config, threads=args.threads, motif=args.motif)
 
 
 def _run_evaluate(args: argparse.Namespace) -> None:
-    from .evaluate import evaluate_models
+    from tfbinding.models.evaluate import evaluate_models
     models = dict(zip(args.models, args.model_dirs))
     if len(models) != len(args.model_dirs):
         raise InputError("--models and --model-dirs need one entry per model each")
@@ -123,13 +130,13 @@ def _run_evaluate(args: argparse.Namespace) -> None:
 
 
 def _run_download(args: argparse.Namespace) -> None:
-    from .download import download
+    from tfbinding.io.download import download
     download(args.url, args.out, sha256=args.sha256, md5=args.md5, retries=args.retries,
              timeout=args.timeout, backoff=args.backoff, config_key=args.config_key)
 
 
 def _run_calibrate(args: argparse.Namespace) -> None:
-    from .calibrate import calibrate_threshold
+    from tfbinding.genomewide.calibrate import calibrate_threshold
     result = calibrate_threshold(args.model_dir, args.model, args.dataset, args.out, fdr=args.fdr)
     for task, entry in result.get("tasks", {"": result}).items():
         log.info("%sthreshold %.4g: validation FDR %.3f (target %.3f), recall %.3f",
@@ -149,13 +156,13 @@ def _add_signals(step: argparse.ArgumentParser) -> None:
 
 
 def _signal_tracks(args: argparse.Namespace):
-    from .signal_tracks import tracks_from_args
+    from tfbinding.io.bigwig import tracks_from_args
     return tracks_from_args(args.bigwigs, args.transforms, args.signals_missing, args.signals_dataset)
 
 
 def _run_predict(args: argparse.Namespace) -> None:
-    from .calibrate import read_thresholds
-    from .predict import predict_chromosome
+    from tfbinding.genomewide.calibrate import read_thresholds
+    from tfbinding.genomewide.predict import predict_chromosome
     with open(args.threshold) as handle:
         threshold = read_thresholds(json.load(handle))
     for task, value in (threshold if isinstance(threshold, dict) else {"": threshold}).items():
@@ -173,7 +180,7 @@ def _run_predict(args: argparse.Namespace) -> None:
 
 
 def _run_merge_predictions(args: argparse.Namespace) -> None:
-    from .genome_tracks import merge_predictions
+    from tfbinding.genomewide.merge_predictions import merge_predictions
     merged = merge_predictions(args.bigwigs, args.sites, args.chroms, args.fai, args.out_bigwig,
                                args.out_sites)
     log.info("%d chromosomes: %d track intervals in %s, %d sites in %s", merged["chromosomes"],
@@ -181,7 +188,7 @@ def _run_merge_predictions(args: argparse.Namespace) -> None:
 
 
 def _run_track_hub(args: argparse.Namespace) -> None:
-    from .track_hub import write_track_hub
+    from tfbinding.genomewide.track_hub import write_track_hub
     tasks = args.task_names or [""]
     if len(tasks) != len(args.bigwigs):
         raise InputError(f"{len(args.bigwigs)} bigWig files but {len(tasks)} task names: give one "
@@ -193,13 +200,13 @@ def _run_track_hub(args: argparse.Namespace) -> None:
 
 
 def _run_export_deepchem(args: argparse.Namespace) -> None:
-    from .export import export_deepchem
+    from tfbinding.io.export_deepchem import export_deepchem
     export_deepchem(args.dataset, args.out_dir, shard_size=args.shard_size)
 
 
 def _run_explain(args: argparse.Namespace) -> None:
-    from .attribution import explain
-    from .options import uses_reverse_complement
+    from tfbinding.config import uses_reverse_complement
+    from tfbinding.interpret.explain import explain
     explain(args.model_dir, args.out, dataset_dir=args.dataset, bed=args.bed, fasta=args.fasta,
             aliases=args.aliases, splits=tuple(args.splits), positives_only=not args.all_windows,
             max_windows=args.max_windows or None, rc_average=uses_reverse_complement(args.model),
@@ -208,14 +215,14 @@ def _run_explain(args: argparse.Namespace) -> None:
 
 
 def _run_discover_motifs(args: argparse.Namespace) -> None:
-    from .motif_discovery import discover_motifs
+    from tfbinding.interpret.discover_motifs import discover_motifs
     discover_motifs(args.attributions, args.out_dir, jaspar_release=args.jaspar_release,
                     n_matches=args.matches, threads=args.threads)
 
 
 def _run_score_variants(args: argparse.Namespace) -> None:
-    from .options import uses_reverse_complement
-    from .variants import score_vcf
+    from tfbinding.config import uses_reverse_complement
+    from tfbinding.interpret.score_variants import score_vcf
     score_vcf(args.model_dir, args.vcf, args.fasta, args.out_tsv, args.out_vcf, args.out_summary,
               rc_average=uses_reverse_complement(args.model), allow_ref_mismatch=args.allow_ref_mismatch,
               aliases=args.aliases, threads=args.threads, signals=_signal_tracks(args),
@@ -223,7 +230,7 @@ def _run_score_variants(args: argparse.Namespace) -> None:
 
 
 def _run_demo_data(args: argparse.Namespace) -> None:
-    from .demo import write_demo_data
+    from tfbinding.synthetic.demo import write_demo_data
     write_demo_data(args.out_dir)
 
 

@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 import numpy as np  # noqa: E402
 
-from .atomic import atomic_path  # noqa: E402
-from .metrics import curve_points  # noqa: E402
+from tfbinding.atomic import atomic_path  # noqa: E402
+from tfbinding.models.metrics import curve_points  # noqa: E402
 
 
 def save_figure(figure, path: str | os.PathLike, dpi: int = 100) -> None:

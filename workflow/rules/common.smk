@@ -11,14 +11,9 @@ from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from tfbinding.errors import InputError
-from tfbinding.labels import LabelRule
-from tfbinding.options import (
-    TRAINED_MODELS,
-    WindowSpec,
-    coerce_to_schema,
-    is_task_table,
-)
-from tfbinding.split import SplitSpec
+from tfbinding.data.labels import LabelRule
+from tfbinding.config import TRAINED_MODELS, WindowSpec, coerce_to_schema, is_task_table
+from tfbinding.data.split import SplitSpec
 
 # --config overrides arrive as strings ("10"): give them the schema's types first (only
 # them: a string in a config file stays an error)
@@ -111,8 +106,8 @@ GENOME_FASTA = local_input(config["genome"]["fasta"], "genome.fasta")
 # a task table (.tsv: name<TAB>peaks, relative paths taken from the table's folder)
 PEAK_TASKS = config["peaks"]
 if is_task_table(PEAK_TASKS):
-    # imported only here: bedio brings pysam and pybedtools into Snakemake's process
-    from tfbinding.bedio import read_task_table
+    # imported only here: tfbinding.io.bed brings pysam and pybedtools into Snakemake's process
+    from tfbinding.io.bed import read_task_table
 
     try:
         PEAK_TASKS = read_task_table(PEAK_TASKS)

@@ -1,0 +1,335 @@
+"""Assemble the dataset folder (the ``dataset`` step): the train/valid/test ``.npy`` arrays
+from the per-chromosome one-hot files and the split table, and ``manifest.json``.
+
+Output layout (see the README's output contract)::
+
+    <out>/{train,valid,test}/X.npy    (N, length + 2*flank, 4) uint8, channels A,C,G,T
+    <out>/{train,valid,test}/y.npy    (N, T) float32, 0/1 (T = 1 task unless several)
+    <out>/{train,valid,test}/w.npy    (N, T) float32 (0 where a task's label is masked)
+    <out>/{train,valid,test}/ids.npy  (N,) unicode 'chrom:start-end', 0-based half-open
+    <out>/manifest.json
+
+Read it back with :func:`tfbinding.data.loader.load_dataset`.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from tfbinding import layout as keys
+from tfbinding.atomic import atomic_path, strict_json, write_npy_header
+from tfbinding.checksums import sha256sum
+from tfbinding.data.loader import MANIFEST
+from tfbinding.data.split import SPLITS
+from tfbinding.errors import InputError
+from tfbinding.ids import format_ids
+from tfbinding.io.download import is_url
+from tfbinding.layout import onehot_path, read_arrays, rows_for_chrom
+
+log = logging.getLogger(__name__)
+
+FORMAT = "tfbinding-dataset/1"
+_PACKAGES = ("tfbinding", "numpy", "pysam", "pyfaidx", "pybedtools", "snakemake", "jsonschema")
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python, the Python packages used, and the bedtools binary."""
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in _PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    try:
+        result = subprocess.run(["bedtools", "--version"], capture_output=True, text=True, check=True)
+        versions["bedtools"] = result.stdout.strip().removeprefix("bedtools ")
+    except (OSError, subprocess.CalledProcessError):
+        versions["bedtools"] = "not found"
+    return versions
+
+
+def describe_input(path: str | os.PathLike | None) -> dict | None:
+    """Path, size and sha256 of an input file (None stays None)."""
+    if not path:
+        return None
+    path = Path(path)
+    return {"path": str(path), "bytes": path.stat().st_size, "sha256": sha256sum(path)}
+
+
+def provenance(name: str, genome_info: str | os.PathLike,
+               peaks: str | os.PathLike | Sequence[str | os.PathLike],
+               blacklist: str | os.PathLike | None = None, windows_bed: str | os.PathLike | None = None,
+               config: Mapping[str, Any] | None = None,
+               urls: Mapping[str, Any] | None = None,
+               task_names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The manifest's ``name``, ``config`` and ``inputs`` (paths, sizes, sha256) entries.
+
+    ``genome_info`` is the ``.source.json`` that ``prepare-genome`` wrote beside the FASTA.
+    ``urls`` maps an input (``fasta``, ``peaks``, ``blacklist``, ``windows_bed``) to the URL
+    it was downloaded from; each input's entry records its ``url`` (None for a local file).
+    With several tasks, ``peaks`` is one file per task, ``task_names`` names them,
+    ``urls["peaks"]`` is a list in the same order, and the ``peaks`` entry a list of
+    ``{"task": ..., "path": ..., ...}``.
+    """
+    with open(genome_info) as handle:
+        genome = json.load(handle)
+    paths = [peaks] if isinstance(peaks, (str, os.PathLike)) else list(peaks)
+    inputs = {"fasta": genome, "peaks": describe_input(paths[0]),
+              "blacklist": describe_input(blacklist), "windows_bed": describe_input(windows_bed)}
+    for key, entry in inputs.items():
+        if entry is not None:
+            entry["url"] = (urls or {}).get(key)
+    if len(paths) > 1:
+        names = list(task_names or [f"task{i + 1}" for i in range(len(paths))])
+        peak_urls = (urls or {}).get("peaks") or [None] * len(paths)
+        inputs["peaks"] = [{"task": task, **describe_input(path), "url": url}
+                           for task, path, url in zip(names, paths, peak_urls)]
+    return {"name": name, "config": dict(config) if config is not None else None, "inputs": inputs}
+
+
+def _copy_range(source: int, sink: int, offset: int, count: int) -> None:
+    """Append bytes of one open file to another in the kernel (no trip through user memory)."""
+    while count:
+        try:
+            copied = os.copy_file_range(source, sink, count, offset)
+        except OSError as err:
+            if err.errno == errno.ENOSPC:
+                raise
+            # e.g. across file systems on old kernels
+            copied = os.write(sink, os.pread(source, min(count, 64 << 20), offset))
+        if copied == 0:
+            raise InputError(f"unexpected end of a one-hot file while copying {count} bytes")
+        offset += copied
+        count -= copied
+
+
+def _write_split_X(dest: Path, pieces: list[tuple[Path, int, int]], rows: int, span: int,
+                   channels: int = 4, dtype: type = np.uint8) -> None:
+    """Concatenate the data of per-chromosome one-hot files into one .npy file.
+
+    A split made of one chromosome's file is hard-linked, not copied: the X arrays are
+    then written to disk once, which is most of the build's cost.
+    """
+    nonempty = [piece for piece in pieces if piece[2]]
+    if len(nonempty) == 1:
+        try:
+            os.link(nonempty[0][0], dest)
+            return
+        except OSError:  # another file system, or no hard links: copy instead
+            pass
+    with open(dest, "wb") as sink:
+        write_npy_header(sink, (rows, span, channels), dtype)
+        sink.flush()
+        for source_path, offset, count in nonempty:
+            with open(source_path, "rb") as source:
+                _copy_range(source.fileno(), sink.fileno(), offset, count)
+
+
+def _split_pieces(table: Mapping[str, np.ndarray], chroms: list[str], value: int,
+                  paths: Sequence[Path], span: int, channels: int | None,
+                  itemsize: int) -> list[tuple[Path, int, int]]:
+    """(path, data offset, bytes) of each chromosome's file of one split, shapes checked."""
+    pieces = []
+    for chrom, path in zip(chroms, paths):
+        stored = np.load(path, mmap_mode="r")
+        offset, shape = stored.offset, stored.shape
+        del stored
+        expected = (len(rows_for_chrom(table, chrom, value)), span, channels or shape[-1])
+        if shape != expected:
+            raise InputError(f"{path}: shape {shape}, but the split table of {chrom} needs "
+                             f"{expected}; delete it and rerun to rebuild it")
+        pieces.append((path, offset, expected[0] * span * expected[2] * itemsize))
+    return pieces
+
+
+def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[os.PathLike | str],
+                     out_dir: os.PathLike | str, provenance: dict[str, Any] | None = None,
+                     signal_prefixes: Sequence[os.PathLike | str] | None = None,
+                     signals: Sequence[Mapping[str, Any]] | None = None) -> dict:
+    """Write ``{train,valid,test}/{X,y,w,ids}.npy`` and ``manifest.json``; the folder is
+    swapped in whole, so a failed run leaves the previous dataset (or none).
+
+    Parameters
+    ----------
+    split_table : the split step's table (see :mod:`tfbinding.layout`).
+    onehot_prefixes : each chromosome's one-hot files, ``<prefix>.<split>.npy``, in the
+        table's chromosome order (:func:`tfbinding.data.onehot.build_onehot`).
+    out_dir : the dataset folder.
+    provenance : extra manifest entries (:func:`provenance`).
+    signal_prefixes : each chromosome's signal files, ``<prefix>.S.<split>.npy`` and
+        ``<prefix>.S.json`` (:func:`tfbinding.data.signals.build_signals`), in the table's
+        chromosome order; each split then gets ``S.npy`` (N, length + 2*flank, S) float32.
+    signals : the channels, ``{"name", "transform", ...}`` each, for the manifest; a
+        channel's ``"file"`` (the local bigWig) is recorded with its size and sha256 in
+        ``inputs.signals``.
+
+    Returns
+    -------
+    dict
+        The manifest.
+    """
+    table = read_arrays(split_table)
+    chroms = table[keys.CHROMS].tolist()
+    length, flank = int(table[keys.LENGTH]), int(table[keys.FLANK])
+    span = length + 2 * flank
+    if len(onehot_prefixes) != len(chroms):
+        raise InputError(f"{split_table} lists {len(chroms)} chromosomes but {len(onehot_prefixes)} "
+                         "one-hot prefixes were given")
+    summaries = {}
+    with atomic_path(out_dir) as tmp:
+        for value, name in enumerate(SPLITS):
+            folder = tmp / name
+            folder.mkdir(parents=True)
+            pieces = _split_pieces(table, chroms, value, [onehot_path(p, name) for p in onehot_prefixes],
+                                   span, 4, 1)
+            rows = np.flatnonzero(table[keys.SPLIT] == value)
+            _write_split_X(folder / "X.npy", pieces, len(rows), span)
+            if signal_prefixes:
+                n_signals = len(signals) if signals else None
+                pieces = _split_pieces(table, chroms, value,
+                                       [Path(f"{p}.S.{name}.npy") for p in signal_prefixes],
+                                       span, n_signals, 4)
+                channels = n_signals or (np.load(pieces[0][0], mmap_mode="r").shape[-1])
+                _write_split_X(folder / "S.npy", pieces, len(rows), span, channels, np.float32)
+            summaries[name] = _write_labels(folder, table, rows, chroms, length)
+        manifest = _manifest(table, summaries, provenance or {})
+        if signal_prefixes:
+            manifest["signals"] = _signals_summary(chroms, signal_prefixes, signals)
+            manifest.setdefault("inputs", {})["signals"] = _signal_inputs(signals or [])
+        (tmp / MANIFEST).write_text(strict_json(manifest))
+    return manifest
+
+
+def _task_summary(labels: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
+    """Counts and weights of one task's labels in one split (-1: masked)."""
+    positives = int(np.count_nonzero(labels == 1))
+    negatives = int(np.count_nonzero(labels == 0))
+    return {"positives": positives, "negatives": negatives,
+            "masked": int(np.count_nonzero(labels < 0)),
+            "positive_fraction": positives / (positives + negatives) if positives + negatives else None,
+            "weight_sum_positive": float(weights[labels == 1].sum(dtype=np.float64)),
+            "weight_sum_negative": float(weights[labels == 0].sum(dtype=np.float64))}
+
+
+def _write_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarray,
+                  chroms: list[str], length: int) -> dict[str, Any]:
+    if table[keys.LABELS].ndim == 2:
+        return _write_task_labels(folder, table, rows, chroms, length)
+    labels = table[keys.LABELS][rows].astype(np.float32)
+    weights = table[keys.WEIGHTS][rows]
+    starts = table[keys.STARTS][rows]
+    chrom_index = table[keys.CHROM_INDEX][rows]
+    ids = np.concatenate([format_ids(chrom, starts[chrom_index == i], starts[chrom_index == i] + length)
+                          for i, chrom in enumerate(chroms)])
+    np.save(folder / "y.npy", labels.reshape(-1, 1), allow_pickle=False)
+    np.save(folder / "w.npy", weights.reshape(-1, 1), allow_pickle=False)
+    np.save(folder / "ids.npy", ids, allow_pickle=False)
+    positives = int(labels.sum())
+    if positives in (0, len(rows)):
+        log.warning("split %s has %s; metrics such as ROC AUC are undefined on it", folder.name,
+                    "no positive window" if positives == 0 else "no negative window")
+    return {
+        "windows": len(rows), "positives": positives, "negatives": len(rows) - positives,
+        "positive_fraction": positives / len(rows) if len(rows) else None,
+        "weight_positive": float(weights[labels == 1][0]) if positives else None,
+        "weight_negative": float(weights[labels == 0][0]) if len(rows) > positives else None,
+        "weight_sum_positive": float(weights[labels == 1].sum(dtype=np.float64)),
+        "weight_sum_negative": float(weights[labels == 0].sum(dtype=np.float64)),
+    }
+
+
+def _write_ids(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarray,
+               chroms: list[str], length: int) -> None:
+    starts = table[keys.STARTS][rows]
+    chrom_index = table[keys.CHROM_INDEX][rows]
+    ids = np.concatenate([format_ids(chrom, starts[chrom_index == i], starts[chrom_index == i] + length)
+                          for i, chrom in enumerate(chroms)])
+    np.save(folder / "ids.npy", ids, allow_pickle=False)
+
+
+def _write_task_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarray,
+                       chroms: list[str], length: int) -> dict[str, Any]:
+    """y (N, T): 1 / 0, and 0 where masked; w (N, T): 0 where masked."""
+    labels = table[keys.LABELS][rows]
+    weights = np.ascontiguousarray(table[keys.WEIGHTS][rows], dtype=np.float32)
+    np.save(folder / "y.npy", (labels == 1).astype(np.float32), allow_pickle=False)
+    np.save(folder / "w.npy", weights, allow_pickle=False)
+    _write_ids(folder, table, rows, chroms, length)
+    tasks = table[keys.TASKS].tolist()
+    per_task = {task: _task_summary(labels[:, i], weights[:, i]) for i, task in enumerate(tasks)}
+    for task, summary in per_task.items():
+        if summary["positives"] == 0 or summary["negatives"] == 0:
+            log.warning("split %s, task %s has %s; its metrics such as ROC AUC are undefined",
+                        folder.name, task, "no positive" if summary["positives"] == 0 else "no negative")
+    positives = int(np.count_nonzero(np.any(labels == 1, axis=1)))
+    return {"windows": len(rows), "positives": positives, "negatives": len(rows) - positives,
+            "positive_fraction": positives / len(rows) if len(rows) else None,
+            "positives_are": "windows positive for at least one task", "tasks": per_task}
+
+
+def _signals_summary(chroms: list[str], prefixes: Sequence[os.PathLike | str],
+                     signals: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
+    """The manifest's ``signals``: channels, and bases / chromosomes read as zero."""
+    zeros = {}
+    for chrom, prefix in zip(chroms, prefixes):
+        zeros[chrom] = json.loads(Path(f"{prefix}.S.json").read_text())
+    channels = [{key: value for key, value in signal.items() if key != "file"} for signal in signals or []]
+    return {"channels": channels, "array": "S.npy",
+            "dtype": "float32", "zeroed": zeros,
+            "zeroed_total": {key: sum(entry[key] for entry in zeros.values())
+                             for key in ("nan_bases", "missing_chromosome")}}
+
+
+def _signal_inputs(signals: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The manifest's ``inputs.signals``: each channel's bigWig (path, size, sha256) and the
+    URL it was downloaded from (None for a local file), where the channel names its file."""
+    entries = []
+    for signal in signals:
+        if signal.get("file"):
+            source = signal.get("bigwig")
+            source = source.get("source") if isinstance(source, Mapping) else source
+            url = source if isinstance(source, str) and is_url(source) else None
+            entries.append({"name": signal.get("name"), **describe_input(signal["file"]), "url": url})
+    return entries
+
+
+def _manifest(table: Mapping[str, np.ndarray], summaries: dict, provenance: dict[str, Any]) -> dict[str, Any]:
+    per_chrom = json.loads(str(table[keys.PER_CHROM]))
+    for index, chrom in enumerate(table[keys.CHROMS].tolist()):
+        mine = table[keys.CHROM_INDEX] == index
+        per_chrom[chrom]["labelled"] = int(np.count_nonzero(mine))
+        labels = table[keys.LABELS][mine]
+        per_chrom[chrom]["positives"] = (int(labels.sum()) if labels.ndim == 1
+                                         else (labels == 1).sum(axis=0).tolist())
+        per_chrom[chrom]["windows_by_split"] = {name: int(np.count_nonzero(table[keys.SPLIT][mine] == value))
+                                                for value, name in enumerate(SPLITS)}
+    dropped: dict[str, int] = {}
+    for info in per_chrom.values():
+        for reason, count in info["dropped"].items():
+            dropped[reason] = dropped.get(reason, 0) + count
+    length, flank = int(table[keys.LENGTH]), int(table[keys.FLANK])
+    tasks = table[keys.TASKS].tolist() if keys.TASKS in table else None
+    return {
+        "format": FORMAT,
+        **({"tasks": tasks} if tasks else {}),
+        "window": {"length": length, "flank": flank, "input_length": length + 2 * flank,
+                   "channels": "ACGT", "coordinates": "0-based, half-open (BED)"},
+        "split": json.loads(str(table[keys.SPEC])),
+        "splits": summaries,
+        "totals": {"considered": sum(info["considered"] for info in per_chrom.values()),
+                   "windows": sum(s["windows"] for s in summaries.values()),
+                   "positives": sum(s["positives"] for s in summaries.values()),
+                   "dropped": dropped},
+        "chromosomes": per_chrom,
+        "versions": software_versions(),
+        **provenance,
+    }

@@ -1,0 +1,1 @@
+"""Genome-wide prediction: calibrate a threshold, predict chromosomes, merge tracks, a track hub."""

@@ -1,0 +1,191 @@
+"""Score every window of a chromosome with a trained model, streaming in chunks, and write
+a bedGraph, a bigWig, called sites and (where peaks are known) held-out metrics: one set
+per task for a multi-task model; a signal model reads its bigWigs over the windows."""
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from tfbinding.atomic import save_json, save_npz
+from tfbinding.config import uses_reverse_complement
+from tfbinding.data.labels import LabelRule, label_windows
+from tfbinding.data.onehot import encode_windows
+from tfbinding.data.windows import select_windows, tile
+from tfbinding.errors import InputError
+from tfbinding.genomewide.tracks import call_sites, mean_track, write_bedgraph, write_bigwig, write_sites
+from tfbinding.intervals import overlap_bp
+from tfbinding.io.bed import merge_intervals, read_intervals
+from tfbinding.io.bigwig import SignalTracks, require_signals
+from tfbinding.io.fasta import Genome
+from tfbinding.models.inference import load_model, predict_probabilities, task_names
+from tfbinding.models.metrics import average_precision, roc_auc
+
+log = logging.getLogger(__name__)
+
+
+def prediction_stem(out_dir: str | os.PathLike, chrom: str, task: str = "") -> Path:
+    """``<out_dir>/<chrom>`` for a single-task model, ``<out_dir>/<chrom>.<task>`` for a task
+    of a multi-task one; its tracks are the stem plus ``.bedGraph``, ``.bw`` and
+    ``.sites.narrowPeak``."""
+    return Path(out_dir) / (f"{chrom}.{task}" if task else chrom)
+
+
+def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str | os.PathLike,
+                       chrom: str, out_dir: str | os.PathLike, *, length: int, flank: int = 0,
+                       stride: int = 50, max_n_fraction: float = 0.5,
+                       threshold: float | Mapping[str, float] = 0.5, chunk: int = 1 << 16,
+                       peaks: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+                       aliases: Mapping[str, str] | None = None,
+                       rule: LabelRule = LabelRule(), signals: SignalTracks | None = None,
+                       tasks: Sequence[str] | None = None) -> dict:
+    """Score every window of a chromosome and write tracks, sites and metrics.
+
+    Parameters
+    ----------
+    model_dir : path
+        A trained model's folder.
+    model_name : str
+        Its name (decides reverse-complement averaging).
+    fasta : path
+        The prepared, indexed FASTA.
+    chrom : str
+    out_dir : path
+        Receives ``<chrom>.bedGraph``, ``.bw``, ``.sites.narrowPeak``, ``.windows.npz`` and
+        ``.metrics.json``; for a multi-task model one ``<chrom>.<task>.bedGraph``, ``.bw``
+        and ``.sites.narrowPeak`` per task (:func:`prediction_stem`), with the windows'
+        ``(n, T)`` scores and every task's metrics in the two shared files.
+    length, flank : int
+        The model's window length and flank (its input is ``length + 2*flank``).
+    stride : int, default 50
+    max_n_fraction : float, default 0.5
+        Windows with more non-ACGT bases are skipped (counted).
+    threshold : float, or a mapping task -> float, default 0.5
+        Site threshold (from ``calibrate``); one per task for a multi-task model (a float
+        is used for every task).
+    chunk : int, default 65536
+        Windows encoded and scored at a time: memory is the chromosome plus one chunk.
+    peaks : path, sequence of paths, or None
+        Peaks for held-out metrics (ROC/PR AUC, site precision and recall); one file per
+        task for a multi-task model.
+    aliases : mapping or None
+        Peak chromosome name -> FASTA name.
+    rule : LabelRule
+        How windows are labelled from ``peaks``.
+    signals : SignalTracks or None
+        A signal model's bigWigs, read over each window's span with the dataset's
+        transforms (:mod:`tfbinding.io.bigwig`); required for such a model.
+    tasks : sequence of str or None
+        The names of a multi-task model's outputs (default: those in ``training.json``).
+
+    Returns
+    -------
+    dict
+        The metrics written to ``<chrom>.metrics.json``.
+
+    Raises
+    ------
+    InputError
+        Signal tracks that do not fit the model, a chromosome a bigWig lacks (unless
+        ``signals.missing == "zero"``), peaks not one per task.
+    """
+    genome = Genome(fasta)
+    sequence = genome.sequence(chrom)
+    selection = select_windows(sequence, tile(len(sequence), length, stride), length, max_n_fraction,
+                               name=f"{fasta}: {chrom}")
+    starts = selection.starts
+    model = load_model(model_dir)
+    signals = require_signals(model, signals, "genome-wide prediction")
+    names = task_names(model, model_dir, tasks)
+    peak_files = _peaks_per_task(peaks, names)
+    thresholds = _thresholds_per_task(threshold, names)
+    rc = uses_reverse_complement(model_name)
+    scores = np.empty((len(starts), len(names)), dtype=np.float32)
+    with (signals.open(chrom, genome.sizes[chrom]) if signals else nullcontext()) as reader:
+        for first in range(0, len(starts), chunk):
+            part = starts[first:first + chunk]
+            block = encode_windows(sequence, part, length, flank)
+            S = reader.read(part, length + 2 * flank, flank) if reader else None
+            scores[first:first + len(part)] = predict_probabilities(model, block, rc,
+                                                                    signals=S).reshape(len(part), -1)
+    out = Path(out_dir)
+    single = names == [""]
+    arrays = {"starts": starts, "scores": scores[:, 0] if single else scores, "length": np.int64(length)}
+    save_npz(out / f"{chrom}.windows.npz", **arrays, **({} if single else {"tasks": np.array(names)}))
+    metrics = {"chrom": chrom, "model": model_name, "windows": int(len(starts)), "stride": stride,
+               "skipped_windows": selection.dropped}
+    per_task = {task: _task_outputs(prediction_stem(out, chrom, task), chrom, starts, length,
+                                    scores[:, index], thresholds[task], genome.sizes, peak_files[task],
+                                    aliases, rule)
+                for index, task in enumerate(names)}
+    if single:
+        metrics.update(per_task[""])
+    else:
+        metrics["tasks"] = per_task
+    if reader:
+        metrics["signals_zeroed"] = reader.counts
+    save_json(out / f"{chrom}.metrics.json", metrics)
+    log.info("%s: %d windows scored, %s sites", chrom, len(starts),
+             ", ".join(f"{task or 'all'}: {entry['sites']}" for task, entry in per_task.items()))
+    return metrics
+
+
+def _peaks_per_task(peaks, names: list[str]) -> dict[str, str | os.PathLike | None]:
+    """Each task's peaks file (or None): one path for one task, one per task for several."""
+    if peaks is None or isinstance(peaks, (str, os.PathLike)):
+        if peaks is not None and len(names) > 1:
+            raise InputError(f"{peaks}: one peaks file for a model of {len(names)} tasks "
+                             f"({', '.join(names)}); give one peaks file per task, in task order")
+        return {task: peaks for task in names}
+    peaks = list(peaks)
+    if len(peaks) != len(names):
+        raise InputError(f"{len(peaks)} peaks files for a model of {len(names)} task(s); give one "
+                         "per task, in task order")
+    return dict(zip(names, peaks))
+
+
+def _thresholds_per_task(threshold: float | Mapping[str, float], names: list[str]) -> dict[str, float]:
+    """Each task's site threshold (a float serves every task)."""
+    if not isinstance(threshold, Mapping):
+        return {task: float(threshold) for task in names}
+    missing = [task for task in names if task not in threshold]
+    if missing:
+        raise InputError(f"no threshold for task(s) {', '.join(missing)} (thresholds are given for "
+                         f"{', '.join(threshold) or 'none'}). Calibrate this model again")
+    return {task: float(threshold[task]) for task in names}
+
+
+def _task_outputs(stem: Path, chrom: str, starts: np.ndarray, length: int, scores: np.ndarray,
+                  threshold: float, sizes: Mapping[str, int], peaks, aliases, rule: LabelRule) -> dict:
+    """One task's bedGraph, bigWig and sites (``<stem>.bedGraph`` ...); returns its metrics."""
+    track = mean_track(starts, length, scores)
+    write_bedgraph(f"{stem}.bedGraph", chrom, track)
+    write_bigwig(f"{stem}.bw", chrom, track, sizes)
+    sites = call_sites(starts, length, scores, threshold)
+    write_sites(f"{stem}.sites.narrowPeak", chrom, sites)
+    metrics = {"threshold": threshold, "sites": int(len(sites.starts))}
+    if peaks:
+        metrics.update(held_out_metrics(peaks, sizes, chrom, starts, length, scores, sites, aliases, rule))
+    return metrics
+
+
+def held_out_metrics(peaks: str | os.PathLike, sizes: Mapping[str, int], chrom: str,
+                     starts: np.ndarray, length: int, scores: np.ndarray, sites,
+                     aliases: Mapping[str, str] | None, rule: LabelRule) -> dict:
+    """ROC/PR AUC of the windows against the peaks, and the sites' precision and recall."""
+    chrom_peaks = read_intervals(peaks, sizes, aliases, what="peaks").on(chrom)
+    if not len(chrom_peaks):
+        return {"peaks": 0, "note": "no peak on this chromosome: no metrics"}
+    merged = merge_intervals(chrom_peaks.start, chrom_peaks.end, chrom)
+    labels, _ = label_windows(starts, length, merged, np.sort(chrom_peaks.summit), rule)
+    labels = labels.clip(0)
+    site_hits_peak = overlap_bp(sites.starts, sites.ends, *merged) > 0
+    peak_hit_by_site = overlap_bp(chrom_peaks.start, chrom_peaks.end, sites.starts, sites.ends) > 0
+    return {"peaks": int(len(chrom_peaks)), "positive_windows": int(labels.sum()),
+            "roc_auc": roc_auc(labels, scores), "pr_auc": average_precision(labels, scores),
+            "site_precision": float(site_hits_peak.mean()) if len(site_hits_peak) else None,
+            "site_recall": float(peak_hit_by_site.mean())}

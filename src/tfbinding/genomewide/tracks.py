@@ -1,0 +1,136 @@
+"""Genome tracks from per-window scores: a per-base mean track (bedGraph, bigWig) and
+called sites (merged windows above a threshold). All coordinates 0-based, half-open."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from tfbinding.atomic import atomic_path
+
+
+@dataclass
+class Track:
+    """Sorted, non-overlapping segments ``[starts, ends)`` with a value each."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    values: np.ndarray
+
+
+def mean_track(starts: np.ndarray, length: int, scores: np.ndarray, decimals: int = 4) -> Track:
+    """The per-base mean of the scores of the windows covering each base.
+
+    Parameters
+    ----------
+    starts : array of int
+        0-based window starts, windows ``[start, start + length)``.
+    length : int
+    scores : array of float, one per window
+    decimals : int, default 4
+        Adjacent segments whose means agree to this many places are joined.
+
+    Returns
+    -------
+    Track
+        Sorted, non-overlapping segments with their mean; bases under no window are left out.
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    if len(starts) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Track(empty, empty, np.zeros(0, dtype=np.float32))
+    positions = np.concatenate((starts, starts + length))
+    score_change = np.concatenate((scores, -scores)).astype(np.float64)
+    count_change = np.concatenate((np.ones(len(starts)), -np.ones(len(starts))))
+    breaks, where = np.unique(positions, return_inverse=True)
+    score_sum = np.cumsum(np.bincount(where, weights=score_change, minlength=len(breaks)))[:-1]
+    count = np.rint(np.cumsum(np.bincount(where, weights=count_change, minlength=len(breaks)))[:-1])
+    covered = count > 0
+    values = np.round(score_sum[covered] / count[covered], decimals)
+    seg_starts, seg_ends = breaks[:-1][covered], breaks[1:][covered]
+    # join neighbours that touch and carry the same (rounded) value
+    new = np.ones(len(values), dtype=bool)
+    new[1:] = (seg_starts[1:] != seg_ends[:-1]) | (values[1:] != values[:-1])
+    first = np.flatnonzero(new)
+    last = np.concatenate((first[1:], [len(values)])) - 1
+    return Track(seg_starts[first], seg_ends[last], values[first].astype(np.float32))
+
+
+def write_bedgraph(path: str | os.PathLike, chrom: str, track: Track, decimals: int = 4) -> None:
+    """A bedGraph file (sorted, non-overlapping) that UCSC and IGV load."""
+    with atomic_path(path) as tmp, open(tmp, "w") as handle:
+        handle.write(f'track type=bedGraph name="{chrom} binding" visibility=full\n')
+        for first in range(0, len(track.starts), 1 << 18):
+            block = slice(first, first + (1 << 18))
+            handle.writelines(f"{chrom}\t{s}\t{e}\t{v:.{decimals}f}\n" for s, e, v in zip(
+                track.starts[block].tolist(), track.ends[block].tolist(), track.values[block].tolist()))
+
+
+def write_bigwig(path: str | os.PathLike, chrom: str, track: Track, sizes: dict[str, int]) -> None:
+    """The same track as bigWig (pyBigWig), with the genome's chromosome sizes."""
+    import pyBigWig
+
+    with atomic_path(path) as tmp:
+        bigwig = pyBigWig.open(str(tmp), "w")
+        bigwig.addHeader(list(sizes.items()), maxZooms=10)
+        if len(track.starts):
+            bigwig.addEntries([chrom] * len(track.starts), track.starts.tolist(),
+                              ends=track.ends.tolist(), values=track.values.astype(float).tolist())
+        bigwig.close()
+
+
+@dataclass
+class Sites:
+    """Called binding sites: merged runs of windows scoring at or above a threshold."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    scores: np.ndarray  # the best window's score
+    summits: np.ndarray  # absolute position: the middle of the best window
+
+
+def call_sites(starts: np.ndarray, length: int, scores: np.ndarray, threshold: float) -> Sites:
+    """Merge windows scoring at or above a threshold that overlap or touch into sites.
+
+    Parameters
+    ----------
+    starts : array of int
+        Sorted 0-based window starts.
+    length : int
+        Window length in bp.
+    scores : array of float
+    threshold : float
+
+    Returns
+    -------
+    Sites
+        ``[start, end)`` of each site, its best window's score, and the summit (the middle
+        of its first best window).
+    """
+    hit = np.flatnonzero(scores >= threshold)
+    hit_starts = starts[hit]
+    if len(hit) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Sites(empty, empty, np.zeros(0, dtype=np.float32), empty)
+    new_site = np.ones(len(hit), dtype=bool)
+    new_site[1:] = hit_starts[1:] > hit_starts[:-1] + length
+    site = np.cumsum(new_site) - 1
+    first = np.flatnonzero(new_site)
+    last = np.concatenate((first[1:], [len(hit)])) - 1
+    hit_scores = scores[hit]
+    is_best = hit_scores == np.maximum.reduceat(hit_scores, first)[site]
+    candidates = np.flatnonzero(is_best)
+    best = candidates[np.r_[True, site[candidates][1:] != site[candidates][:-1]]]  # first best per site
+    return Sites(hit_starts[first], hit_starts[last] + length, hit_scores[best],
+                 hit_starts[best] + length // 2)
+
+
+def write_sites(path: str | os.PathLike, chrom: str, sites: Sites) -> None:
+    """Sites as BED in narrowPeak layout: name, score 0-1000, strand '.', the best
+    probability as signalValue, -1 p/q values, and the summit offset."""
+    with atomic_path(path) as tmp, open(tmp, "w") as handle:
+        for index, (start, end, score, summit) in enumerate(zip(
+                sites.starts.tolist(), sites.ends.tolist(), sites.scores.tolist(), sites.summits.tolist())):
+            handle.write(f"{chrom}\t{start}\t{end}\t{chrom}_site{index + 1}\t{int(round(score * 1000))}"
+                         f"\t.\t{score:.4f}\t-1\t-1\t{summit - start}\n")

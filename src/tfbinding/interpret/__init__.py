@@ -1,0 +1,1 @@
+"""Interpretation: window selection, attributions (gradients, ISM), motifs and variant effects."""

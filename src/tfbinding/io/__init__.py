@@ -1,0 +1,1 @@
+"""Readers and writers, one module per format (FASTA, BED, bigWig, VCF), downloads and exports."""

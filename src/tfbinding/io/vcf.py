@@ -1,0 +1,294 @@
+"""VCF reading and writing for variant scoring: the SNVs of a VCF, and an annotated copy.
+
+:func:`read_snvs` reads the SNV alleles (skipping indels, MNVs, symbolic and non-ACGT
+alleles, and chromosomes the FASTA lacks, with counts by reason);
+:func:`write_annotated_vcf` writes a bgzipped, tabix-indexed copy with the ``TFB_*`` INFO
+fields. The scoring is :mod:`tfbinding.interpret.score_variants`'.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from tfbinding.atomic import atomic_path
+from tfbinding.errors import InputError
+
+log = logging.getLogger(__name__)
+SKIP_REASONS = ("indel", "mnv", "symbolic", "no_alt", "non_acgt", "missing_chromosome")
+#: a task's INFO fields, in the order of :data:`SCORE_COLUMNS`
+INFO_FIELDS = ("TFB_REF", "TFB_ALT", "TFB_DELTA", "TFB_LOG2OR")
+_MISMATCH_LINE = ('##INFO=<ID=TFB_REF_MISMATCH,Number=0,Type=Flag,Description="tfbinding: REF disagrees '
+                  'with the FASTA; scored with the VCF REF">')
+
+
+def info_suffixes(tasks: Sequence[str] = ("",)) -> list[str]:
+    """Each task's INFO ID suffix: ``""`` for one unnamed task, else ``_<task>`` with the
+    characters a VCF INFO ID may not hold (outside ``[A-Za-z0-9_.]``) as ``_``.
+
+    Raises
+    ------
+    InputError
+        Two tasks whose suffixes would coincide.
+    """
+    suffixes = [re.sub(r"[^A-Za-z0-9_.]", "_", f"_{task}") if task else "" for task in tasks]
+    if len(set(suffixes)) != len(suffixes):
+        raise InputError(f"tasks {list(tasks)} give the same VCF INFO IDs ({suffixes}); rename a task")
+    return suffixes
+
+
+def info_lines(tasks: Sequence[str] = ("",)) -> list[str]:
+    """The ``##INFO`` header lines of the annotated VCF, one set per task."""
+    lines = []
+    for task, sfx in zip(tasks, info_suffixes(tasks)):
+        what = f", task {task}" if task else ""
+        lines += [
+            (f'##INFO=<ID=TFB_REF{sfx},Number=1,Type=Float,Description="tfbinding: model probability of '
+             f'the window centred on the variant, with REF{what}">'),
+            (f'##INFO=<ID=TFB_ALT{sfx},Number=A,Type=Float,Description="tfbinding: model probability '
+             f'with each ALT{what}">'),
+            f'##INFO=<ID=TFB_DELTA{sfx},Number=A,Type=Float,Description="tfbinding: TFB_ALT{sfx} - TFB_REF{sfx}">',
+            (f'##INFO=<ID=TFB_LOG2OR{sfx},Number=A,Type=Float,Description="tfbinding: log2 odds ratio, '
+             f'ALT against REF{what}">')]
+    return lines + [_MISMATCH_LINE]
+BASE_CODES = np.full(256, 4, dtype=np.int64)  # A C G T (any case) -> 0..3, anything else -> 4
+for _index, _base in enumerate(b"ACGT"):
+    BASE_CODES[_base] = BASE_CODES[_base + 32] = _index
+
+
+@dataclass
+class SnvTable:
+    """The SNV alleles of a VCF, one row per (record, ALT), in the file's order.
+
+    Attributes
+    ----------
+    record, allele : numpy.ndarray of int64
+        The record's 0-based ordinal in the file, and the ALT's index in it.
+    chrom : numpy.ndarray of str
+        As named in the VCF.
+    fasta_chrom : numpy.ndarray of str
+        As named in the FASTA (through ``aliases``).
+    pos : numpy.ndarray of int64
+        1-based, as in the VCF.
+    id, ref, alt : numpy.ndarray of str
+        ``id`` is ``.`` when the VCF has none.
+    """
+
+    record: np.ndarray
+    allele: np.ndarray
+    chrom: np.ndarray
+    fasta_chrom: np.ndarray
+    pos: np.ndarray
+    id: np.ndarray
+    ref: np.ndarray
+    alt: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+
+@dataclass
+class VcfScan:
+    """What one pass over a VCF found."""
+
+    snvs: SnvTable
+    records: int
+    alleles: int
+    skipped: dict[str, int]
+    missing_chromosomes: dict[str, int]
+    alts_per_record: list[int] = field(default_factory=list)
+    contig_order: list[str] = field(default_factory=list)
+    is_sorted: bool = True
+    header: str = ""
+
+
+def _allele_kind(ref: str, alt: str | None) -> str:
+    """``snv`` or the reason a (REF, ALT) pair is skipped."""
+    if alt is None or alt == ".":
+        return "no_alt"
+    if alt.startswith("<") or "[" in alt or "]" in alt or alt == "*":
+        return "symbolic"
+    if len(ref) != len(alt):
+        return "indel"
+    if len(ref) > 1:
+        return "mnv"
+    if not (ref + alt).isascii() or BASE_CODES[ord(ref)] == 4 or BASE_CODES[ord(alt)] == 4:
+        return "non_acgt"
+    return "snv"
+
+
+def _open_vcf(vcf: str | os.PathLike):
+    import pysam
+
+    path = Path(vcf)
+    if not path.exists():
+        raise InputError(f"{path}: the VCF does not exist. Check variants.vcf in the config")
+    try:
+        return pysam.VariantFile(str(path))
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: not a readable VCF ({err}). Give a plain VCF, or a bgzipped "
+                         "one (bgzip, with a tabix index)") from err
+
+
+def read_snvs(vcf: str | os.PathLike, sizes: Mapping[str, int],
+              aliases: Mapping[str, str] | None = None) -> VcfScan:
+    """Read a VCF's records, split multi-allelic sites, keep the SNVs, count the rest.
+
+    Parameters
+    ----------
+    vcf : path
+        Plain or bgzipped VCF (pysam ``VariantFile``).
+    sizes : mapping
+        The FASTA's chromosome sizes (``Genome.sizes``).
+    aliases : mapping or None, default None
+        Maps VCF chromosome names to the FASTA's (``{"22": "chr22"}``).
+
+    Returns
+    -------
+    VcfScan
+
+    Raises
+    ------
+    InputError
+        An unreadable VCF, a record that pysam cannot parse, or no chromosome in common.
+    """
+    from tfbinding.io.bed import suggest_aliases
+    from tfbinding.io.fasta import describe_names
+
+    aliases = dict(aliases or {})
+    columns: dict[str, list] = {key: [] for key in
+                                ("record", "allele", "chrom", "fasta_chrom", "pos", "id", "ref", "alt")}
+    skipped = collections.Counter({reason: 0 for reason in SKIP_REASONS})
+    missing: collections.Counter = collections.Counter()
+    alts_per_record: list[int] = []
+    contig_order: list[str] = []
+    is_sorted, last = True, ("", 0)
+    alleles = 0
+    with _open_vcf(vcf) as handle:
+        try:
+            for index, record in enumerate(handle):
+                chrom, pos, ref = record.contig, int(record.pos), record.ref or ""
+                alts = record.alts or (None,)
+                alts_per_record.append(len(alts))
+                alleles += len(alts)
+                if chrom != last[0]:
+                    if chrom in contig_order:
+                        is_sorted = False
+                    else:
+                        contig_order.append(chrom)
+                elif pos < last[1]:
+                    is_sorted = False
+                last = (chrom, pos)
+                fasta_chrom = aliases.get(chrom, chrom)
+                for allele, alt in enumerate(alts):
+                    kind = _allele_kind(ref, alt)
+                    if kind == "snv" and fasta_chrom not in sizes:
+                        kind = "missing_chromosome"
+                        missing[chrom] += 1
+                    if kind != "snv":
+                        skipped[kind] += 1
+                        continue
+                    for key, value in (("record", index), ("allele", allele), ("chrom", chrom),
+                                       ("fasta_chrom", fasta_chrom), ("pos", pos),
+                                       ("id", record.id or "."), ("ref", ref), ("alt", alt)):
+                        columns[key].append(value)
+        except (OSError, ValueError) as err:
+            raise InputError(f"{vcf}: cannot parse data record {len(alts_per_record) + 1} ({err}). "
+                             "Check the file with 'bcftools view'") from err
+        header = str(handle.header)  # with what htslib added for undeclared contigs and tags
+    if missing and not columns["pos"]:
+        names = set(missing)
+        suggestion = suggest_aliases(names, set(sizes))
+        raise InputError(f"{vcf}: no SNV is on a chromosome of the FASTA: the VCF uses "
+                         f"{describe_names(names)}; the FASTA has {describe_names(set(sizes))}. "
+                         "Map the names with chrom_aliases"
+                         + (f", e.g. {suggestion}" if suggestion else ""))
+    if missing:
+        log.warning("%s: %d SNV(s) on chromosome(s) not in the FASTA are skipped: %s", vcf,
+                    sum(missing.values()), describe_names(set(missing)))
+    table = SnvTable(
+        record=np.array(columns["record"], dtype=np.int64),
+        allele=np.array(columns["allele"], dtype=np.int64),
+        chrom=np.array(columns["chrom"], dtype=str), fasta_chrom=np.array(columns["fasta_chrom"], dtype=str),
+        pos=np.array(columns["pos"], dtype=np.int64), id=np.array(columns["id"], dtype=str),
+        ref=np.array(columns["ref"], dtype=str), alt=np.array(columns["alt"], dtype=str))
+    return VcfScan(table, len(alts_per_record), alleles, dict(skipped), dict(missing),
+                   alts_per_record, contig_order, is_sorted, header)
+
+
+def allele_codes(alleles: np.ndarray) -> np.ndarray:
+    """0..3 for A, C, G, T (any case) of one-letter alleles."""
+    return BASE_CODES[np.char.encode(alleles.astype(str), "ascii").view(np.uint8)] if len(alleles) \
+        else np.zeros(0, np.int64)
+
+
+_TFB_FIELD = re.compile(r"^TFB_[A-Z0-9_]+(=|$)")
+
+
+def _annotate_line(line: str, values: dict[str, str] | None) -> str:
+    """The VCF data line with our INFO fields put in place of any earlier ones."""
+    if values is None:
+        return line
+    fields = line.rstrip("\n").split("\t")
+    kept = [] if fields[7] in (".", "") else [item for item in fields[7].split(";")
+                                               if not _TFB_FIELD.match(item)]
+    kept += [key if value == "" else f"{key}={value}" for key, value in values.items()]
+    fields[7] = ";".join(kept) or "."
+    return "\t".join(fields) + "\n"
+
+
+def write_annotated_vcf(vcf: str | os.PathLike, scan: VcfScan, values: np.ndarray,
+                        mismatch: np.ndarray, out_vcf: str | os.PathLike,
+                        header_note: str = "", tasks: Sequence[str] = ("",)) -> None:
+    """Write a bgzipped, tabix-indexed copy of ``vcf`` with the scores as INFO fields.
+
+    Records are copied as pysam formats them; the INFO column of scored records gets
+    ``TFB_*`` fields (earlier ``TFB_*`` fields and header lines are replaced). The header
+    is the one pysam held after reading every record, so it also defines the contigs and
+    INFO tags the input used without declaring them. Unsorted input is sorted in memory
+    (chromosomes in order of first appearance, then position), as tabix needs.
+    ``out_vcf`` and ``out_vcf.tbi`` are renamed into place together, the index first.
+    ``values`` is ``(n, 4T)``: each scored allele's REF, ALT, delta and log2 odds ratio, task
+    by task (:func:`tfbinding.interpret.score_variants.score_columns`); a multi-task model's
+    tasks each get their fields (:func:`info_lines`).
+    """
+    import pysam
+
+    snvs = scan.snvs
+    fields = [name + sfx for sfx in info_suffixes(tasks) for name in INFO_FIELDS]
+    starts = np.searchsorted(snvs.record, np.arange(scan.records + 1))
+    header = [line for line in scan.header.splitlines() if not line.startswith("##INFO=<ID=TFB_")]
+    header[-1:-1] = info_lines(tasks) + ([header_note] if header_note else [])
+    contig_rank = {name: rank for rank, name in enumerate(scan.contig_order)}
+    buffered: list[tuple[int, int, str]] = []
+    with atomic_path(out_vcf) as tmp_gz, atomic_path(f"{out_vcf}.tbi") as tmp_tbi:
+        with _open_vcf(vcf) as handle, pysam.BGZFile(str(tmp_gz), "wb") as sink:
+            sink.write(("\n".join(header) + "\n").encode())
+            for index, record in enumerate(handle):
+                low, high = starts[index], starts[index + 1]
+                info = None
+                if high > low:
+                    # per field: REF once, the others one entry per ALT ('.' where not scored)
+                    columns = [["."] * scan.alts_per_record[index] for _ in fields]
+                    for row in range(low, high):
+                        for column, value in enumerate(values[row]):
+                            columns[column][snvs.allele[row]] = f"{value:.6g}"
+                    info = {key: (f"{values[low, column]:.6g}" if column % 4 == 0 else ",".join(items))
+                            for column, (key, items) in enumerate(zip(fields, columns))}
+                    if mismatch[low:high].any():
+                        info["TFB_REF_MISMATCH"] = ""
+                line = _annotate_line(str(record), info)
+                if scan.is_sorted:
+                    sink.write(line.encode())
+                else:
+                    buffered.append((contig_rank[record.contig], record.pos, line))
+            buffered.sort(key=lambda item: item[:2])
+            for _, _, line in buffered:
+                sink.write(line.encode())
+        pysam.tabix_index(str(tmp_gz), preset="vcf", force=True, index=str(tmp_tbi))

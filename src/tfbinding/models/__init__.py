@@ -1,0 +1,1 @@
+"""Models: the architectures, the motif baseline, training, inference, metrics and evaluation."""

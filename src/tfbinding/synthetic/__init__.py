@@ -1,0 +1,1 @@
+"""Synthetic genomes: the demo data and the simulator for benchmarks."""
