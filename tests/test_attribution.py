@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import LENGTH, SITE, SITE_RC, motif_model, planted_windows, save_motif_model  # noqa: F401
 from tfbinding.data.onehot import one_hot
 from tfbinding.errors import InputError
 from tfbinding.interpret.attribution import (
@@ -20,49 +21,7 @@ from tfbinding.interpret.attribution import (
 )
 from tfbinding.interpret.explain import attribute, explain
 from tfbinding.interpret.selection import WindowSet, windows_from_bed, windows_from_dataset
-from tfbinding.models.inference import configure_tensorflow, reverse_complement
-
-SITE = "TGACTCA"
-SITE_RC = "TGAGTCA"
-LENGTH = 60
-
-
-def motif_model(length: int = LENGTH, sites: tuple[str, ...] = (SITE, SITE_RC)):
-    """A Keras model whose logit is +4 when the window holds one of ``sites``, else -4."""
-    configure_tensorflow(0)
-    import keras
-
-    inputs = keras.Input((length, 4), name="one_hot")
-    conv = keras.layers.Conv1D(len(sites), len(sites[0]), activation="relu", name="motif")
-    x = keras.layers.GlobalMaxPooling1D()(conv(inputs))
-    dense = keras.layers.Dense(1, activation="sigmoid", name="probability")
-    model = keras.Model(inputs, dense(x))
-    kernel = np.stack([one_hot(site).astype(np.float32) for site in sites], axis=-1)
-    conv.set_weights([kernel, np.full(len(sites), 1.0 - len(sites[0]), np.float32)])
-    dense.set_weights([np.full((len(sites), 1), 8.0, np.float32), np.array([-4.0], np.float32)])
-    return model
-
-
-def save_motif_model(folder, length: int = LENGTH):
-    """Write :func:`motif_model` as ``folder/model.keras``; return the folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    motif_model(length).save(folder / "model.keras")
-    return folder
-
-
-def planted_windows(n: int = 12, length: int = LENGTH, seed: int = 0,
-                    bases: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """Random windows, each with TGACTCA planted at a random offset; returns (X, offsets).
-
-    ``bases=2`` draws the background from A and C only, where no single substitution can
-    make a new site.
-    """
-    rng = np.random.default_rng(seed)
-    X = np.eye(4, dtype=np.uint8)[rng.integers(0, bases, (n, length))]
-    offsets = rng.integers(5, length - len(SITE) - 5, n)
-    for row, offset in enumerate(offsets):
-        X[row, offset:offset + len(SITE)] = one_hot(SITE)
-    return X, offsets
+from tfbinding.models.inference import reverse_complement
 
 
 def test_logits_match_the_hand_set_model():

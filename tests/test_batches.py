@@ -7,7 +7,6 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from conftest import TINY_LENGTH  # noqa: E402
-
 from tfbinding.data.loader import load_dataset  # noqa: E402
 from tfbinding.models.batches import SplitBatches  # noqa: E402
 

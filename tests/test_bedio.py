@@ -10,10 +10,10 @@ import numpy as np
 import pybedtools
 import pytest
 import yaml
-from conftest import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import REPO
 from tfbinding.config import is_task_table
 from tfbinding.errors import InputError
 from tfbinding.io.bed import NO_SUMMIT, merge_intervals, read_intervals, read_task_table, suggest_aliases

@@ -32,7 +32,6 @@ def test_an_unreachable_fdr_is_null_with_a_reason_and_predict_then_calls_no_site
     import shutil
 
     from conftest import PREDICT_LENGTH
-
     from tfbinding.cli import main
 
     root, genome = trained

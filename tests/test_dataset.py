@@ -5,6 +5,13 @@ import json
 
 import numpy as np
 import pytest
+
+from tfbinding import load_dataset
+from tfbinding.data.dataset import assemble_dataset
+from tfbinding.data.loader import Dataset
+from tfbinding.data.split import SplitSpec
+from tfbinding.errors import InputError
+from tfbinding.layout import onehot_path
 from tiny_genome import (
     CHROMS,
     FLANK,
@@ -19,13 +26,6 @@ from tiny_genome import (
     expected_onehot,
     parse_id,
 )
-
-from tfbinding import load_dataset
-from tfbinding.data.dataset import assemble_dataset
-from tfbinding.data.loader import Dataset
-from tfbinding.data.split import SplitSpec
-from tfbinding.errors import InputError
-from tfbinding.layout import onehot_path
 
 
 def test_random_split_dataset_contents(pieces, tmp_path):

@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pyBigWig
 import pytest
-from conftest import DEMO
 
+from conftest import DEMO
 from tfbinding.synthetic.demo import ACCESSIBILITY_BIN, CHROMOSOMES, NEAR_JUND, demo_files
 
 # README figures rest on these files: the generator must keep making the same bytes

@@ -180,9 +180,9 @@ def test_urls_that_share_a_file_name_never_share_a_local_file(server, tmp_path):
     """/a/chr9.fa.gz and /b/chr9.fa.gz, built one after the other and back: each dataset
     is built from its own genome, and its manifest names its URL."""
     import numpy as np
-    from conftest import demo_config, run_snakemake
 
     import tfbinding
+    from conftest import demo_config, run_snakemake
 
     base, _ = server
     peaks = tmp_path / "peaks.bed"
@@ -216,9 +216,9 @@ def test_two_configs_built_at_the_same_time_each_use_their_own_genome(server, tm
     import sys
 
     import yaml
-    from conftest import REPO, demo_config
 
     import tfbinding
+    from conftest import REPO, demo_config
 
     base, _ = server
     peaks = tmp_path / "peaks.bed"

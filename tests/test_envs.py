@@ -6,6 +6,7 @@ import re
 import pytest
 import tomllib
 import yaml
+
 from conftest import REPO
 
 # conda names of the PyPI packages where they differ

@@ -6,8 +6,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from test_train import TINY  # noqa: E402
-
+from helpers import TINY  # noqa: E402
 from tfbinding.models.evaluate import evaluate_models  # noqa: E402
 from tfbinding.models.train import train_model  # noqa: E402
 

@@ -12,9 +12,9 @@ import pysam
 import pytest
 
 from tfbinding.checksums import sha256sum
+from tfbinding.data import prepare_genome as genome_module
 from tfbinding.data.prepare_genome import prepare_fasta
 from tfbinding.errors import InputError
-from tfbinding.data import prepare_genome as genome_module
 from tfbinding.io.fasta import Genome, compression_of, describe_names, read_fai
 
 RECORDS = {

@@ -6,7 +6,6 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from conftest import TINY_LENGTH  # noqa: E402
-
 from tfbinding.config import TRAINED_MODELS, TrainingConfig  # noqa: E402
 from tfbinding.errors import InputError  # noqa: E402
 from tfbinding.models.architectures import build_model  # noqa: E402
@@ -37,8 +36,8 @@ def test_study_models_crop_flanks_away_and_start_at_the_prior():
 
 def test_motif_informed_improved_starts_as_the_motif_scan():
     import numpy as np
-    from conftest import REPO
 
+    from conftest import REPO
     from tfbinding.models.architectures import MotifScan, fit_scan_logistic
     from tfbinding.models.inference import predict_probabilities
     from tfbinding.models.motif_baseline import best_match_scores, log_odds, read_jaspar

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from tfbinding.data.onehot import one_hot
 from tfbinding.errors import InputError
 from tfbinding.models.motif_baseline import best_match_scores, log_odds, read_jaspar

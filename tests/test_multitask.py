@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from tiny_genome import CHROMS, LENGTH, SEQUENCES, build, build_pieces
 
 from tfbinding import load_dataset
 from tfbinding.data.labels import LabelRule, build_labels
 from tfbinding.data.weights import balanced_weights, split_weights, task_weights
+from tiny_genome import CHROMS, LENGTH, SEQUENCES, build, build_pieces
 
 STRIDE = 50
 

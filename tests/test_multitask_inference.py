@@ -15,8 +15,8 @@ import numpy as np
 import pyBigWig
 import pysam
 import pytest
-from test_attribution import SITE, motif_model, planted_windows
 
+from helpers import SITE, motif_model, planted_windows
 from tfbinding.cli import main
 from tfbinding.data.onehot import centred_windows, encode_windows, one_hot
 from tfbinding.data.prepare_genome import prepare_fasta

@@ -11,7 +11,6 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from conftest import REPO, TINY_LENGTH, _tiny_split  # noqa: E402
-
 from tfbinding.config import TrainingConfig  # noqa: E402
 from tfbinding.models.architectures import build_model, pack_targets  # noqa: E402
 from tfbinding.models.batches import SplitBatches  # noqa: E402

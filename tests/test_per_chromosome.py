@@ -5,6 +5,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from tfbinding.data.labels import LabelRule, build_labels
+from tfbinding.data.onehot import build_onehot
+from tfbinding.data.prepare_genome import prepare_fasta
+from tfbinding.data.split import SplitSpec, split_windows
+from tfbinding.data.windows import build_windows, window_starts_from_bed
+from tfbinding.errors import InputError
+from tfbinding.layout import onehot_path, read_drops
 from tiny_genome import (
     CHROMS,
     FLANK,
@@ -18,14 +26,6 @@ from tiny_genome import (
     expected_onehot,
 )
 from tiny_genome import expected_kept as expected_kept_every
-
-from tfbinding.data.labels import LabelRule, build_labels
-from tfbinding.data.onehot import build_onehot
-from tfbinding.data.prepare_genome import prepare_fasta
-from tfbinding.data.split import SplitSpec, split_windows
-from tfbinding.data.windows import build_windows, window_starts_from_bed
-from tfbinding.errors import InputError
-from tfbinding.layout import onehot_path, read_drops
 
 # overlapping windows here: they exercise partial overlaps and the ambiguous band
 STRIDE = OVERLAPPING_STRIDE

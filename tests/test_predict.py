@@ -8,7 +8,6 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from conftest import PREDICT_LENGTH, PREDICT_SIZES  # noqa: E402
-
 from tfbinding.genomewide.predict import predict_chromosome  # noqa: E402
 from tfbinding.models.evaluate import evaluate_models  # noqa: E402
 

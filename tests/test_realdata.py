@@ -6,9 +6,9 @@ import gzip
 import numpy as np
 import pybedtools
 import pytest
-from conftest import run_snakemake
 
 import tfbinding
+from conftest import run_snakemake
 from tfbinding.data.prepare_genome import prepare_fasta
 from tfbinding.data.windows import build_windows
 

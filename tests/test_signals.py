@@ -6,7 +6,6 @@ import hashlib
 import numpy as np
 import pyBigWig
 import pytest
-from tiny_genome import CHROMS, FLANK, LENGTH, SEQUENCES, STRIDE, build_pieces
 
 from tfbinding import load_dataset
 from tfbinding.data.dataset import assemble_dataset
@@ -15,6 +14,7 @@ from tfbinding.data.signals import build_signals
 from tfbinding.data.split import SplitSpec, split_windows
 from tfbinding.errors import InputError
 from tfbinding.layout import signal_path
+from tiny_genome import CHROMS, FLANK, LENGTH, SEQUENCES, STRIDE, build_pieces
 
 
 def write_bigwig(path, tracks: dict[str, np.ndarray], sizes: dict[str, int]) -> None:

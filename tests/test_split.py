@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tiny_genome import CHROMS, FLANK, LENGTH, build, expected_kept, expected_onehot, parse_id
 
 from tfbinding import load_dataset
 from tfbinding.data.split import (
@@ -23,6 +22,7 @@ from tfbinding.data.split import (
 )
 from tfbinding.errors import InputError
 from tfbinding.layout import onehot_path, rows_for_chrom
+from tiny_genome import CHROMS, FLANK, LENGTH, build, expected_kept, expected_onehot, parse_id
 
 
 def arr(values):

@@ -8,12 +8,10 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
+from helpers import TINY  # noqa: E402
 from tfbinding.config import TRAINED_MODELS, TrainingConfig  # noqa: E402
 from tfbinding.models.evaluate import evaluate_models  # noqa: E402
 from tfbinding.models.train import train_model  # noqa: E402
-
-TINY = TrainingConfig(epochs=1, batch_size=64, improved_batch_size=64, improved_epochs=1,
-                      early_stopping_start=0)
 
 
 @pytest.mark.parametrize("model_name", TRAINED_MODELS)
@@ -69,7 +67,6 @@ def test_same_seed_gives_identical_history_and_metrics(tiny_dataset, tmp_path):
 
 def test_motif_informed_improved_keeps_the_scan_unless_training_beats_it(tiny_dataset, tmp_path):
     from conftest import REPO
-
     from tfbinding.models.inference import load_model
 
     summary = train_model(tiny_dataset, "improved", tmp_path / "improved", TINY, threads=1,

@@ -10,8 +10,8 @@ import numpy as np
 import pysam
 import pytest
 from sklearn.metrics import roc_auc_score
-from test_attribution import save_motif_model
 
+from helpers import save_motif_model
 from tfbinding.data.prepare_genome import prepare_fasta
 from tfbinding.errors import InputError
 from tfbinding.interpret.score_variants import TSV_COLUMNS, log2_odds_ratio, score_vcf

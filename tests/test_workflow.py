@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, demo_config, run_snakemake
 
 import tfbinding
+from conftest import REPO, demo_config, run_snakemake
 
 pytestmark = pytest.mark.slow
 ARRAYS = ("X", "y", "w", "ids")

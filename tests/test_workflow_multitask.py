@@ -7,9 +7,9 @@ import gzip
 import numpy as np
 import pyBigWig
 import pytest
-from conftest import DEMO, demo_config, run_snakemake
 
 import tfbinding
+from conftest import DEMO, demo_config, run_snakemake
 
 pytestmark = pytest.mark.slow
 

@@ -41,7 +41,8 @@ def check_model(name: str, choices: tuple[str, ...] = TRAINED_MODELS) -> None:
 def is_task_table(peaks: object) -> bool:
     """Whether a config's ``peaks`` value names a task table (a path ending in ``.tsv`` or
     ``.tsv.gz``, read by :func:`tfbinding.io.bed.read_task_table`) rather than one peaks
-    source or a list of tasks."""
+    source or a list of tasks.
+    """
     return isinstance(peaks, str) and peaks.lower().endswith(TASK_TABLE_SUFFIXES)
 
 

@@ -24,7 +24,8 @@ def covered_before(positions: np.ndarray, starts: np.ndarray, ends: np.ndarray) 
 def overlap_bp(win_starts: np.ndarray, win_ends: np.ndarray, starts: np.ndarray,
                ends: np.ndarray) -> np.ndarray:
     """Bases of each window ``[win_starts, win_ends)`` covered by the disjoint, sorted
-    intervals ``[starts, ends)`` (for example, merged peaks)."""
+    intervals ``[starts, ends)`` (for example, merged peaks).
+    """
     return covered_before(win_ends, starts, ends) - covered_before(win_starts, starts, ends)
 
 

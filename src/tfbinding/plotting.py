@@ -23,7 +23,8 @@ def save_figure(figure, path: str | os.PathLike, dpi: int = 100) -> None:
 
 def plot_history(history: list[dict[str, float]], title: str, path: str | os.PathLike) -> None:
     """Loss, ROC AUC and PR AUC per epoch, train and valid, side by side; train is drawn
-    both as Keras' running figure (dropout on) and scored after the epoch (dropout off)."""
+    both as Keras' running figure (dropout on) and scored after the epoch (dropout off).
+    """
     epochs = [row["epoch"] + 1 for row in history]
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.5))
     for axis, (key, label) in zip(axes, (("loss", "loss"), ("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"))):
@@ -41,7 +42,8 @@ def plot_history(history: list[dict[str, float]], title: str, path: str | os.Pat
 
 def plot_curves(labels: np.ndarray, scores: dict[str, np.ndarray], out: Path, task: str | None = None) -> None:
     """``roc.png`` and ``pr.png`` in ``out``, every model on each; a ``task`` is named in
-    the titles."""
+    the titles.
+    """
     for kind, (x, y, xlabel, ylabel) in {"roc": ("fpr", "tpr", "false positive rate", "true positive rate"),
                                          "pr": ("recall", "precision", "recall", "precision")}.items():
         figure, axis = plt.subplots(figsize=(5, 5))

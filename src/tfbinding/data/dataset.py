@@ -291,7 +291,8 @@ def _signals_summary(chroms: list[str], prefixes: Sequence[os.PathLike | str],
 
 def _signal_inputs(signals: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The manifest's ``inputs.signals``: each channel's bigWig (path, size, sha256) and the
-    URL it was downloaded from (None for a local file), where the channel names its file."""
+    URL it was downloaded from (None for a local file), where the channel names its file.
+    """
     entries = []
     for signal in signals:
         if signal.get("file"):

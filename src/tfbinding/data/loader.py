@@ -45,7 +45,8 @@ class Dataset:
     @property
     def tasks(self) -> list[str]:
         """The task names: ``manifest["tasks"]`` (``task0, task1, ...`` if it names none),
-        or one unnamed task (``[""]``)."""
+        or one unnamed task (``[""]``).
+        """
         y = self.train["y"]
         count = int(y.shape[1]) if np.ndim(y) == 2 else 1
         if count == 1:

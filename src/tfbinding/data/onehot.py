@@ -144,7 +144,8 @@ PathLike = str | os.PathLike
 
 def build_onehot(split_table: PathLike, fasta: PathLike, chrom: str, prefix: PathLike) -> list[Path]:
     """One-hot encode the windows of ``chrom`` (with flanks), one ``<prefix>.<split>.npy``
-    per split, rows ordered by start. Returns the three paths."""
+    per split, rows ordered by start. Returns the three paths.
+    """
     sequence = Genome(fasta).sequence(chrom)  # its alphabet was checked by the windows step
     table = read_arrays(split_table, (keys.CHROMS, keys.CHROM_INDEX, keys.SPLIT, keys.STARTS,
                                       keys.LENGTH, keys.FLANK))

@@ -35,7 +35,8 @@ class FastaScan:
 
 def _scan_blocks(source: BinaryIO, path: object, sink: BinaryIO | None) -> FastaScan:
     """Read ``source`` in blocks of whole lines, collect record names, check for
-    duplicates and CR bytes, and copy the lines (CR removed) to ``sink`` if given."""
+    duplicates and CR bytes, and copy the lines (CR removed) to ``sink`` if given.
+    """
     names: list[str] = []
     first_line: dict[str, int] = {}
     has_cr = False

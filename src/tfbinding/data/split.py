@@ -159,7 +159,8 @@ def crosses_block(starts: np.ndarray, span_start_offset: int, span_end_offset: i
 def block_split(chroms: np.ndarray, starts: np.ndarray, block_size: int, fractions: Sequence[float],
                 seed: int) -> np.ndarray:
     """Contiguous genomic blocks of ``block_size`` bp, shuffled with ``seed`` and cut by
-    ``fractions`` of the blocks."""
+    ``fractions`` of the blocks.
+    """
     blocks = block_ids(chroms, starts, block_size)
     n_blocks = int(blocks.max(initial=-1)) + 1
     order = np.random.default_rng(seed).permutation(n_blocks)
@@ -227,7 +228,8 @@ class LabelledWindows:
     @property
     def any_positive(self) -> np.ndarray:
         """1 where a window is positive for some task, else 0 (uint8): the class that
-        stratifies the split, downsampling and GC matching. With one task, its labels."""
+        stratifies the split, downsampling and GC matching. With one task, its labels.
+        """
         if self.labels.ndim == 1:
             return self.labels
         return np.any(self.labels == 1, axis=1).astype(np.uint8)
@@ -287,7 +289,8 @@ def assign_splits(windows: LabelledWindows, spec: SplitSpec, length: int, flank:
 
 def downsample_negatives(windows: LabelledWindows, assignment: np.ndarray, spec: SplitSpec) -> None:
     """Keep a seeded ``negative_fraction`` of the negatives of train and valid (test stays
-    whole, so evaluation sees the real class balance); mark the others dropped and count them."""
+    whole, so evaluation sees the real class balance); mark the others dropped and count them.
+    """
     if spec.negative_fraction >= 1.0:
         return
     rng = np.random.default_rng([spec.seed, 1])

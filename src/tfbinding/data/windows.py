@@ -30,7 +30,8 @@ N_FRACTION = "n_fraction"
 
 def tile(chrom_size: int, length: int, stride: int, offset: int = 0) -> np.ndarray:
     """Starts ``offset, offset + stride, …`` below ``chrom_size`` (the last ones may run past
-    the end; :func:`select_windows` drops and counts them)."""
+    the end; :func:`select_windows` drops and counts them).
+    """
     if offset >= chrom_size:
         return np.zeros(0, dtype=np.int64)
     return np.arange(offset, chrom_size, stride, dtype=np.int64)

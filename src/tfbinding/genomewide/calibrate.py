@@ -15,7 +15,8 @@ from tfbinding.models.metrics import threshold_at_fdr
 
 def fdr_threshold(labels: np.ndarray, scores: np.ndarray, fdr: float) -> dict:
     """The lowest score whose windows at or above it have an FDR of at most ``fdr``, with
-    the FDR, calls and recall it reaches on these windows."""
+    the FDR, calls and recall it reaches on these windows.
+    """
     threshold = threshold_at_fdr(labels, scores, fdr)
     called = scores >= threshold
     achieved = float(np.mean(labels[called] == 0)) if called.any() else 0.0
@@ -64,7 +65,8 @@ def calibrate_threshold(model_dir: str | os.PathLike, model_name: str, dataset_d
 
 def read_thresholds(result: dict) -> float | dict[str, float]:
     """The threshold(s) of a ``threshold.json``: a float, or one per task; a null (no
-    threshold reached the FDR) is +inf, so no site is called."""
+    threshold reached the FDR) is +inf, so no site is called.
+    """
     def value(entry):
         return float("inf") if entry["threshold"] is None else float(entry["threshold"])
 

@@ -1,6 +1,7 @@
 """Score every window of a chromosome with a trained model, streaming in chunks, and write
 a bedGraph, a bigWig, called sites and (where peaks are known) held-out metrics: one set
-per task for a multi-task model; a signal model reads its bigWigs over the windows."""
+per task for a multi-task model; a signal model reads its bigWigs over the windows.
+"""
 from __future__ import annotations
 
 import logging
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 def prediction_stem(out_dir: str | os.PathLike, chrom: str, task: str = "") -> Path:
     """``<out_dir>/<chrom>`` for a single-task model, ``<out_dir>/<chrom>.<task>`` for a task
     of a multi-task one; its tracks are the stem plus ``.bedGraph``, ``.bw`` and
-    ``.sites.narrowPeak``."""
+    ``.sites.narrowPeak``.
+    """
     return Path(out_dir) / (f"{chrom}.{task}" if task else chrom)
 
 

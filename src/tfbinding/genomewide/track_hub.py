@@ -28,7 +28,8 @@ def _checked_name(value: str, what: str) -> str:
 
 def track_db(tracks: Mapping[str, str], model: str, name: str) -> str:
     """``trackDb.txt``: one bigWig track per task (``{label: relative bigDataUrl}``),
-    probabilities shown on a fixed 0–1 scale."""
+    probabilities shown on a fixed 0–1 scale.
+    """
     stanzas = []
     for label, url in tracks.items():
         task = f" {label}" if label else ""

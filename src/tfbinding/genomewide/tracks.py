@@ -1,5 +1,6 @@
 """Genome tracks from per-window scores: a per-base mean track (bedGraph, bigWig) and
-called sites (merged windows above a threshold). All coordinates 0-based, half-open."""
+called sites (merged windows above a threshold). All coordinates 0-based, half-open.
+"""
 from __future__ import annotations
 
 import os
@@ -128,7 +129,8 @@ def call_sites(starts: np.ndarray, length: int, scores: np.ndarray, threshold: f
 
 def write_sites(path: str | os.PathLike, chrom: str, sites: Sites) -> None:
     """Sites as BED in narrowPeak layout: name, score 0-1000, strand '.', the best
-    probability as signalValue, -1 p/q values, and the summit offset."""
+    probability as signalValue, -1 p/q values, and the summit offset.
+    """
     with atomic_path(path) as tmp, open(tmp, "w") as handle:
         for index, (start, end, score, summit) in enumerate(zip(
                 sites.starts.tolist(), sites.ends.tolist(), sites.scores.tolist(), sites.summits.tolist())):

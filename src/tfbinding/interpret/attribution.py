@@ -118,7 +118,8 @@ def logit_function(model, task: int = 0) -> Callable:
 def _rc_tf(x):
     """The reverse complement of model inputs: A, C, G, T reversed and complemented, any
     signal channels after them reversed along the length only (as
-    :func:`tfbinding.models.inference.reverse_complement`)."""
+    :func:`tfbinding.models.inference.reverse_complement`).
+    """
     import tensorflow as tf
 
     channels = x.shape[-1]
@@ -160,7 +161,8 @@ _EXPLAINERS_KEPT = 4
 
 def _explainer(model, rc_average: bool, task: int = 0) -> _Explainer:
     """The compiled functions of ``model``, built once per model, strand mode and task (the
-    last :data:`_EXPLAINERS_KEPT` are kept, so TensorFlow traces each only once)."""
+    last :data:`_EXPLAINERS_KEPT` are kept, so TensorFlow traces each only once).
+    """
     key = (id(model), bool(rc_average), int(task))
     if key in _EXPLAINERS and _EXPLAINERS[key][0] is model:
         _EXPLAINERS.move_to_end(key)

@@ -112,7 +112,8 @@ class ModiscoSettings:
     def for_length(cls, length: int, **overrides) -> "ModiscoSettings":
         """Settings for windows of ``length`` bp: the short-window defaults below 200 bp,
         TF-MoDISco-lite's command-line defaults (window 20, flanks 5 and 10, trim to 30)
-        from 400 bp, in between linearly. ``overrides`` replace any field."""
+        from 400 bp, in between linearly. ``overrides`` replace any field.
+        """
         weight = float(np.clip((length - 200) / 200, 0.0, 1.0))
         values = {
             "sliding_window_size": round(15 + 5 * weight),
@@ -212,7 +213,8 @@ class Match:
 
 def trim_span(cwm: np.ndarray, threshold: float = 0.3) -> tuple[int, int]:
     """``[start, end)`` from the first to the last position whose summed absolute
-    contribution is at least ``threshold`` times the highest."""
+    contribution is at least ``threshold`` times the highest.
+    """
     score = np.abs(cwm).sum(axis=1)
     if not score.any():
         return 0, len(cwm)
@@ -273,7 +275,8 @@ def run_modisco(one_hot: np.ndarray, hypothetical: np.ndarray, settings: Modisco
 def _best_alignment(a: np.ndarray, b: np.ndarray, min_overlap: int) -> tuple[float, int]:
     """Highest Pearson correlation of two ``(w, 4)`` matrices over their overlapping rows,
     and the offset of ``b``'s first row in ``a``'s frame, over all overlaps of at least
-    ``min_overlap`` rows."""
+    ``min_overlap`` rows.
+    """
     best = (-1.0, 0)
     for offset in range(-(len(b) - min_overlap), len(a) - min_overlap + 1):
         first, last = max(0, offset), min(len(a), offset + len(b))
@@ -287,7 +290,8 @@ def _union(a: np.ndarray, b: np.ndarray, offset: int, weight_a: int, weight_b: i
            fill: float = 0.0) -> np.ndarray:
     """``a`` and ``b`` (``b`` starting at ``offset`` in ``a``'s frame) on their union of rows,
     averaged by seqlet counts; where only one has rows, the other counts as ``fill`` (no
-    contribution, or uniform letters), so one pattern's flank is not taken at full weight."""
+    contribution, or uniform letters), so one pattern's flank is not taken at full weight.
+    """
     start, end = min(0, offset), max(len(a), offset + len(b))
     padded_a = np.full((end - start, 4), fill, dtype=np.float64)
     padded_b = np.full((end - start, 4), fill, dtype=np.float64)

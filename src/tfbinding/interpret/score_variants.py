@@ -76,7 +76,8 @@ SCORE_COLUMNS = ("ref_score", "alt_score", "delta", "log2_odds_ratio")
 
 def tsv_columns(tasks: Sequence[str] = ("",)) -> tuple[str, ...]:
     """The table's columns: :data:`SCORE_COLUMNS` once (one unnamed task), or
-    ``<column>_<task>`` for each task in turn."""
+    ``<column>_<task>`` for each task in turn.
+    """
     scores = [f"{column}_{task}" if task else column for task in tasks for column in SCORE_COLUMNS]
     return ("chrom", "pos", "id", "ref", "alt", *scores, "flag")
 
@@ -179,7 +180,8 @@ def score_snvs(model, genome, snvs: SnvTable, rc_average: bool = False,
 def _score_centred(model, sequence: np.ndarray, length: int, reader, rc_average: bool, batch_size: int,
                    positions: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Probabilities of the windows centred on ``positions`` with base ``codes`` at the
-    centre; a signal model's signal (``reader``) is read over the same windows."""
+    centre; a signal model's signal (``reader``) is read over the same windows.
+    """
     from tfbinding.models.inference import predict_probabilities
 
     centre = length // 2
@@ -206,7 +208,8 @@ def score_columns(ref_score: np.ndarray, alt_score: np.ndarray) -> np.ndarray:
 def write_table(snvs: SnvTable, ref_score: np.ndarray, alt_score: np.ndarray,
                 mismatch: np.ndarray, path: str | os.PathLike, tasks: Sequence[str] = ("",)) -> None:
     """Write the per-SNV table (:func:`tsv_columns` of ``tasks``), atomically; scores are
-    ``(n,)`` for one task, ``(n, T)`` for T."""
+    ``(n,)`` for one task, ``(n, T)`` for T.
+    """
     values = score_columns(ref_score, alt_score)
     flag = np.where(mismatch, "ref_mismatch", ".")
     lines = ["\t".join(tsv_columns(tasks))]

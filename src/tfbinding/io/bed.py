@@ -227,7 +227,8 @@ def _check_names(path: Path, what: str, names: set[str], sizes: Mapping[str, int
 
 def merge_intervals(starts: np.ndarray, ends: np.ndarray, chrom: str = "chr") -> tuple[np.ndarray, np.ndarray]:
     """Union of intervals on one chromosome via ``bedtools merge``: sorted, disjoint,
-    with touching intervals joined."""
+    with touching intervals joined.
+    """
     if len(starts) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     order = np.lexsort((ends, starts))
@@ -314,7 +315,8 @@ def read_task_table(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 def _task_source(path: Path, number: int, row: Mapping[str, str]) -> str | dict[str, str]:
     """A task table row's peaks source: a URL, or a local path resolved against the table's
-    folder (which must exist), with the row's checksums if any."""
+    folder (which must exist), with the row's checksums if any.
+    """
     source = row["peaks"]
     if not source:
         raise located(path, number, f"task {row['name']!r} has no peaks file", _TABLE_ADVICE)

@@ -40,7 +40,8 @@ def _signal_block(bw, bigwig: str | os.PathLike, chrom: str, chrom_size: int, st
 
     One ``bw.values`` call covers the block's whole range, transformed once; the rows are
     cut out of it as sliding-window views, by fancy indexing. Only a range that holds a NaN
-    is checked row by row (a NaN between two windows is no error)."""
+    is checked row by row (a NaN between two windows is no error).
+    """
     first = int(starts[0]) - flank                     # the range's first position (may be < 0)
     values = np.zeros(int(starts[-1]) - first + span, dtype=np.float32)
     lo, hi = max(first, 0), min(first + len(values), chrom_size)
@@ -235,7 +236,8 @@ def require_signals(model, tracks: SignalTracks | None, what: str) -> SignalTrac
 def tracks_from_args(bigwigs: Sequence[str] | None, transforms: Sequence[str] | None, missing: str,
                      dataset: str | os.PathLike | None = None) -> SignalTracks | None:
     """Tracks from command-line values: ``--bigwigs`` with ``--transforms`` (default ``none``
-    each), or else the dataset's manifest; None when neither gives any."""
+    each), or else the dataset's manifest; None when neither gives any.
+    """
     if bigwigs:
         transforms = list(transforms or ["none"] * len(bigwigs))
         return SignalTracks(tuple(map(str, bigwigs)), tuple(transforms), missing)

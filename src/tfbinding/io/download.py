@@ -90,7 +90,8 @@ def _megabytes(size: float) -> str:
 class _Progress:
     """Progress lines in the log: every :data:`PROGRESS_STEP` of a file of at least
     ``min_bytes`` (every :data:`PROGRESS_EVERY_BYTES` when the length is unknown), with
-    the bytes so far, the share, and the rate of this connection."""
+    the bytes so far, the share, and the rate of this connection.
+    """
 
     def __init__(self, name: str, offset: int, total: int | None, min_bytes: int):
         self.name, self.offset, self.total = name, offset, total
@@ -117,7 +118,8 @@ class _Progress:
 @contextlib.contextmanager
 def _locked_part(part: Path, url: str) -> Iterator[BinaryIO]:
     """Open (create) the ``.part`` file for appending, locked against a second download of
-    the same file; an empty one is removed when done."""
+    the same file; an empty one is removed when done.
+    """
     handle = open(part, "a+b")
     try:
         try:
@@ -142,7 +144,8 @@ def _discard(part: Path, handle: BinaryIO) -> None:
 
 def _resume_from(part: Path, handle: BinaryIO, url: str) -> tuple[int, str | None]:
     """The bytes to keep and the ``If-Range`` validator (None where the server named no
-    version): (0, None) unless the part came from this URL over HTTP(S)."""
+    version): (0, None) unless the part came from this URL over HTTP(S).
+    """
     size = handle.seek(0, os.SEEK_END)
     if size == 0 or not url.startswith(("http://", "https://")):
         if size:

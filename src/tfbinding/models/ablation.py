@@ -1,6 +1,7 @@
 """The study's ablation, checked rather than asserted: from each model's training history,
 its best train and valid ROC/PR AUC, the epoch of the best, the train-valid gap, and
-whether ``no_dropout`` overfits, ``no_weights`` lags and ``full`` is the best of the three."""
+whether ``no_dropout`` overfits, ``no_weights`` lags and ``full`` is the best of the three.
+"""
 from __future__ import annotations
 
 import csv
@@ -20,14 +21,16 @@ def read_history(path: str | os.PathLike) -> list[dict[str, float]]:
 def train_metric(row: dict[str, float], metric: str) -> float:
     """An epoch's train ``metric`` (``"roc_auc"`` or ``"pr_auc"``) in inference mode
     (``train_<metric>``, dropout off); histories written before that column existed give
-    Keras' running, dropout-on figure."""
+    Keras' running, dropout-on figure.
+    """
     return row.get(f"train_{metric}", row[metric])
 
 
 def summarise_history(history: list[dict[str, float]]) -> dict[str, float]:
     """Best train and valid ROC/PR AUC over the epochs, the best epoch (by valid PR AUC,
     1-based, as checkpointed) and the train-valid PR AUC gap at that epoch. Train figures
-    are the inference-mode ones (:func:`train_metric`)."""
+    are the inference-mode ones (:func:`train_metric`).
+    """
     best = max(history, key=lambda row: row["val_pr_auc"])
     return {
         "epochs_run": len(history),

@@ -52,7 +52,8 @@ def pack_targets(y: np.ndarray, w: np.ndarray) -> np.ndarray:
 @keras.saving.register_keras_serializable(package="tfbinding")
 class MaskedBinaryCrossentropy(keras.losses.Loss):
     """``sum(w * bce(y, p)) / sum(w)`` over the batch's windows and tasks, from
-    ``y_true = [y | w]`` ``(n, 2T)``: entries with ``w == 0`` contribute nothing."""
+    ``y_true = [y | w]`` ``(n, 2T)``: entries with ``w == 0`` contribute nothing.
+    """
 
     def __init__(self, tasks: int, name: str = "masked_binary_crossentropy", **kwargs):
         super().__init__(name=name, **kwargs)
@@ -74,7 +75,8 @@ class MaskedBinaryCrossentropy(keras.losses.Loss):
 @keras.saving.register_keras_serializable(package="tfbinding")
 class MaskedAUC(keras.metrics.AUC):
     """Keras' AUC per task on the unmasked entries (``w > 0`` in ``y_true = [y | w]``),
-    averaged over the tasks."""
+    averaged over the tasks.
+    """
 
     def __init__(self, tasks: int, curve: str = "ROC", name: str | None = None, **kwargs):
         kwargs.pop("multi_label", None), kwargs.pop("num_labels", None)
@@ -115,7 +117,8 @@ class LinearWarmUp(keras.optimizers.schedules.LearningRateSchedule):
 
 def make_optimizer(config: TrainingConfig, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
     """The study models' optimizer: Adam, or SGD with momentum and a linear warm-up; both
-    clip the gradient norm at ``config.clipnorm`` (0 turns clipping off)."""
+    clip the gradient norm at ``config.clipnorm`` (0 turns clipping off).
+    """
     clip = {"clipnorm": config.clipnorm} if config.clipnorm else {}
     if config.optimizer == "sgd":
         rate = (LinearWarmUp(config.learning_rate, config.warmup_epochs * steps_per_epoch)
@@ -159,7 +162,8 @@ class MotifScan(keras.layers.Layer):
 def motif_filters(pwm: np.ndarray, filters: int, kernel: int, seed: int = 0, channels: int = 4) -> np.ndarray:
     """First-layer kernel ``(kernel, channels, filters)``: filter 0 the matrix, filter 1 its
     reverse complement (centred, each position zero-mean, scaled to max |w| = 1; zero on any
-    signal channel), the rest He-normal."""
+    signal channel), the rest He-normal.
+    """
     weights = np.array(keras.initializers.HeNormal(seed)((kernel, channels, filters)))
     width = min(len(pwm), kernel)
     first = (kernel - width) // 2
@@ -265,7 +269,8 @@ def build_model(model_name: str, input_length: int, config: TrainingConfig = Tra
                 tasks: int = 1, channels: int = 4) -> keras.Model:
     """Build and compile one of :data:`tfbinding.config.TRAINED_MODELS` (see the builders):
     ``tasks`` sigmoid outputs (1: today's models exactly), ``channels`` input channels
-    (4 one-hot, plus any signal channels)."""
+    (4 one-hot, plus any signal channels).
+    """
     check_model(model_name)
     if model_name == "improved":
         return build_improved_model(input_length, config, pwm, scan_fit, prior, tasks, channels)
@@ -277,7 +282,8 @@ def build_model(model_name: str, input_length: int, config: TrainingConfig = Tra
 def fit_scan_logistic(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None,
                       iterations: int = 25) -> tuple[float, float]:
     """``(a, b)`` of a weighted one-feature logistic regression ``P(y) = sigmoid(a*s + b)``
-    (Newton's method, a small ridge for stability)."""
+    (Newton's method, a small ridge for stability).
+    """
     s = np.asarray(scores, dtype=np.float64).ravel()
     y = np.asarray(labels, dtype=np.float64).ravel()
     w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=np.float64).ravel()

@@ -33,7 +33,8 @@ _LABELS = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "recall_at_10_fdr": "recall
 
 def _score_test(dataset_dir, model_dirs, motif):
     """(ids, labels, weights, tasks, {model: scores}); labels, weights and trained models'
-    scores ``(n,)`` for one task, ``(n, T)`` for T; the motif scan always ``(n,)``."""
+    scores ``(n,)`` for one task, ``(n, T)`` for T; the motif scan always ``(n,)``.
+    """
     data = load_dataset(dataset_dir)
     X, S = data.test["X"], data.test.get("S")
     tasks = data.tasks
@@ -51,7 +52,8 @@ def _score_test(dataset_dir, model_dirs, motif):
 def score_test_split(dataset_dir: str | os.PathLike, model_dirs: dict[str, str | os.PathLike],
                      motif: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """(ids, labels, {model: scores}) on the test split (``(n, T)`` labels and trained
-    models' scores for a multi-task dataset)."""
+    models' scores for a multi-task dataset).
+    """
     ids, labels, _, _, scores = _score_test(dataset_dir, model_dirs, motif)
     return ids, labels, scores
 
@@ -78,7 +80,8 @@ def evaluate_models(dataset_dir: str | os.PathLike, model_dirs: dict[str, str | 
                     out_dir: str | os.PathLike, motif: str | os.PathLike | None = None,
                     bootstrap: int = 1000, seed: int = 0) -> dict:
     """Write ``metrics.json``, ``metrics.md``, ``roc.png``, ``pr.png`` and
-    ``test_scores.npz`` into ``out_dir``; return the metrics."""
+    ``test_scores.npz`` into ``out_dir``; return the metrics.
+    """
     ids, labels, weights, tasks, scores = _score_test(dataset_dir, model_dirs, motif)
     if len(tasks) > 1:
         return _evaluate_tasks(ids, labels, weights, tasks, scores, model_dirs, Path(out_dir), motif,
@@ -147,7 +150,8 @@ def _evaluate_tasks(ids, labels, weights, tasks, scores, model_dirs, out: Path, 
 
 def metrics_tables(result: dict) -> str:
     """Markdown: one :func:`metrics_table` per task of a multi-task result (windows whose
-    label is masked for a task are left out of its table)."""
+    label is masked for a task are left out of its table).
+    """
     parts = []
     for task, counts in result["tasks"].items():
         single = {**counts, "bootstrap": result["bootstrap"],

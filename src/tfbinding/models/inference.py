@@ -174,7 +174,8 @@ def reverse_complement(X: np.ndarray) -> np.ndarray:
 
 def with_signals(X: np.ndarray, S: np.ndarray | None) -> np.ndarray:
     """One-hot windows with their signal channels after A, C, G, T: ``(n, L, 4 + S)``
-    float32; ``X`` itself when ``S`` is None."""
+    float32; ``X`` itself when ``S`` is None.
+    """
     if S is None:
         return X
     return np.concatenate((np.asarray(X, dtype=np.float32), np.asarray(S, dtype=np.float32)), axis=-1)

@@ -1,5 +1,6 @@
 """Classification metrics in numpy: exact ROC AUC, average precision, recall at an FDR,
-and bootstrap confidence intervals. They agree with scikit-learn (tested)."""
+and bootstrap confidence intervals. They agree with scikit-learn (tested).
+"""
 from __future__ import annotations
 
 from typing import Callable
@@ -48,7 +49,8 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
     """Average precision, the area under the PR curve as scikit-learn defines it:
-    ``sum over thresholds of (R_n - R_{n-1}) * P_n``."""
+    ``sum over thresholds of (R_n - R_{n-1}) * P_n``.
+    """
     labels, scores = _as_arrays(labels, scores)
     positives = labels.sum()
     if positives == 0:
@@ -61,7 +63,8 @@ def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def recall_at_fdr(labels: np.ndarray, scores: np.ndarray, fdr: float) -> float:
     """The highest recall at a threshold whose false discovery rate is at most ``fdr``
-    (as in the ENCODE-DREAM challenge)."""
+    (as in the ENCODE-DREAM challenge).
+    """
     labels, scores = _as_arrays(labels, scores)
     positives = labels.sum()
     if positives == 0:
@@ -73,7 +76,8 @@ def recall_at_fdr(labels: np.ndarray, scores: np.ndarray, fdr: float) -> float:
 
 def threshold_at_fdr(labels: np.ndarray, scores: np.ndarray, fdr: float) -> float:
     """The lowest score threshold at which the windows scoring at or above it have a false
-    discovery rate of at most ``fdr``; +inf when no threshold reaches it."""
+    discovery rate of at most ``fdr``; +inf when no threshold reaches it.
+    """
     labels, scores = _as_arrays(labels, scores)
     true_pos, false_pos = _sorted_counts(labels, scores)
     thresholds = np.unique(scores)[::-1]  # the distinct scores, high to low, as in _sorted_counts
@@ -115,7 +119,8 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 def evaluate_scores(labels: np.ndarray, scores: np.ndarray, bootstrap: int = 1000,
                     seed: int = 0) -> dict[str, dict[str, float]]:
     """Each metric with a bootstrap 95% interval (percentiles of ``bootstrap`` resamples
-    drawn with ``seed``)."""
+    drawn with ``seed``).
+    """
     labels = np.asarray(labels).ravel()
     scores = np.asarray(scores, dtype=np.float64).ravel()
     rng = np.random.default_rng(seed)

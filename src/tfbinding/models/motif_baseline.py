@@ -1,5 +1,6 @@
 """The motif baseline: score each window by its best match to a JASPAR position weight
-matrix on either strand. No training."""
+matrix on either strand. No training.
+"""
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Train one model on a built dataset: seeded, deterministic, best checkpoint by
-validation PR AUC, with its history and training curves."""
+validation PR AUC, with its history and training curves.
+"""
 from __future__ import annotations
 
 import logging
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 
 def _positive_prior(data, weighted: bool) -> float | list[float]:
     """The positive fraction the loss sees on train: 0.5 under balanced weights; one per
-    task for a multi-task dataset (masked labels left out)."""
+    task for a multi-task dataset (masked labels left out).
+    """
     tasks = data.tasks
     if len(tasks) > 1:
         y = np.asarray(data.train["y"], dtype=np.float64)
@@ -64,7 +66,8 @@ def _train_evaluation(train: dict, reverse_complement_average: bool, seed: int):
     study's ``model.evaluate(train)`` did) after each epoch and adds ``train_roc_auc`` and
     ``train_pr_auc`` to the epoch's logs (so to ``history.csv``). Keras' own ``roc_auc`` is
     a running average over the epoch's batches, taken with dropout on, which understates
-    what the model has learned, most of all for the study's dropout-heavy ``full``."""
+    what the model has learned, most of all for the study's dropout-heavy ``full``.
+    """
     import keras
 
     n = len(train["y"])
@@ -97,7 +100,8 @@ CHALLENGE_MIN_POSITIVES = 50
 def beats_reference(labels: np.ndarray, candidate: np.ndarray, reference: np.ndarray, seed: int = 0,
                     resamples: int = CHALLENGE_RESAMPLES) -> float:
     """Share of paired bootstrap resamples of the windows in which ``candidate``'s PR AUC
-    exceeds ``reference``'s (both scored on the same resampled windows)."""
+    exceeds ``reference``'s (both scored on the same resampled windows).
+    """
     rng = np.random.default_rng(seed)
     wins = 0
     for _ in range(resamples):
@@ -111,7 +115,8 @@ def _challenger_checkpoint(path, valid: dict, scan: np.ndarray, seed: int):
     only when it is the best so far on validation PR AUC, is not worse in ROC AUC, and
     beats the scan's PR AUC in at least :data:`CHALLENGE_CONFIDENCE` of paired bootstrap
     resamples (drawn only for such a contender): a lucky epoch must not replace the scan. With fewer than
-    :data:`CHALLENGE_MIN_POSITIVES` validation positives, none does."""
+    :data:`CHALLENGE_MIN_POSITIVES` validation positives, none does.
+    """
     import keras
 
     labels = np.asarray(valid["y"]).ravel()

@@ -145,7 +145,8 @@ def _variants(rng: np.random.Generator, sequences: dict[str, np.ndarray], peaks:
     """VCF records: SNVs that break planted AP-1 sites (the site's G at offset 1 becomes C:
     TGA[CG]TCA -> TCA[CG]TCA), and background SNVs outside peaks. The broken sites are
     isolated, with no other AP-1 site within 300 bp (the span a flanked model reads), so
-    that one SNV can change a window's score; sites inside peaks come in clusters."""
+    that one SNV can change a window's score; sites inside peaks come in clusters.
+    """
     records = []
     for name, seq in sequences.items():
         upper = seq.tobytes().upper()

@@ -167,7 +167,8 @@ class SimulatedGenome:
 
     def write(self, out_dir: str | os.PathLike) -> dict[str, Path]:
         """Write :meth:`files` into ``out_dir`` (``.gz`` as plain gzip with mtime 0, so
-        the same genome gives the same bytes); return ``{file name: path}``."""
+        the same genome gives the same bytes); return ``{file name: path}``.
+        """
         written = {}
         for name, content in self.files().items():
             path = Path(out_dir) / name
