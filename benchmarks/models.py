@@ -283,7 +283,7 @@ def demo(args: argparse.Namespace) -> dict:
             claims = ablation_claims({name: summarise_history(read_history(work / key / f"seed{seed}" / name /
                                                                            "history.csv"))
                                       for name in summary if name != "improved"})
-            print(f"- seed {seed}: " + "; ".join(f"{claim}: {'yes' if verdict['holds'] else 'no'}"
+            print(f"- seed {seed}: " + "; ".join(f"{claim}: {verdict['verdict']}"
                                                  for claim, verdict in claims.items()))
     return results
 

@@ -59,3 +59,31 @@ def test_several_tasks_are_named_as_means(tmp_path):
     report = ablation_report({"full": folder}, ["JUND", "EBOX"])
     assert report["mean_over_tasks"] == ["JUND", "EBOX"]
     assert ablation_table(report).startswith("Train and valid figures are means over the tasks (JUND, EBOX)")
+
+
+def test_a_claim_that_rests_on_a_model_that_learned_nothing_is_not_answered():
+    summaries = {"no_dropout": summarise_history(history([0.5, 0.95], [0.4, 0.45])),
+                 "no_weights": summarise_history(history([0.2, 0.4], [0.2, 0.35])),
+                 "full": summarise_history(history([0.5, 0.6], [0.45, 0.55]))}
+    claims = ablation_claims(summaries, {"full": "best train ROC AUC 0.526 < 0.55"})
+    for claim in ("no_dropout overfits", "no_weights lags", "full is the best of the three"):
+        assert claims[claim]["holds"] is None
+        assert claims[claim]["verdict"].startswith("undecided: full did not learn (best train ROC AUC 0.526")
+    claims = ablation_claims(summaries, {"no_dropout": "stuck at the prior"})
+    assert claims["no_dropout overfits"]["holds"] is None and claims["no_weights lags"]["verdict"] == "yes"
+
+
+def test_report_reads_the_not_learned_status_from_the_history(tmp_path):
+    header = "epoch,loss,pr_auc,roc_auc,val_pr_auc,val_roc_auc,train_roc_auc,train_pr_auc," \
+             "train_log_loss,train_prior_log_loss\n"
+    rows = {"full": "0,0.69,0.01,0.52,0.01,0.50,0.529,0.005,0.6935,0.6931\n",   # the 0.529
+            "no_weights": "0,0.02,0.02,0.70,0.02,0.60,0.700,0.020,0.0230,0.0250\n"}
+    for name, row in rows.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "history.csv").write_text(header + row)
+    report = ablation_report({name: tmp_path / name for name in rows})
+    assert "0.529" in report["models"]["full"]["not_learned"]
+    assert "not_learned" not in report["models"]["no_weights"]
+    assert report["claims"]["no_weights lags"]["holds"] is None
+    table = ablation_table(report)
+    assert "| full (not learned) |" in table and "**undecided: full did not learn" in table

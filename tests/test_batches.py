@@ -33,3 +33,64 @@ def test_batches_cast_per_batch_and_keep_x_memory_mapped(tiny_dataset):
     seen = np.concatenate([batches[i][1] for i in range(len(batches))])
     assert seen.sum() == data.train["y"].sum()  # every window once per epoch
     assert len(SplitBatches(data.valid, batch_size=64, weighted=False)[0]) == 2
+
+
+def _imbalanced(n=4000, positives=16, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.zeros((n, 1), np.float32)
+    y[rng.choice(n, positives, replace=False)] = 1
+    w = np.where(y == 1, n / (2 * positives), n / (2 * (n - positives))).astype(np.float32)
+    return {"X": rng.integers(0, 2, (n, 20, 4), dtype=np.uint8), "y": y, "w": w}
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_balanced_batches_hold_the_share_and_keep_the_objective_unbiased(weighted):
+    from tfbinding.models.batches import ResampledBatches
+
+    split = _imbalanced()
+    batches = ResampledBatches(split, batch_size=100, weighted=weighted, positive_share=0.25, steps=40, seed=1)
+    assert len(batches) == 40
+    totals = np.zeros(2)
+    for index in range(len(batches)):
+        _, y, w = batches[index]
+        assert int(y.sum()) == 25                                   # the share, in every batch
+        totals += [w[y[:, 0] == 1].sum(), w[y[:, 0] == 0].sum()]
+    # the batches' weight per class equals the class's weight in the objective on the split
+    target = (np.array([split["w"][split["y"] == 1].sum(), split["w"][split["y"] == 0].sum()]) if weighted
+              else np.array([16.0, 3984.0]))
+    np.testing.assert_allclose(totals / totals.sum(), target / target.sum(), rtol=1e-6)
+
+
+def test_balanced_batches_walk_all_negatives_before_repeating_and_are_seeded():
+    from tfbinding.models.batches import ResampledBatches
+
+    split = _imbalanced(n=1016, positives=16)
+    batches = ResampledBatches(split, batch_size=100, positive_share=0.2, steps=5, seed=2)
+    seen = []
+    for _ in range(2):                                   # two epochs of 5 x 80 negatives < 1000
+        seen += [rows for rows in (batches._rows(i) for i in range(5))]
+        batches.on_epoch_end()
+    negatives = np.concatenate([rows[split["y"][rows, 0] == 0] for rows in seen])
+    assert len(negatives) == 800 and len(np.unique(negatives)) == 800
+    again = ResampledBatches(split, batch_size=100, positive_share=0.2, steps=5, seed=2)
+    np.testing.assert_array_equal(again._rows(3), seen[3])
+
+
+def test_downsampling_keeps_every_positive_and_fresh_negatives_each_epoch():
+    from tfbinding.models.batches import ResampledBatches
+
+    split = _imbalanced()
+    batches = ResampledBatches(split, batch_size=50, positive_share=0.25, mode="downsample", seed=0)
+    first = np.sort(batches.order)
+    assert len(first) == 64 and split["y"][first, 0].sum() == 16
+    batches.on_epoch_end()
+    assert not np.array_equal(np.sort(batches.order), first) and split["y"][batches.order, 0].sum() == 16
+
+
+def test_resampled_batches_refuse_a_multi_task_split():
+    from tfbinding.models.batches import ResampledBatches
+
+    split = _imbalanced()
+    split["y"], split["w"] = np.hstack([split["y"]] * 2), np.hstack([split["w"]] * 2)
+    with pytest.raises(ValueError, match="single-task"):
+        ResampledBatches(split)

@@ -73,3 +73,29 @@ def test_collapse_is_constant_scores_or_a_chance_train_auc():
     assert collapse_reason(np.linspace(0, 1, 50)) is None
     assert "chance" in collapse_reason(np.linspace(0, 1, 50), train_roc_auc=0.51)
     assert collapse_reason(train_roc_auc=0.49) is not None and collapse_reason(train_roc_auc=0.61) is None
+
+
+def _epoch(roc, loss, prior_loss=0.6931):
+    return {"train_roc_auc": roc, "train_log_loss": loss, "train_prior_log_loss": prior_loss}
+
+
+def test_not_learned_when_train_roc_auc_stays_near_chance_or_the_loss_at_the_prior():
+    from tfbinding.models.metrics import not_learned_reason
+
+    # the cases: best train ROC AUC 0.529 (full) let through by the old 0.5 ± 0.02 rule
+    assert "0.529" in not_learned_reason([_epoch(0.51, 0.6935), _epoch(0.529, 0.70)])
+    # ranks a little, but the loss never fell clearly below predicting the prior
+    assert "prior" in not_learned_reason([_epoch(0.60, 0.6935), _epoch(0.64, 22.0)])
+    assert not_learned_reason([_epoch(0.60, 0.6935), _epoch(0.70, 0.66)]) is None
+    assert not_learned_reason([_epoch(0.70, 0.688)]) is not None            # 0.7% below: not clearly
+    assert not_learned_reason([{"roc_auc": 0.5}]) is None                    # no inference-mode columns
+
+
+def test_weighted_log_loss_and_its_prior_baseline_by_hand():
+    from tfbinding.models.train import weighted_log_loss
+
+    labels, weights = np.array([1.0, 0.0, 0.0, 0.0]), np.array([3.0, 1.0, 1.0, 1.0])
+    loss, prior = weighted_log_loss(labels, weights, np.full(4, 0.5))
+    assert loss == pytest.approx(np.log(2)) and prior == pytest.approx(np.log(2))   # weighted prior 0.5
+    loss, _ = weighted_log_loss(labels, weights, np.array([0.9, 0.1, 0.1, 0.1]))
+    assert loss == pytest.approx(-np.log(0.9))

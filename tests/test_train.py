@@ -102,3 +102,34 @@ def test_an_epoch_replaces_the_scan_only_when_it_wins_most_paired_resamples():
     assert beats_reference(labels, reference, reference) == 0.0                      # a tie never wins
     noisy = reference + 1e-3 * rng.random(400)
     assert 0.0 < beats_reference(labels, noisy, reference) < 0.9                      # luck, not skill
+
+
+def test_study_models_train_on_balanced_batches_by_default(tiny_dataset, tmp_path):
+    assert TrainingConfig().imbalance == "balanced_batches" and TrainingConfig().improved_imbalance == "weights"
+    summary = train_model(tiny_dataset, "full", tmp_path / "full", TINY, threads=1)
+    assert summary["imbalance"] == "balanced_batches" and summary["status"] in ("ok", "not learned")
+    saved = json.loads((tmp_path / "full" / "training.json").read_text())
+    assert saved["status"] == summary["status"] and saved["training"]["positive_share"] == 0.25
+
+
+@pytest.mark.parametrize("strategy", ["weights", "downsample", "focal"])
+def test_every_imbalance_strategy_trains(tiny_dataset, tmp_path, strategy):
+    from dataclasses import replace
+
+    summary = train_model(tiny_dataset, "no_weights", tmp_path / strategy, replace(TINY, imbalance=strategy),
+                          threads=1)
+    assert summary["imbalance"] == strategy and summary["epochs_run"] == 1
+
+
+def test_a_model_that_learned_nothing_is_reported_so_and_gets_no_metric(tiny_dataset, tmp_path):
+    from dataclasses import replace
+
+    # a learning rate of ~0 leaves the output at the prior: the train loss stays at the prior's
+    frozen = replace(TINY, learning_rate=1e-12)
+    summary = train_model(tiny_dataset, "full", tmp_path / "full", frozen, threads=1)
+    assert summary["status"] == "not learned" and summary["reason"]
+    result = evaluate_models(tiny_dataset, {"full": tmp_path / "full"}, tmp_path / "evaluation", bootstrap=10)
+    assert result["models"]["full"] == {"status": "not learned", "reason": summary["reason"]}
+    table = (tmp_path / "evaluation" / "metrics.md").read_text()
+    assert "| full | not learned |" in table and "Not learned models" in table
+    assert "| full (not learned) |" in (tmp_path / "evaluation" / "ablation.md").read_text()

@@ -92,6 +92,12 @@ class WindowSpec:
 
 
 OPTIMIZERS = ("adam", "sgd")
+#: how training faces a rare positive class (see :class:`tfbinding.models.batches.ResampledBatches`):
+#: ``balanced_batches`` (each batch holds ``positive_share`` positives, reweighted so the loss
+#: stays unbiased), ``weights`` (the study's: shuffled batches, balancing weights),
+#: ``downsample`` (every positive and fresh negatives each epoch, reweighted), ``focal``
+#: (shuffled batches, balancing weights, focal loss with gamma 2)
+IMBALANCE_STRATEGIES = ("balanced_batches", "weights", "downsample", "focal")
 
 
 @dataclass(frozen=True)
@@ -118,15 +124,27 @@ class TrainingConfig:
     batch_size: int = 250
     epochs: int = 30
     patience: int = 6
-    early_stopping_start: int = 12
+    early_stopping_start: int = 5
     seed: int = 0
     improved_filters: int = 64
     improved_learning_rate: float = 0.001
     improved_batch_size: int = 256
     improved_epochs: int = 15
+    imbalance: str = "balanced_batches"
+    improved_imbalance: str = "weights"
+    positive_share: float = 0.25
+    epoch_steps: int = 200
 
     def __post_init__(self) -> None:
         check_choice(self.optimizer, OPTIMIZERS, "training.optimizer")
+        check_choice(self.imbalance, IMBALANCE_STRATEGIES, "training.imbalance")
+        check_choice(self.improved_imbalance, IMBALANCE_STRATEGIES, "training.improved_imbalance")
+        if not 0.0 < self.positive_share < 1.0:
+            raise InputError(f"training.positive_share: {self.positive_share} must be between 0 and 1")
+
+    def imbalance_for(self, model_name: str) -> str:
+        """The imbalance strategy that ``model_name`` trains with."""
+        return self.improved_imbalance if model_name == "improved" else self.imbalance
 
 
 def coerce_to_schema(value, schema: dict):

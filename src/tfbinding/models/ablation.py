@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from tfbinding.config import STUDY_MODELS
+from tfbinding.models.metrics import not_learned_reason
 
 
 def read_history(path: str | os.PathLike) -> list[dict[str, float]]:
@@ -44,29 +45,45 @@ def summarise_history(history: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def ablation_claims(summaries: Mapping[str, Mapping[str, float]]) -> dict[str, dict]:
+def ablation_claims(summaries: Mapping[str, Mapping[str, float]],
+                    not_learned: Mapping[str, str] | None = None) -> dict[str, dict]:
     """The study's three claims, each with its verdict and the figures behind it.
 
     - ``no_dropout`` overfits: its train-valid PR AUC gap exceeds ``full``'s;
     - ``no_weights`` lags: its best valid PR AUC is below ``full``'s, or it needs more epochs;
     - ``full`` is the best of the three by best valid PR AUC.
-    Claims whose models were not trained are left out.
+    Claims whose models were not trained are left out. A claim that rests on a model in
+    ``not_learned`` (name: reason) is not answered: its ``holds`` is None and its verdict
+    says which model learned nothing.
     """
+    claims = _claims(summaries)
+    for claim, verdict in claims.items():
+        failed = [name for name in verdict["models"] if name in (not_learned or {})]
+        if failed:
+            verdict["holds"] = None
+            verdict["verdict"] = "undecided: " + ", ".join(f"{name} did not learn ({not_learned[name]})"
+                                                           for name in failed)
+        else:
+            verdict["verdict"] = "yes" if verdict["holds"] else "no"
+    return claims
+
+
+def _claims(summaries: Mapping[str, Mapping[str, float]]) -> dict[str, dict]:
     claims: dict[str, dict] = {}
     if {"no_dropout", "full"} <= set(summaries):
         gaps = (summaries["no_dropout"]["gap_pr_auc"], summaries["full"]["gap_pr_auc"])
-        claims["no_dropout overfits"] = {"holds": gaps[0] > gaps[1],
+        claims["no_dropout overfits"] = {"holds": gaps[0] > gaps[1], "models": ["no_dropout", "full"],
                                          "evidence": f"train-valid PR AUC gap {gaps[0]:.3f} vs full {gaps[1]:.3f}"}
     if {"no_weights", "full"} <= set(summaries):
         lag, full = summaries["no_weights"], summaries["full"]
         holds = lag["best_valid_pr_auc"] < full["best_valid_pr_auc"] or lag["best_epoch"] > full["best_epoch"]
-        claims["no_weights lags"] = {"holds": holds, "evidence": (
+        claims["no_weights lags"] = {"holds": holds, "models": ["no_weights", "full"], "evidence": (
             f"best valid PR AUC {lag['best_valid_pr_auc']:.3f} (epoch {lag['best_epoch']}) vs full "
             f"{full['best_valid_pr_auc']:.3f} (epoch {full['best_epoch']})")}
     present = [m for m in STUDY_MODELS if m in summaries]
     if "full" in summaries and len(present) > 1:
         best = max(present, key=lambda m: summaries[m]["best_valid_pr_auc"])
-        claims["full is the best of the three"] = {"holds": best == "full", "evidence": "best valid PR AUC: " + ", ".join(
+        claims["full is the best of the three"] = {"holds": best == "full", "models": present, "evidence": "best valid PR AUC: " + ", ".join(
             f"{m} {summaries[m]['best_valid_pr_auc']:.3f}" for m in present)}
     return claims
 
@@ -77,9 +94,12 @@ def ablation_report(model_dirs: Mapping[str, str | os.PathLike], tasks: Sequence
     With several ``tasks`` the histories' AUCs are means over the tasks (the training
     curves'); the report lists the tasks so that its table says so.
     """
-    summaries = {name: summarise_history(read_history(Path(folder) / "history.csv"))
-                 for name, folder in model_dirs.items()}
-    report = {"models": summaries, "claims": ablation_claims(summaries)}
+    histories = {name: read_history(Path(folder) / "history.csv") for name, folder in model_dirs.items()}
+    summaries = {name: summarise_history(history) for name, history in histories.items()}
+    not_learned = {name: reason for name, history in histories.items() if (reason := not_learned_reason(history))}
+    for name, reason in not_learned.items():
+        summaries[name]["not_learned"] = reason
+    report = {"models": summaries, "claims": ablation_claims(summaries, not_learned)}
     if len(tasks) > 1:
         report["mean_over_tasks"] = list(tasks)
     return report
@@ -95,10 +115,14 @@ def ablation_table(report: dict) -> str:
     lines += ["| model | best train ROC AUC | best train PR AUC | best valid ROC AUC | best valid PR AUC "
              "| best epoch | train-valid PR AUC gap |", "|---|---|---|---|---|---|---|"]
     for name, row in report["models"].items():
-        lines.append(f"| {name} | {row['best_train_roc_auc']:.3f} | {row['best_train_pr_auc']:.3f} | "
+        flag = " (not learned)" if row.get("not_learned") else ""
+        lines.append(f"| {name}{flag} | {row['best_train_roc_auc']:.3f} | {row['best_train_pr_auc']:.3f} | "
                      f"{row['best_valid_roc_auc']:.3f} | {row['best_valid_pr_auc']:.3f} | "
                      f"{row['best_epoch']} of {row['epochs_run']} | {row['gap_pr_auc']:+.3f} |")
     lines.append("")
     for claim, verdict in report["claims"].items():
-        lines.append(f"- {claim}: **{'yes' if verdict['holds'] else 'no'}** ({verdict['evidence']})")
+        lines.append(f"- {claim}: **{verdict['verdict']}** ({verdict['evidence']})")
+    failed = [f"{name}: {row['not_learned']}" for name, row in report["models"].items() if row.get("not_learned")]
+    if failed:
+        lines += ["", "Models that learned nothing (no verdict rests on them): " + "; ".join(failed) + "."]
     return "\n".join(lines) + "\n"

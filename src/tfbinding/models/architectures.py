@@ -40,8 +40,14 @@ def _metrics(tasks: int = 1) -> list:
     return [keras.metrics.AUC(curve="ROC", name="roc_auc"), keras.metrics.AUC(curve="PR", name="pr_auc")]
 
 
-def _loss(tasks: int = 1):
-    return MaskedBinaryCrossentropy(tasks) if tasks > 1 else "binary_crossentropy"
+#: focusing parameter of the ``focal`` imbalance strategy's loss (Lin et al. 2017's default)
+FOCAL_GAMMA = 2.0
+
+
+def _loss(tasks: int = 1, imbalance: str = "weights"):
+    if tasks > 1:
+        return MaskedBinaryCrossentropy(tasks)
+    return keras.losses.BinaryFocalCrossentropy(gamma=FOCAL_GAMMA) if imbalance == "focal" else "binary_crossentropy"
 
 
 def pack_targets(y: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -215,7 +221,7 @@ def build_study_model(input_length: int, dropout: float, config: TrainingConfig,
     outputs = keras.layers.Dense(tasks, activation="sigmoid", name="probability",
                                  bias_initializer=_bias(prior, tasks))(x)
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=_loss(tasks),
+    model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=_loss(tasks, config.imbalance),
                   weighted_metrics=[], metrics=_metrics(tasks))
     return model
 
@@ -259,7 +265,7 @@ def build_improved_model(input_length: int, config: TrainingConfig, pwm: np.ndar
     model = keras.Model(inputs, outputs)
     clip = {"clipnorm": config.clipnorm} if config.clipnorm else {}
     model.compile(optimizer=keras.optimizers.Adam(config.improved_learning_rate, **clip),
-                  loss=_loss(tasks), weighted_metrics=[], metrics=_metrics(tasks))
+                  loss=_loss(tasks, config.improved_imbalance), weighted_metrics=[], metrics=_metrics(tasks))
     return model
 
 

@@ -49,23 +49,21 @@ def _score_test(dataset_dir, model_dirs, motif):
             np.asarray(data.test["w"]).reshape(shape), tasks, scores)
 
 
-def score_test_split(dataset_dir: str | os.PathLike, model_dirs: dict[str, str | os.PathLike],
-                     motif: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """(ids, labels, {model: scores}) on the test split (``(n, T)`` labels and trained
-    models' scores for a multi-task dataset).
-    """
-    ids, labels, _, _, scores = _score_test(dataset_dir, model_dirs, motif)
-    return ids, labels, scores
-
-
 def _score_models(labels, scores, model_dirs, ablation, bootstrap, seed, prefix="") -> dict:
+    """Each model's metrics with ``"status": "ok"``; a model whose scores are constant
+    (``"collapsed"``) or whose training learned nothing (``"not learned"``, judged from its
+    history by :func:`tfbinding.models.metrics.not_learned_reason`) gets its status and
+    the reason instead of any metric.
+    """
     models = {}
     for name, values in scores.items():
-        train_auc = ablation["models"][name]["best_train_roc_auc"] if name in model_dirs else None
-        reason = collapse_reason(values, train_auc)
+        trained = ablation["models"][name] if name in model_dirs else {}
+        collapsed = collapse_reason(values, trained.get("best_train_roc_auc"))
+        status, reason = (("collapsed", collapsed) if collapsed else
+                          ("not learned", trained["not_learned"]) if trained.get("not_learned") else ("ok", None))
         if reason:
-            log.warning("%s%s: COLLAPSED (%s): no metrics reported", prefix, name, reason)
-            models[name] = {"status": "collapsed", "reason": reason}
+            log.warning("%s%s: %s (%s): no metrics reported", prefix, name, status.upper(), reason)
+            models[name] = {"status": status, "reason": reason}
         else:
             models[name] = {"status": "ok", **evaluate_scores(labels, values, bootstrap, seed)}
     return models
@@ -171,15 +169,16 @@ def metrics_table(result: dict) -> str:
              f"({result['bootstrap']['resamples']} resamples).", "", header,
              "|---|" + "---|" * len(METRICS)]
     for name, values in result["models"].items():
-        if values["status"] == "collapsed":
-            lines.append(f"| {name} | " + " | ".join(["collapsed"] * len(METRICS)) + " |")
+        if values["status"] != "ok":
+            lines.append(f"| {name} | " + " | ".join([values["status"]] * len(METRICS)) + " |")
             continue
         cells = [f"{values[m]['value']:.3f} [{values[m]['ci95_low']:.3f}, {values[m]['ci95_high']:.3f}]"
                  for m in METRICS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    collapsed = [f"{name}: {values['reason']}" for name, values in result["models"].items()
-                 if values["status"] == "collapsed"]
-    if collapsed:
-        lines += ["", "Collapsed models (their scores carry no ranking, so no metric is given): "
-                  + "; ".join(collapsed) + "."]
+    for status, meaning in (("collapsed", "their scores carry no ranking"),
+                            ("not learned", "training learned nothing, so a test figure would be chance")):
+        failed = [f"{name}: {values['reason']}" for name, values in result["models"].items()
+                  if values["status"] == status]
+        if failed:
+            lines += ["", f"{status.capitalize()} models ({meaning}; no metric is given): " + "; ".join(failed) + "."]
     return "\n".join(lines) + "\n"

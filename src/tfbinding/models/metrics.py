@@ -108,6 +108,38 @@ def collapse_reason(scores: np.ndarray | None = None, train_roc_auc: float | Non
     return None
 
 
+#: a model whose best train ROC AUC (inference mode) stays below 0.5 + this learned nothing:
+#: at 0.4% positives a train ROC AUC of 0.53 is what chance plus the best of 30 epochs gives
+NOT_LEARNED_ROC_MARGIN = 0.05
+#: ... and so did one whose inference-mode train log loss never falls this fraction below
+#: the loss of predicting the prior everywhere
+NOT_LEARNED_LOSS_GAIN = 0.01
+
+
+def not_learned_reason(history: list[dict[str, float]]) -> str | None:
+    """Why a trained model learned nothing, from its history (``train_roc_auc``,
+    ``train_log_loss``, ``train_prior_log_loss`` in inference mode), or None when it did.
+
+    A model learned nothing when its best train ROC AUC stays below 0.5 +
+    :data:`NOT_LEARNED_ROC_MARGIN`, or when its train log loss never falls clearly
+    (:data:`NOT_LEARNED_LOSS_GAIN`) below the loss of predicting the prior. Histories
+    without these columns (older runs) are judged on what they have.
+    """
+    rows = [row for row in history if "train_roc_auc" in row]
+    if not rows:
+        return None
+    best_roc = max(row["train_roc_auc"] for row in rows)
+    if best_roc < 0.5 + NOT_LEARNED_ROC_MARGIN:
+        return f"best train ROC AUC {best_roc:.3f} < {0.5 + NOT_LEARNED_ROC_MARGIN:.2f}: no better than chance"
+    losses = [(row["train_log_loss"], row["train_prior_log_loss"]) for row in rows if "train_log_loss" in row]
+    if losses:
+        loss, prior = min(losses, key=lambda pair: pair[0] / pair[1])
+        if loss > (1 - NOT_LEARNED_LOSS_GAIN) * prior:
+            return (f"train log loss never fell clearly below predicting the prior (best {loss:.4f} vs "
+                    f"{prior:.4f}, needs < {(1 - NOT_LEARNED_LOSS_GAIN) * prior:.4f})")
+    return None
+
+
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "roc_auc": roc_auc,
     "pr_auc": average_precision,

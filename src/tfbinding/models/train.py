@@ -4,6 +4,7 @@ validation PR AUC, with its history and training curves.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import asdict
 
@@ -15,7 +16,7 @@ from tfbinding.data.loader import load_dataset
 from tfbinding.models.ablation import read_history, train_metric
 from tfbinding.models.architectures import build_model, fit_scan_logistic
 from tfbinding.models.inference import MODEL_FILE, configure_tensorflow, predict_probabilities
-from tfbinding.models.metrics import average_precision, collapse_reason, roc_auc
+from tfbinding.models.metrics import average_precision, collapse_reason, not_learned_reason, roc_auc
 from tfbinding.models.motif_baseline import best_match_scores, log_odds, read_jaspar
 from tfbinding.plotting import plot_history
 
@@ -61,12 +62,27 @@ def _masked_task_metrics(labels: np.ndarray, weights: np.ndarray, scores: np.nda
     return float(np.nanmean(rocs)), float(np.nanmean(prs))
 
 
-def _train_evaluation(train: dict, reverse_complement_average: bool, seed: int):
+def weighted_log_loss(labels: np.ndarray, weights: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """The weighted binary cross-entropy of ``scores``, and that of predicting the weighted
+    prior (each task's ``sum(w*y) / sum(w)``) everywhere, over all tasks' unmasked entries.
+    """
+    y, w, p = (np.asarray(a, dtype=np.float64).reshape(len(labels), -1) for a in (labels, weights, scores))
+    prior = np.clip((w * y).sum(axis=0) / np.maximum(w.sum(axis=0), 1e-12), 1e-7, 1 - 1e-7)
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    total = max(w.sum(), 1e-12)
+    loss = -(w * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum() / total
+    baseline = -(w * (y * np.log(prior) + (1 - y) * np.log(1 - prior))).sum() / total
+    return float(loss), float(baseline)
+
+
+def _train_evaluation(train: dict, reverse_complement_average: bool, weighted: bool, seed: int):
     """A Keras callback that scores the train split in inference mode (dropout off, as the
-    study's ``model.evaluate(train)`` did) after each epoch and adds ``train_roc_auc`` and
-    ``train_pr_auc`` to the epoch's logs (so to ``history.csv``). Keras' own ``roc_auc`` is
-    a running average over the epoch's batches, taken with dropout on, which understates
-    what the model has learned, most of all for the study's dropout-heavy ``full``.
+    study's ``model.evaluate(train)`` did) after each epoch and adds ``train_roc_auc``,
+    ``train_pr_auc``, ``train_log_loss`` (the objective's weighted cross-entropy) and
+    ``train_prior_log_loss`` (that of predicting the prior) to the epoch's logs (so to
+    ``history.csv``). Keras' own ``roc_auc`` is a running average over the epoch's batches,
+    taken with dropout on, which understates what the model has learned, most of all for
+    the study's dropout-heavy ``full``; its loss is taken on resampled batches.
     """
     import keras
 
@@ -76,13 +92,15 @@ def _train_evaluation(train: dict, reverse_complement_average: bool, seed: int):
     X = train["X"][rows]
     S = train["S"][rows] if train.get("S") is not None else None
     labels, weights = np.asarray(train["y"][rows]), np.asarray(train["w"][rows])
+    objective = weights if weighted else (weights > 0).astype(np.float32)
 
     class TrainEvaluation(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             scores = predict_probabilities(self.model, X, reverse_complement_average, signals=S)
             roc, pr = _masked_task_metrics(labels, weights, scores)
+            loss, prior_loss = weighted_log_loss(labels, objective, scores)
             if logs is not None:
-                logs.update(train_roc_auc=roc, train_pr_auc=pr)
+                logs.update(train_roc_auc=roc, train_pr_auc=pr, train_log_loss=loss, train_prior_log_loss=prior_loss)
 
     return TrainEvaluation()
 
@@ -154,6 +172,68 @@ def _challenger_checkpoint(path, valid: dict, scan: np.ndarray, seed: int):
     return ChallengerCheckpoint()
 
 
+def training_batches(train: dict, batch_size: int, weighted: bool, imbalance: str, config: TrainingConfig,
+                     reverse_complement_half: bool = False):
+    """The train split's batches under an imbalance strategy (see
+    :data:`tfbinding.config.IMBALANCE_STRATEGIES`); a multi-task split always gets the
+    shuffled, weighted batches (the resampling strategies are single-task).
+    """
+    from tfbinding.models.batches import ResampledBatches, SplitBatches
+
+    multi_task = np.ndim(train["y"]) == 2 and train["y"].shape[1] > 1
+    if imbalance in ("balanced_batches", "downsample") and not multi_task:
+        return ResampledBatches(train, batch_size, weighted=weighted, positive_share=config.positive_share,
+                                steps=min(config.epoch_steps, math.ceil(len(train["y"]) / batch_size)),
+                                mode=imbalance, reverse_complement_half=reverse_complement_half, seed=config.seed)
+    return SplitBatches(train, batch_size, weighted=weighted, shuffle=True,
+                        reverse_complement_half=reverse_complement_half, seed=config.seed)
+
+
+def _start_as_scan(model, model_name: str, valid: dict, valid_batches, path, seed: int):
+    """Save the untrained motif-informed model (the motif scan) as epoch 0; return its
+    validation figures and the checkpoint callback that replaces it only when an epoch
+    beats it (:func:`_challenger_checkpoint`).
+    """
+    scan = predict_probabilities(model, valid["X"], reverse_complement_average=True, signals=valid.get("S"))
+    start = model.evaluate(valid_batches, return_dict=True, verbose=0)
+    model.save(path)
+    log.info("%s: before training (the motif scan), validation PR AUC %.4f, ROC AUC %.4f",
+             model_name, start["pr_auc"], start["roc_auc"])
+    return start, _challenger_checkpoint(path, valid, scan, seed)
+
+
+def training_summary(model_name: str, history: list[dict[str, float]], config: TrainingConfig,
+                     tasks: list[str], motif=None, start: dict | None = None, challenger=None,
+                     scan_fit: tuple[float, float] = (1.0, 0.0)) -> dict:
+    """What ``training.json`` records: the best epoch and its validation figures, the
+    settings, the best train ROC AUC in inference mode, and the status: ``"ok"``,
+    ``"collapsed"`` or ``"not learned"`` (with the reason, see
+    :func:`tfbinding.models.metrics.not_learned_reason`). For a motif-informed model
+    (``start``, ``challenger``) the kept epoch is the challenger's (0: the scan).
+    """
+    best = max(history, key=lambda row: row["val_pr_auc"])
+    summary = {"model": model_name, "best_epoch": int(best["epoch"]) + 1, "epochs_run": len(history),
+               "val_pr_auc": best["val_pr_auc"], "val_roc_auc": best["val_roc_auc"],
+               "training": asdict(config), "imbalance": config.imbalance_for(model_name),
+               "motif": str(motif) if motif is not None else None}
+    if len(tasks) > 1:
+        summary["tasks"] = tasks  # val_pr_auc, val_roc_auc: the mean over tasks
+    if start is not None:
+        summary["before_training"] = {"val_pr_auc": start["pr_auc"], "val_roc_auc": start["roc_auc"],
+                                      "scan_logistic_fit": list(scan_fit)}
+        summary["challenges"] = challenger.decisions
+        kept = [row for row in challenger.decisions if row["epoch"] == challenger.kept_epoch]
+        summary.update(best_epoch=challenger.kept_epoch,
+                       val_pr_auc=kept[0]["val_pr_auc"] if kept else start["pr_auc"],
+                       val_roc_auc=kept[0]["val_roc_auc"] if kept else start["roc_auc"])
+    summary["best_train_roc_auc"] = max(train_metric(row, "roc_auc") for row in history)
+    summary["collapsed"] = collapse_reason(train_roc_auc=summary["best_train_roc_auc"])
+    summary["not_learned"] = not_learned_reason(history)
+    summary["status"] = "collapsed" if summary["collapsed"] else "not learned" if summary["not_learned"] else "ok"
+    summary["reason"] = summary["collapsed"] or summary["not_learned"]
+    return summary
+
+
 def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | os.PathLike,
                 config: TrainingConfig = TrainingConfig(), threads: int | None = None,
                 motif: str | os.PathLike | None = None) -> dict:
@@ -189,16 +269,15 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
     configure_tensorflow(config.seed, threads)
     import keras
 
-    from tfbinding.models.batches import SplitBatches
-
     data = load_dataset(dataset_dir)
     improved = model_name == "improved"
     batch_size = config.improved_batch_size if improved else config.batch_size
     epochs = config.improved_epochs if improved else config.epochs
     weighted = uses_weights(model_name)
-    train_batches = SplitBatches(data.train, batch_size, weighted=weighted, shuffle=True,
-                                 reverse_complement_half=uses_reverse_complement(model_name),
-                                 seed=config.seed)
+    train_batches = training_batches(data.train, batch_size, weighted, config.imbalance_for(model_name),
+                                     config, uses_reverse_complement(model_name))
+    from tfbinding.models.batches import SplitBatches
+
     valid_batches = SplitBatches(data.valid, batch_size, weighted=False)
     tasks = data.tasks
     if improved and motif and len(tasks) > 1:
@@ -216,18 +295,11 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
         start, checkpoint = None, keras.callbacks.ModelCheckpoint(
             tmp / MODEL_FILE, monitor="val_pr_auc", mode="max", save_best_only=True)
         if pwm is not None:
-            # epoch 0: the untrained model is the motif scan; it stays unless an epoch beats it
-            scan = predict_probabilities(model, data.valid["X"], reverse_complement_average=True,
-                                         signals=data.valid.get("S"))
-            start = model.evaluate(valid_batches, return_dict=True, verbose=0)
-            model.save(tmp / MODEL_FILE)
-            checkpoint = _challenger_checkpoint(tmp / MODEL_FILE, data.valid, scan, config.seed)
-            log.info("%s: before training (the motif scan), validation PR AUC %.4f, ROC AUC %.4f",
-                     model_name, start["pr_auc"], start["roc_auc"])
+            start, checkpoint = _start_as_scan(model, model_name, data.valid, valid_batches, tmp / MODEL_FILE,
+                                               config.seed)
         callbacks = [
-            _train_evaluation(data.train, uses_reverse_complement(model_name), config.seed),
+            _train_evaluation(data.train, uses_reverse_complement(model_name), weighted, config.seed),
             checkpoint,
-            # the study's SGD models sit on a plateau for their first epochs before they learn
             keras.callbacks.EarlyStopping(monitor="val_pr_auc", mode="max", patience=config.patience,
                                           start_from_epoch=0 if improved else config.early_stopping_start),
             keras.callbacks.CSVLogger(tmp / "history.csv"),
@@ -236,25 +308,12 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
                   verbose=2)
         history = read_history(tmp / "history.csv")
         plot_history(history, model_name, tmp / "curves.png")
-        best = max(history, key=lambda row: row["val_pr_auc"])
-        summary = {"model": model_name, "best_epoch": int(best["epoch"]) + 1, "epochs_run": len(history),
-                   "val_pr_auc": best["val_pr_auc"], "val_roc_auc": best["val_roc_auc"],
-                   "training": asdict(config), "motif": str(motif) if pwm is not None else None}
-        if len(tasks) > 1:
-            summary["tasks"] = tasks  # val_pr_auc, val_roc_auc: the mean over tasks
-        if start is not None:
-            summary["before_training"] = {"val_pr_auc": start["pr_auc"], "val_roc_auc": start["roc_auc"],
-                                          "scan_logistic_fit": list(scan_fit)}
-            summary["challenges"] = checkpoint.decisions
-            kept = [row for row in checkpoint.decisions if row["epoch"] == checkpoint.kept_epoch]
-            summary.update(best_epoch=checkpoint.kept_epoch,
-                           val_pr_auc=kept[0]["val_pr_auc"] if kept else start["pr_auc"],
-                           val_roc_auc=kept[0]["val_roc_auc"] if kept else start["roc_auc"])
-        summary["best_train_roc_auc"] = max(train_metric(row, "roc_auc") for row in history)
-        summary["collapsed"] = collapse_reason(train_roc_auc=summary["best_train_roc_auc"])
+        summary = training_summary(model_name, history, config, tasks, motif if pwm is not None else None,
+                                   start, checkpoint if start is not None else None, scan_fit)
         save_json(tmp / "training.json", summary)
-        log.info("%s: best epoch %d of %d, validation PR AUC %.4f, ROC AUC %.4f", model_name,
-                 summary["best_epoch"], summary["epochs_run"], summary["val_pr_auc"], summary["val_roc_auc"])
-        if summary["collapsed"]:
-            log.warning("%s: COLLAPSED: %s", model_name, summary["collapsed"])
+        log.info("%s: best epoch %d of %d, validation PR AUC %.4f, ROC AUC %.4f, %s", model_name,
+                 summary["best_epoch"], summary["epochs_run"], summary["val_pr_auc"], summary["val_roc_auc"],
+                 summary["status"])
+        if summary["status"] != "ok":
+            log.warning("%s: %s: %s", model_name, summary["status"].upper(), summary["reason"])
     return summary

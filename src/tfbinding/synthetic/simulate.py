@@ -342,7 +342,8 @@ def simulate_genome(seed: int = 0, size_bp: int = 10_000_000, chromosomes: int |
                     cofactor_length: int = 8, gc_flank_fraction: float = 0.3, gc_flank_bp: int = 150,
                     gc_flank_gc: float = 0.62, n_snv_sites: int = 20, gc_mean: float = 0.41,
                     gc_sd: float = 0.06, isochore_bp: float = 3_000, cpg_depletion: float = 0.75,
-                    repeat_fraction: float = 0.1, n_gaps: int = 4, slot_bp: int = 2_000) -> SimulatedGenome:
+                    repeat_fraction: float = 0.1, n_gaps: int = 4, slot_bp: int = 2_000,
+                    site_anywhere: bool = False) -> SimulatedGenome:
     """Simulate a genome with planted binding sites, decoys, peaks and context.
 
     Parameters
@@ -484,6 +485,13 @@ def simulate_genome(seed: int = 0, size_bp: int = 10_000_000, chromosomes: int |
     left = rng.integers(half_low, half_high + 1, n_peaks)
     right = rng.integers(half_low, half_high + 1, n_peaks)
     peak_start, peak_end = summit - left, summit + right
+    if site_anywhere:
+        # the bound site lies anywhere in its peak, not near the summit
+        site_start = peak_centre - length // 2
+        width = peak_end - peak_start
+        rel = (rng.random(n_peaks) * np.maximum(width - length + 1, 1)).astype(np.int64)
+        shift = (site_start - rel) - peak_start
+        peak_start, peak_end, summit = peak_start + shift, peak_end + shift, summit + shift
 
     # context first (sites are written over it): GC-rich stretches, then co-factor sites
     gc_rich = np.flatnonzero(rng.random(n_sites) < gc_flank_fraction)
