@@ -11,9 +11,9 @@ import pytest
 
 import tfbinding
 from conftest import REPO, demo_config, run_snakemake
+from tfbinding.layout import ARRAYS
 
 pytestmark = pytest.mark.slow
-ARRAYS = ("X", "y", "w", "ids")
 
 
 # CI time: the demo's models with fewer epochs (they leave the plateau by epoch 4-5); the

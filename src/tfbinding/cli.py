@@ -21,7 +21,7 @@ from tfbinding.config import (
     WEIGHTS_MODES,
     WindowSpec,
 )
-from tfbinding.data.labels import LabelRule
+from tfbinding.data.label_rule import LabelRule
 from tfbinding.data.split import NEGATIVE_MODES, SplitSpec
 from tfbinding.errors import InputError
 

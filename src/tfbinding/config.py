@@ -2,11 +2,12 @@
 
 This module imports nothing heavy, so the Snakefile can read model names from it. A test
 checks that ``workflow/schemas/config.schema.yaml`` agrees with every name and default
-here (and with :class:`tfbinding.data.labels.LabelRule` and :class:`tfbinding.data.split.SplitSpec`).
+here (and with :class:`tfbinding.data.label_rule.LabelRule` and :class:`tfbinding.data.split.SplitSpec`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from tfbinding.errors import InputError
 
@@ -44,6 +45,33 @@ def is_task_table(peaks: object) -> bool:
     source or a list of tasks.
     """
     return isinstance(peaks, str) and peaks.lower().endswith(TASK_TABLE_SUFFIXES)
+
+
+#: the task names of a single-task model or dataset: one unnamed task
+SINGLE_TASK = ("",)
+
+
+def task_names(names: Sequence[str] | None) -> list[str]:
+    """A model's or dataset's task names, in one convention.
+
+    Parameters
+    ----------
+    names : sequence of str or None
+        The names given (a config's tasks, ``--tasks``, a manifest's or a model's tasks).
+
+    Returns
+    -------
+    list of str
+        ``names`` for two tasks or more; ``[""]`` (one unnamed task, whose files and columns
+        keep their single-task names) for none, one or ``[""]``.
+    """
+    names = list(names or ())
+    return names if len(names) > 1 else list(SINGLE_TASK)
+
+
+def is_multi_task(names: Sequence[str] | None) -> bool:
+    """Whether ``names`` (see :func:`task_names`) are the tasks of a multi-task model or dataset."""
+    return len(task_names(names)) > 1
 
 
 def uses_weights(model_name: str) -> bool:

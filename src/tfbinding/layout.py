@@ -1,4 +1,11 @@
-"""The workflow's intermediate files: their key names and paths, in one place.
+"""The dataset's files and the workflow's intermediates: their names, keys and paths, in one place.
+
+The package, the workflow's rules and the tests take every file name from here.
+
+A dataset folder, ``results/<name>/dataset/``: :data:`MANIFEST` and one folder per split
+(:data:`SPLITS`) holding one ``<key>.npy`` per key of :data:`ARRAYS` (``X``, ``y``, ``w``,
+``ids``) and, when the dataset has signal channels, ``S.npy`` (:data:`SIGNALS`); see
+:func:`array_path` and :func:`dataset_files`.
 
 Per chromosome, ``results/<name>/chromosomes/<chrom>/``:
 
@@ -26,6 +33,15 @@ from typing import Mapping
 
 import numpy as np
 
+#: the dataset's splits, in the split table's order (value 0, 1, 2)
+SPLITS = ("train", "valid", "test")
+#: the arrays of every split folder: one-hot windows, labels, weights, window ids
+ARRAYS = ("X", "y", "w", "ids")
+#: the signal channels' array, (n, L + 2·flank, S) float32, when the dataset has signals
+SIGNALS = "S"
+#: the dataset's manifest; written last, so its presence marks a complete dataset
+MANIFEST = "manifest.json"
+
 STARTS = "starts"
 CONSIDERED = "considered"
 DROP_REASONS = "drop_reasons"
@@ -45,6 +61,28 @@ GC = "gc"
 TASKS = "tasks"
 
 
+PathLike = str | os.PathLike
+
+
+def array_file(key: str) -> str:
+    """The file name of one of a split's arrays (``<key>.npy``)."""
+    return f"{key}.npy"
+
+
+def array_path(dataset: PathLike, split: str, key: str) -> Path:
+    """Where a dataset keeps one array of one split: ``<dataset>/<split>/<key>.npy``."""
+    return Path(dataset) / split / array_file(key)
+
+
+def dataset_files(dataset: str, splits: tuple[str, ...] = SPLITS, keys: tuple[str, ...] = ARRAYS,
+                  manifest: bool = True) -> list[str]:
+    """A dataset's files as strings (the workflow's inputs and outputs): the manifest, then
+    ``<dataset>/<split>/<key>.npy`` for each split and key.
+    """
+    return ([f"{dataset}/{MANIFEST}"] if manifest else []) + [
+        f"{dataset}/{split}/{array_file(key)}" for split in splits for key in keys]
+
+
 def drop_arrays(dropped: Mapping[str, int]) -> dict[str, np.ndarray]:
     """Drop counts by reason as the two arrays stored in ``windows.npz`` / ``labels.npz``."""
     return {DROP_REASONS: np.array(list(dropped), dtype=str),
@@ -62,9 +100,22 @@ def read_arrays(path: str | os.PathLike, keys: tuple[str, ...] | None = None) ->
         return {key: archive[key] for key in (keys or archive.files)}
 
 
-def onehot_path(prefix: str | os.PathLike, split: str) -> Path:
+def onehot_path(prefix: PathLike, split: str) -> Path:
     """Where the onehot step writes a chromosome's windows of one split: ``<prefix>.<split>.npy``."""
     return Path(f"{prefix}.{split}.npy")
+
+
+def onehot_prefix(path: str) -> str:
+    """The prefix of a path that :func:`onehot_path` made for the first split (``<prefix>.train.npy``)."""
+    suffix = f".{SPLITS[0]}.npy"
+    if not path.endswith(suffix):
+        raise ValueError(f"{path}: not a onehot file of split {SPLITS[0]} (*{suffix})")
+    return path.removesuffix(suffix)
+
+
+def onehot_prefixes(paths: list[str]) -> list[str]:
+    """The prefixes of the onehot step's outputs among ``paths`` (any splits), in order."""
+    return [onehot_prefix(path) for path in paths if path.endswith(f".{SPLITS[0]}.npy")]
 
 
 def rows_for_chrom(table: Mapping[str, np.ndarray], chrom: str, split: int) -> np.ndarray:
@@ -74,14 +125,19 @@ def rows_for_chrom(table: Mapping[str, np.ndarray], chrom: str, split: int) -> n
 
 log = logging.getLogger(__name__)
 
-PathLike = str | os.PathLike
-
 
 def signal_path(prefix: PathLike, split: str) -> Path:
     """Where the signals step writes a chromosome's signal rows of one split: ``<prefix>.S.<split>.npy``."""
-    return Path(f"{prefix}.S.{split}.npy")
+    return Path(f"{prefix}.{SIGNALS}.{split}.npy")
 
 
 def signal_counts_path(prefix: PathLike) -> Path:
     """The signals step's counts of bases set to zero (``<prefix>.S.json``)."""
-    return Path(f"{prefix}.S.json")
+    return Path(f"{prefix}.{SIGNALS}.json")
+
+
+def signal_prefix(counts_path: str) -> str:
+    """The prefix of a path that :func:`signal_counts_path` made (``<prefix>.S.json``)."""
+    if not counts_path.endswith(".S.json"):
+        raise ValueError(f"{counts_path}: not a signals step's counts file (*.S.json)")
+    return counts_path.removesuffix(".S.json")

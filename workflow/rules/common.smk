@@ -11,9 +11,21 @@ from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from tfbinding.errors import InputError
-from tfbinding.data.labels import LabelRule
+from tfbinding.data.label_rule import LabelRule
 from tfbinding.config import TRAINED_MODELS, WindowSpec, coerce_to_schema, is_task_table
 from tfbinding.data.split import SplitSpec
+from tfbinding.layout import (
+    MANIFEST,
+    SIGNALS as SIGNAL_ARRAY,
+    SPLITS,
+    dataset_files,
+    onehot_path,
+    onehot_prefix,
+    onehot_prefixes,
+    signal_counts_path,
+    signal_path,
+    signal_prefix,
+)
 
 # --config overrides arrive as strings ("10"): give them the schema's types first (only
 # them: a string in a config file stays an error)
@@ -155,12 +167,9 @@ WINDOWS_BED = local_input(config["windows"]["bed"], "windows.bed")
 NAME = config["name"]
 RESULTS = f"results/{NAME}"
 CHROMOSOMES = config["chromosomes"]
-SPLITS = ["train", "valid", "test"]
-ARRAYS = ["X", "y", "w", "ids"]
 DATASET = f"{RESULTS}/dataset"
-DATASET_FILES = [f"{DATASET}/manifest.json"] + [
-    f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS
-]
+DATASET_MANIFEST = f"{DATASET}/{MANIFEST}"
+DATASET_FILES = dataset_files(DATASET)
 DATASET_ENV = "../../envs/dataset.yaml"
 MODELS_ENV = "../../envs/models.yaml"
 # Only these keys shape the dataset; the manifest records them, and changing the others

@@ -113,7 +113,10 @@ rule onehot:
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
     output:
-        [f"{RESULTS}/chromosomes/{{chrom}}/X.{split}.npy" for split in SPLITS],
+        [
+            str(onehot_path(f"{RESULTS}/chromosomes/{{chrom}}/X", split))
+            for split in SPLITS
+        ],
     log:
         f"{RESULTS}/logs/onehot/{{chrom}}.log",
     benchmark:
@@ -125,7 +128,7 @@ rule onehot:
         mem_mb=chrom_mem_mb,
         runtime=30,
     params:
-        prefix=lambda wildcards, output: output[0].removesuffix(".train.npy"),
+        prefix=lambda wildcards, output: onehot_prefix(output[0]),
     shell:
         "tfbinding onehot --split-table {input.split_table:q} --fasta {input.fasta:q}"
         " --chrom {wildcards.chrom:q} --out-prefix {params.prefix:q} > {log:q} 2>&1"
@@ -138,8 +141,11 @@ rule signals:
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
     output:
-        [f"{RESULTS}/chromosomes/{{chrom}}/signals.S.{split}.npy" for split in SPLITS],
-        counts=f"{RESULTS}/chromosomes/{{chrom}}/signals.S.json",
+        [
+            str(signal_path(f"{RESULTS}/chromosomes/{{chrom}}/signals", split))
+            for split in SPLITS
+        ],
+        counts=str(signal_counts_path(f"{RESULTS}/chromosomes/{{chrom}}/signals")),
     log:
         f"{RESULTS}/logs/signals/{{chrom}}.log",
     benchmark:
@@ -151,7 +157,7 @@ rule signals:
         mem_mb=1000,
         runtime=30,
     params:
-        prefix=lambda wildcards, output: output.counts.removesuffix(".S.json"),
+        prefix=lambda wildcards, output: signal_prefix(output.counts),
         transforms=[signal.get("transform", "none") for signal in SIGNALS],
         missing=config["signals_missing"],
         content=[content_id(p) for p in SIGNAL_BIGWIGS],
@@ -174,14 +180,16 @@ rule dataset:
         bed=optional_input(WINDOWS_BED),
     output:
         manifest=report(
-            f"{DATASET}/manifest.json",
+            DATASET_MANIFEST,
             caption="../report/dataset.rst",
             category="Dataset",
         ),
-        arrays=[
-            f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS
-        ],
-        signals=[f"{DATASET}/{split}/S.npy" for split in SPLITS] if SIGNALS else [],
+        arrays=dataset_files(DATASET, manifest=False),
+        signals=(
+            dataset_files(DATASET, keys=(SIGNAL_ARRAY,), manifest=False)
+            if SIGNALS
+            else []
+        ),
     log:
         f"{RESULTS}/logs/dataset.log",
     benchmark:
@@ -197,11 +205,7 @@ rule dataset:
     params:
         blacklist=lambda wildcards, input: input.blacklist or "",
         bed=lambda wildcards, input: input.bed or "",
-        prefixes=lambda wildcards, input: [
-            p.removesuffix(".train.npy")
-            for p in input.onehot
-            if p.endswith(".train.npy")
-        ],
+        prefixes=lambda wildcards, input: onehot_prefixes(input.onehot),
         name=NAME,
         out=lambda wildcards, output: os.path.dirname(output.manifest),
         config_json=json.dumps(DATASET_CONFIG, sort_keys=True),
@@ -220,7 +224,7 @@ rule dataset:
         ),
         tasks=task_names_arg(),
         signal_prefixes=lambda wildcards, input: [
-            p.removesuffix(".S.json") for p in input.signals
+            signal_prefix(p) for p in input.signals
         ],
         # each channel with its local bigWig ("file"), for the manifest's inputs.signals
         signals_json=json.dumps(

@@ -5,10 +5,8 @@
 
 rule export_deepchem:
     input:
-        manifest=f"{DATASET}/manifest.json",
-        arrays=[
-            f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS
-        ],
+        manifest=DATASET_MANIFEST,
+        arrays=dataset_files(DATASET, manifest=False),
     output:
         # each folder is written whole and renamed into place; its metadata marks it done
         [f"{RESULTS}/deepchem/{split}/metadata.csv.gzip" for split in SPLITS],

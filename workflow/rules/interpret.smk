@@ -19,11 +19,13 @@ TASK_DIR_PATTERN = "(?:" + "|".join(re.escape(folder) for folder in ALL_TASK_DIR
 rule explain:
     input:
         model=rules.train.output.model,
-        manifest=f"{DATASET}/manifest.json",
-        arrays=[
-            f"{DATASET}/{split}/{array}.npy" for split in SPLITS for array in ARRAYS
-        ],
-        signals=[f"{DATASET}/{split}/S.npy" for split in SPLITS] if SIGNALS else [],
+        manifest=DATASET_MANIFEST,
+        arrays=dataset_files(DATASET, manifest=False),
+        signals=(
+            dataset_files(DATASET, keys=(SIGNAL_ARRAY,), manifest=False)
+            if SIGNALS
+            else []
+        ),
     output:
         f"{RESULTS}/interpretation/{{model}}/{{task_dir}}attributions.npz",
     log:

@@ -1,11 +1,7 @@
 rule train:
     input:
-        manifest=f"{DATASET}/manifest.json",
-        arrays=[
-            f"{DATASET}/{split}/{array}.npy"
-            for split in ("train", "valid")
-            for array in ARRAYS
-        ],
+        manifest=DATASET_MANIFEST,
+        arrays=dataset_files(DATASET, splits=SPLITS[:2], manifest=False),
         motif=lambda wildcards: (
             config["motif"]
             if wildcards.model == "improved" and config["motif"]
@@ -45,8 +41,8 @@ rule train:
 
 rule evaluate:
     input:
-        manifest=f"{DATASET}/manifest.json",
-        test=[f"{DATASET}/test/{array}.npy" for array in ARRAYS],
+        manifest=DATASET_MANIFEST,
+        test=dataset_files(DATASET, splits=("test",), manifest=False),
         models=expand(rules.train.output.model, model=TRAINED_MODELS),
         histories=expand(rules.train.output.history, model=TRAINED_MODELS),
         motif=config["motif"] if "motif_baseline" in MODELS and config["motif"] else [],

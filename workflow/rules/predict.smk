@@ -3,9 +3,13 @@ import re
 
 rule calibrate:
     input:
-        manifest=f"{DATASET}/manifest.json",
-        valid=[f"{DATASET}/valid/{array}.npy" for array in ARRAYS],
-        signals=f"{DATASET}/valid/S.npy" if SIGNALS else [],
+        manifest=DATASET_MANIFEST,
+        valid=dataset_files(DATASET, splits=("valid",), manifest=False),
+        signals=(
+            dataset_files(DATASET, ("valid",), (SIGNAL_ARRAY,), manifest=False)
+            if SIGNALS
+            else []
+        ),
         model=rules.train.output.model,
     output:
         f"{RESULTS}/models/{{model}}/threshold.json",

@@ -28,12 +28,20 @@ import numpy as np
 from tfbinding import layout as keys
 from tfbinding.atomic import atomic_path, strict_json, write_npy_header
 from tfbinding.checksums import sha256sum
-from tfbinding.data.loader import MANIFEST
-from tfbinding.data.split import SPLITS
 from tfbinding.errors import InputError
 from tfbinding.ids import format_ids
-from tfbinding.io.download import is_url
-from tfbinding.layout import onehot_path, read_arrays, rows_for_chrom
+from tfbinding.io.sources import is_url
+from tfbinding.layout import (
+    MANIFEST,
+    SIGNALS,
+    SPLITS,
+    array_file,
+    onehot_path,
+    read_arrays,
+    rows_for_chrom,
+    signal_counts_path,
+    signal_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -192,14 +200,14 @@ def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[o
             pieces = _split_pieces(table, chroms, value, [onehot_path(p, name) for p in onehot_prefixes],
                                    span, 4, 1)
             rows = np.flatnonzero(table[keys.SPLIT] == value)
-            _write_split_X(folder / "X.npy", pieces, len(rows), span)
+            _write_split_X(folder / array_file("X"), pieces, len(rows), span)
             if signal_prefixes:
                 n_signals = len(signals) if signals else None
                 pieces = _split_pieces(table, chroms, value,
-                                       [Path(f"{p}.S.{name}.npy") for p in signal_prefixes],
+                                       [signal_path(p, name) for p in signal_prefixes],
                                        span, n_signals, 4)
                 channels = n_signals or (np.load(pieces[0][0], mmap_mode="r").shape[-1])
-                _write_split_X(folder / "S.npy", pieces, len(rows), span, channels, np.float32)
+                _write_split_X(folder / array_file(SIGNALS), pieces, len(rows), span, channels, np.float32)
             summaries[name] = _write_labels(folder, table, rows, chroms, length)
         manifest = _manifest(table, summaries, provenance or {})
         if signal_prefixes:
@@ -230,9 +238,9 @@ def _write_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarra
     chrom_index = table[keys.CHROM_INDEX][rows]
     ids = np.concatenate([format_ids(chrom, starts[chrom_index == i], starts[chrom_index == i] + length)
                           for i, chrom in enumerate(chroms)])
-    np.save(folder / "y.npy", labels.reshape(-1, 1), allow_pickle=False)
-    np.save(folder / "w.npy", weights.reshape(-1, 1), allow_pickle=False)
-    np.save(folder / "ids.npy", ids, allow_pickle=False)
+    np.save(folder / array_file("y"), labels.reshape(-1, 1), allow_pickle=False)
+    np.save(folder / array_file("w"), weights.reshape(-1, 1), allow_pickle=False)
+    np.save(folder / array_file("ids"), ids, allow_pickle=False)
     positives = int(labels.sum())
     if positives in (0, len(rows)):
         log.warning("split %s has %s; metrics such as ROC AUC are undefined on it", folder.name,
@@ -253,7 +261,7 @@ def _write_ids(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarray,
     chrom_index = table[keys.CHROM_INDEX][rows]
     ids = np.concatenate([format_ids(chrom, starts[chrom_index == i], starts[chrom_index == i] + length)
                           for i, chrom in enumerate(chroms)])
-    np.save(folder / "ids.npy", ids, allow_pickle=False)
+    np.save(folder / array_file("ids"), ids, allow_pickle=False)
 
 
 def _write_task_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarray,
@@ -261,8 +269,8 @@ def _write_task_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.n
     """y (N, T): 1 / 0, and 0 where masked; w (N, T): 0 where masked."""
     labels = table[keys.LABELS][rows]
     weights = np.ascontiguousarray(table[keys.WEIGHTS][rows], dtype=np.float32)
-    np.save(folder / "y.npy", (labels == 1).astype(np.float32), allow_pickle=False)
-    np.save(folder / "w.npy", weights, allow_pickle=False)
+    np.save(folder / array_file("y"), (labels == 1).astype(np.float32), allow_pickle=False)
+    np.save(folder / array_file("w"), weights, allow_pickle=False)
     _write_ids(folder, table, rows, chroms, length)
     tasks = table[keys.TASKS].tolist()
     per_task = {task: _task_summary(labels[:, i], weights[:, i]) for i, task in enumerate(tasks)}
@@ -281,9 +289,9 @@ def _signals_summary(chroms: list[str], prefixes: Sequence[os.PathLike | str],
     """The manifest's ``signals``: channels, and bases / chromosomes read as zero."""
     zeros = {}
     for chrom, prefix in zip(chroms, prefixes):
-        zeros[chrom] = json.loads(Path(f"{prefix}.S.json").read_text())
+        zeros[chrom] = json.loads(signal_counts_path(prefix).read_text())
     channels = [{key: value for key, value in signal.items() if key != "file"} for signal in signals or []]
-    return {"channels": channels, "array": "S.npy",
+    return {"channels": channels, "array": array_file(SIGNALS),
             "dtype": "float32", "zeroed": zeros,
             "zeroed_total": {key: sum(entry[key] for entry in zeros.values())
                              for key in ("nan_bases", "missing_chromosome")}}

@@ -7,12 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tfbinding.data.split import SPLITS
 from tfbinding.errors import InputError
-
-ARRAYS = ("X", "y", "w", "ids")
-SIGNALS = "S"  # (n, L + 2·flank, S) float32, when the dataset has signal channels
-MANIFEST = "manifest.json"
+from tfbinding.layout import ARRAYS, MANIFEST, SIGNALS, SPLITS, array_path
 
 
 class Dataset:
@@ -37,9 +33,9 @@ class Dataset:
                              "Build it with 'snakemake --cores 8'")
         self.manifest = json.loads(manifest.read_text())
         for name in SPLITS:
-            arrays = {key: np.load(self.path / name / f"{key}.npy", mmap_mode="r") for key in ARRAYS}
-            if (self.path / name / f"{SIGNALS}.npy").exists():
-                arrays[SIGNALS] = np.load(self.path / name / f"{SIGNALS}.npy", mmap_mode="r")
+            arrays = {key: np.load(array_path(self.path, name, key), mmap_mode="r") for key in ARRAYS}
+            if array_path(self.path, name, SIGNALS).exists():
+                arrays[SIGNALS] = np.load(array_path(self.path, name, SIGNALS), mmap_mode="r")
             setattr(self, name, arrays)
 
     @property

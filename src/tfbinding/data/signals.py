@@ -15,10 +15,9 @@ import numpy as np
 
 from tfbinding import layout as keys
 from tfbinding.atomic import atomic_path, write_npy_header
-from tfbinding.data.split import SPLITS
 from tfbinding.io.bigwig import SignalTracks
 from tfbinding.io.fasta import Genome
-from tfbinding.layout import read_arrays, rows_for_chrom, signal_counts_path, signal_path
+from tfbinding.layout import SPLITS, read_arrays, rows_for_chrom, signal_counts_path, signal_path
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,10 @@ from tfbinding.atomic import save_npz
 from tfbinding.config import SPLIT_METHODS, WEIGHTS_MODES, check_choice
 from tfbinding.data.weights import split_weights, task_weights
 from tfbinding.errors import InputError
-from tfbinding.layout import read_arrays, read_drops
+from tfbinding.layout import SPLITS, read_arrays, read_drops
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "valid", "test")
 TRAIN, VALID, TEST = 0, 1, 2
 DROPPED = -1
 BLOCK_BOUNDARY = "block_boundary"

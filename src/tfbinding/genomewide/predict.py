@@ -13,10 +13,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from tfbinding.atomic import save_json, save_npz
-from tfbinding.config import uses_reverse_complement
-from tfbinding.data.labels import LabelRule, label_windows
-from tfbinding.data.onehot import encode_windows
-from tfbinding.data.windows import select_windows, tile
+from tfbinding.config import is_multi_task, uses_reverse_complement
+from tfbinding.data.encoding import encode_windows
+from tfbinding.data.label_rule import LabelRule, label_windows
+from tfbinding.data.tiling import select_windows, tile
 from tfbinding.errors import InputError
 from tfbinding.genomewide.tracks import call_sites, mean_track, write_bedgraph, write_bigwig, write_sites
 from tfbinding.intervals import overlap_bp
@@ -115,7 +115,7 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
             scores[first:first + len(part)] = predict_probabilities(model, block, rc,
                                                                     signals=S).reshape(len(part), -1)
     out = Path(out_dir)
-    single = names == [""]
+    single = not is_multi_task(names)
     arrays = {"starts": starts, "scores": scores[:, 0] if single else scores, "length": np.int64(length)}
     save_npz(out / f"{chrom}.windows.npz", **arrays, **({} if single else {"tasks": np.array(names)}))
     metrics = {"chrom": chrom, "model": model_name, "windows": int(len(starts)), "stride": stride,
@@ -139,7 +139,7 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
 def _peaks_per_task(peaks, names: list[str]) -> dict[str, str | os.PathLike | None]:
     """Each task's peaks file (or None): one path for one task, one per task for several."""
     if peaks is None or isinstance(peaks, (str, os.PathLike)):
-        if peaks is not None and len(names) > 1:
+        if peaks is not None and is_multi_task(names):
             raise InputError(f"{peaks}: one peaks file for a model of {len(names)} tasks "
                              f"({', '.join(names)}); give one peaks file per task, in task order")
         return {task: peaks for task in names}

@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from tfbinding.atomic import save_npz
+from tfbinding.config import is_multi_task
 from tfbinding.errors import InputError
 from tfbinding.interpret.attribution import (
     METHOD,
@@ -89,7 +90,7 @@ def attribute(model_dir: str | os.PathLike, windows: WindowSet, out_npz: str | o
 def _one_task(model, model_dir, task: str | int | None) -> tuple[int, str]:
     """(index, name) of the explained output: a multi-task model needs ``task``."""
     names = task_names(model, model_dir)
-    if task is None and len(names) > 1:
+    if task is None and is_multi_task(names):
         raise InputError(f"{model_dir}: the model has {len(names)} tasks ({', '.join(names)}); "
                          "choose the one to explain (--task, interpret.tasks)")
     index = select_tasks(names, task)[0] if task is not None else 0

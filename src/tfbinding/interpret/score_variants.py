@@ -63,7 +63,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from tfbinding.atomic import atomic_path, save_json
-from tfbinding.data.onehot import centred_windows
+from tfbinding.config import is_multi_task
+from tfbinding.data.encoding import centred_windows
 from tfbinding.errors import InputError
 from tfbinding.io.bigwig import SignalTracks, require_signals
 from tfbinding.io.vcf import BASE_CODES, SnvTable, allele_codes, info_suffixes, read_snvs, write_annotated_vcf
@@ -295,7 +296,7 @@ def score_vcf(model_dir: str | os.PathLike, vcf: str | os.PathLike, fasta: str |
     write_table(snvs, ref_score, alt_score, mismatch, out_tsv, names)
     note = (f"##tfbinding_variants=<model=\"{model_dir}\",rc_average={str(rc_average).lower()},"
             f"window={model.input_shape[1]},score=\"probability\""
-            + (f",tasks=\"{','.join(names)}\"" if names != [""] else "")
+            + (f",tasks=\"{','.join(names)}\"" if is_multi_task(names) else "")
             + (f",signals=\"{','.join(signals.names or signals.bigwigs)}\"" if signals else "") + ">")
     write_annotated_vcf(vcf, scan, score_columns(ref_score, alt_score), mismatch, out_vcf, note, names)
     summary = {
@@ -308,7 +309,7 @@ def score_vcf(model_dir: str | os.PathLike, vcf: str | os.PathLike, fasta: str |
         "scoring_seconds": round(scoring_seconds, 3),
         "variants_per_second": round(len(snvs) / scoring_seconds, 1) if scoring_seconds else None,
     }
-    if names != [""]:
+    if is_multi_task(names):
         summary["tasks"] = names
     if signals:
         summary["signals"] = {"bigwigs": list(signals.bigwigs), "transforms": list(signals.transforms),

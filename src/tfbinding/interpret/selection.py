@@ -13,13 +13,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from tfbinding.data.onehot import centred_windows
+from tfbinding.data.encoding import centred_windows
 from tfbinding.errors import InputError
 from tfbinding.io.bigwig import SignalTracks
+from tfbinding.layout import SIGNALS, SPLITS, array_path
 
 log = logging.getLogger(__name__)
-#: the splits of a built dataset, in order
-DATASET_SPLITS = ("train", "valid", "test")
 
 
 @dataclass(frozen=True)
@@ -86,15 +85,15 @@ def windows_from_dataset(dataset_dir: str | os.PathLike, splits: Sequence[str] =
     root = Path(dataset_dir)
     chosen: list[tuple[dict, np.ndarray, np.ndarray]] = []  # ({X, S} memory maps, ids, rows)
     for split in splits:
-        if split not in DATASET_SPLITS:
-            raise InputError(f"unknown split {split!r}; choose from {', '.join(DATASET_SPLITS)}")
+        if split not in SPLITS:
+            raise InputError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
         folder = root / split
         try:
-            arrays = {"X": np.load(folder / "X.npy", mmap_mode="r")}
+            arrays = {"X": np.load(array_path(root, split, "X"), mmap_mode="r")}
             if signals:
-                arrays["S"] = np.load(folder / "S.npy", mmap_mode="r")
-            y = np.load(folder / "y.npy", mmap_mode="r")
-            ids = np.load(folder / "ids.npy", mmap_mode="r")
+                arrays[SIGNALS] = np.load(array_path(root, split, SIGNALS), mmap_mode="r")
+            y = np.load(array_path(root, split, "y"), mmap_mode="r")
+            ids = np.load(array_path(root, split, "ids"), mmap_mode="r")
         except FileNotFoundError as err:
             raise InputError(f"{folder}: no complete split here ({Path(err.filename).name} is "
                              "missing). Build the dataset first (with the model's signals, for a "
@@ -103,7 +102,7 @@ def windows_from_dataset(dataset_dir: str | os.PathLike, splits: Sequence[str] =
         if not task < y.shape[1]:
             raise InputError(f"{folder}: y has {y.shape[1]} task column(s), no task {task}. Explain "
                              "the model on the dataset it was trained on")
-        if not len(arrays["X"]) == len(y) == len(ids) == len(arrays.get("S", ids)):
+        if not len(arrays["X"]) == len(y) == len(ids) == len(arrays.get(SIGNALS, ids)):
             raise InputError(f"{folder}: X, y, ids (and S) have different lengths "
                              f"({len(arrays['X'])}, {len(y)}, {len(ids)}). Rebuild the dataset")
         y = y[:, task]
@@ -121,7 +120,7 @@ def windows_from_dataset(dataset_dir: str | os.PathLike, splits: Sequence[str] =
         raise InputError(f"{root}: no {'positive ' if positives_only else ''}window in split(s) "
                          f"{', '.join(splits)}. Choose other splits")
     X = np.concatenate([np.asarray(arrays["X"][rows]) for arrays, _, rows in chosen])
-    S = (np.concatenate([np.asarray(arrays["S"][rows], dtype=np.float32) for arrays, _, rows in chosen])
+    S = (np.concatenate([np.asarray(arrays[SIGNALS][rows], dtype=np.float32) for arrays, _, rows in chosen])
          if signals else None)
     ids = np.concatenate([np.asarray(ids[rows]).astype(str) for _, ids, rows in chosen])
     what = "positives" if positives_only else "windows"

@@ -19,8 +19,8 @@ import numpy as np
 import pybedtools
 
 from tfbinding.errors import located
-from tfbinding.io.download import is_url
 from tfbinding.io.fasta import compression_of, describe_names
+from tfbinding.io.sources import is_url
 
 log = logging.getLogger(__name__)
 

@@ -38,10 +38,10 @@ from typing import BinaryIO, Iterator
 from tfbinding.atomic import remove_stale_partials, save_json
 from tfbinding.checksums import file_digests
 from tfbinding.errors import InputError
+from tfbinding.io.sources import URL_SCHEMES, is_url  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
-URL_SCHEMES = ("http://", "https://", "ftp://")
 _BLOCK = 1 << 20
 #: files at least this large log their progress
 PROGRESS_MIN_BYTES = 8 << 20
@@ -50,11 +50,6 @@ PROGRESS_STEP = 0.05
 #: without a known length, log a progress line every this many bytes
 PROGRESS_EVERY_BYTES = 64 << 20
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
-
-
-def is_url(source: str) -> bool:
-    """Whether a config value names a URL rather than a local path."""
-    return source.startswith(URL_SCHEMES)
 
 
 def part_path(dest: str | os.PathLike) -> Path:

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from tfbinding.atomic import atomic_path
-from tfbinding.data.loader import ARRAYS, load_dataset
-from tfbinding.data.split import SPLITS
+from tfbinding.data.loader import load_dataset
 from tfbinding.errors import located
+from tfbinding.layout import ARRAYS, SPLITS
 
 log = logging.getLogger(__name__)
 
