@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tfbinding.models.motif_baseline import read_jaspar
+from tfbinding.synthetic.fasta import fasta_lines, gzip_bytes
 from tfbinding.synthetic.simulate import SITE_KINDS, oracle_scores, sample_sites, simulate_genome
 
 JASPAR = Path(__file__).resolve().parents[1] / "resources" / "motifs" / "MA0491.3.jaspar"
@@ -133,3 +134,17 @@ def test_weak_sites_are_weaker(counts, genome):
     weak = sample_sites(rng, genome.matrix, 2000, strength=0.5, temperature=2.0)
     consensus = genome.matrix.argmax(axis=1)
     assert (strong == consensus).mean() > (weak == consensus).mean() + 0.2
+
+
+@pytest.mark.parametrize("length", [1, 59, 60, 61, 120, 125])
+def test_fasta_lines_are_60_columns_each_newline_terminated(length):
+    seq = np.frombuffer(bytes(b"ACGTN"[i % 5] for i in range(length)), np.uint8)
+    naive = b"\n".join(seq[i:i + 60].tobytes() for i in range(0, length, 60)) + b"\n"
+    assert fasta_lines(seq) == naive
+
+
+def test_gzip_bytes_are_deterministic_plain_gzip():
+    payload = b">chr1\nACGT\n" * 100
+    assert gzip_bytes(payload) == gzip_bytes(payload)
+    assert gzip.decompress(gzip_bytes(payload)) == payload
+    assert gzip_bytes(payload)[4:8] == b"\0\0\0\0"  # mtime 0

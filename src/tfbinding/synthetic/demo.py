@@ -20,8 +20,6 @@ deterministic: the same seed gives the same files.
 """
 from __future__ import annotations
 
-import gzip
-import io
 import os
 import re
 import tempfile
@@ -30,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyBigWig
 
-from tfbinding.atomic import atomic_path
+from tfbinding.synthetic.fasta import fasta_bytes, text_lines, write_files
 
 SEED = 20261124
 CHROMOSOMES = {"chr1": 2_400_000, "chr2": 1_600_000, "chr3": 1_000_000}
@@ -39,7 +37,6 @@ PEAKS_PER_MBP = 60
 PEAKS_WITHOUT_SITE = 0.08
 DECOYS_PER_MBP = 60
 _BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
-_LINE = 60
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -128,13 +125,6 @@ def _chromosome(rng: np.random.Generator, name: str, size: int) -> tuple[np.ndar
         start = int(rng.integers(15_000, size - 20_000))
         blacklist.append(f"{name}\t{start}\t{start + 3_000}")
     return seq, peaks, blacklist
-
-
-def _gzip_bytes(payload: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, filename="") as handle:
-        handle.write(payload)
-    return buffer.getvalue()
 
 
 _AP1 = re.compile(rb"TGA[CG]TCA")
@@ -266,39 +256,53 @@ def _bigwig_bytes(tracks: dict[str, np.ndarray], step: int) -> bytes:
 
 
 def demo_files(seed: int = SEED) -> dict[str, bytes]:
-    """The demo's files as ``{file name: uncompressed content}``."""
+    """The demo's files as ``{file name: uncompressed content}``.
+
+    Parameters
+    ----------
+    seed : int, default SEED
+        Seed of the genome's and JunD's random stream (the variants, the second factor
+        and the accessibility track use streams derived from it).
+
+    Returns
+    -------
+    dict of str to bytes
+        File name to its uncompressed content (``.gz`` names are gzipped on writing).
+    """
     rng = np.random.default_rng(seed)
-    fasta, peaks, blacklist, sizes, sequences = io.BytesIO(), [], [], [], {}
+    peaks, blacklist, sequences = [], [], {}
     for name, size in CHROMOSOMES.items():
         seq, chrom_peaks, chrom_blacklist = _chromosome(rng, name, size)
         sequences[name] = seq
-        fasta.write(f">{name} synthetic demo chromosome, not real sequence\n".encode())
-        lines = [seq[i:i + _LINE].tobytes() for i in range(0, size, _LINE)]
-        fasta.write(b"\n".join(lines) + b"\n")
         peaks += sorted(chrom_peaks, key=lambda line: int(line.split("\t")[1]))
         blacklist += sorted(chrom_blacklist, key=lambda line: int(line.split("\t")[1]))
-        sizes.append(f"{name}\t{size}")
     second = _second_factor(np.random.default_rng([seed, 3]), sequences, peaks)
     accessibility = _accessibility(np.random.default_rng([seed, 4]), sequences, [peaks, second])
     return {
-        "synthetic_genome.fa.gz": fasta.getvalue(),
-        "synthetic_peaks.narrowPeak.gz": ("\n".join(peaks) + "\n").encode(),
-        "synthetic_blacklist.bed": ("\n".join(blacklist) + "\n").encode(),
-        "synthetic.chrom.sizes": ("\n".join(sizes) + "\n").encode(),
+        "synthetic_genome.fa.gz": fasta_bytes(sequences, "synthetic demo chromosome, not real sequence"),
+        "synthetic_peaks.narrowPeak.gz": text_lines(peaks),
+        "synthetic_blacklist.bed": text_lines(blacklist),
+        "synthetic.chrom.sizes": text_lines([f"{name}\t{size}" for name, size in CHROMOSOMES.items()]),
         # a separate generator, so that the genome stays the same bytes
-        "synthetic_variants.vcf": ("\n".join(_variants(np.random.default_rng([seed, 2]), sequences, peaks))
-                                   + "\n").encode(),
-        "synthetic_peaks_second.narrowPeak.gz": ("\n".join(second) + "\n").encode(),
+        "synthetic_variants.vcf": text_lines(_variants(np.random.default_rng([seed, 2]), sequences, peaks)),
+        "synthetic_peaks_second.narrowPeak.gz": text_lines(second),
         "synthetic_accessibility.bw": _bigwig_bytes(accessibility, ACCESSIBILITY_BIN),
     }
 
 
 def write_demo_data(out_dir: str | os.PathLike, seed: int = SEED) -> list[Path]:
-    """Write the demo files into ``out_dir`` (``.gz`` ones as plain gzip, as UCSC serves)."""
-    written = []
-    for name, content in demo_files(seed).items():
-        path = Path(out_dir) / name
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(_gzip_bytes(content) if name.endswith(".gz") else content)
-        written.append(path)
-    return written
+    """Write the demo files into ``out_dir`` (``.gz`` ones as plain gzip, as UCSC serves).
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        Target folder.
+    seed : int, default SEED
+        As :func:`demo_files`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    return list(write_files(demo_files(seed), out_dir).values())

@@ -37,21 +37,18 @@ Example
 """
 from __future__ import annotations
 
-import gzip
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from tfbinding.atomic import atomic_path
 from tfbinding.data.onehot import encode_windows
 from tfbinding.models.motif_baseline import best_match_scores
+from tfbinding.synthetic.fasta import fasta_bytes, text_lines, write_files
 
 _BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
 _LOWER = np.uint8(0x20)
-_LINE = 60
 
 #: dtype of :attr:`SimulatedGenome.sites`
 SITE_DTYPE = np.dtype([("chrom", "U32"), ("start", np.int64), ("end", np.int64), ("strand", "U1"),
@@ -146,10 +143,6 @@ class SimulatedGenome:
         offset from the start), ``chrom.sizes``, ``sites.bed`` (BED6: name = kind,
         score = strength × 1000), ``variants.tsv`` (``chrom pos ref alt``, pos 0-based).
         """
-        fasta = io.BytesIO()
-        for name, seq in self.sequences.items():
-            fasta.write(f">{name} simulated, not real sequence\n".encode())
-            fasta.write(_fasta_lines(seq))
         peaks = [f"{p['chrom']}\t{p['start']}\t{p['end']}\tpeak{i}\t{min(1000, int(p['signal'] * 20))}\t.\t"
                  f"{p['signal']:.3f}\t{p['signal'] / 2:.3f}\t{p['signal'] / 3:.3f}\t{p['summit'] - p['start']}"
                  for i, p in enumerate(self.peaks)]
@@ -158,46 +151,18 @@ class SimulatedGenome:
         variants = [f"{v['chrom']}\t{v['pos']}\t{v['ref']}\t{v['alt']}" for v in self.variants]
         sizes = [f"{name}\t{size}" for name, size in self.chrom_sizes.items()]
         return {
-            "genome.fa.gz": fasta.getvalue(),
-            "peaks.narrowPeak.gz": _lines(peaks),
-            "chrom.sizes": _lines(sizes),
-            "sites.bed": _lines(sites),
-            "variants.tsv": _lines(["#chrom\tpos0\tref\talt"] + variants),
+            "genome.fa.gz": fasta_bytes(self.sequences, "simulated, not real sequence"),
+            "peaks.narrowPeak.gz": text_lines(peaks),
+            "chrom.sizes": text_lines(sizes),
+            "sites.bed": text_lines(sites),
+            "variants.tsv": text_lines(["#chrom\tpos0\tref\talt"] + variants),
         }
 
     def write(self, out_dir: str | os.PathLike) -> dict[str, Path]:
         """Write :meth:`files` into ``out_dir`` (``.gz`` as plain gzip with mtime 0, so
         the same genome gives the same bytes); return ``{file name: path}``.
         """
-        written = {}
-        for name, content in self.files().items():
-            path = Path(out_dir) / name
-            with atomic_path(path) as tmp:
-                tmp.write_bytes(gzip_bytes(content) if name.endswith(".gz") else content)
-            written[name] = path
-        return written
-
-
-def gzip_bytes(payload: bytes) -> bytes:
-    """Gzip ``payload`` deterministically (mtime 0, no file name)."""
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, filename="") as handle:
-        handle.write(payload)
-    return buffer.getvalue()
-
-
-def _lines(lines: list[str]) -> bytes:
-    return ("\n".join(lines) + "\n").encode() if lines else b""
-
-
-def _fasta_lines(seq: np.ndarray) -> bytes:
-    """``seq`` cut into 60-column newline-terminated lines, in one reshape."""
-    full = len(seq) // _LINE * _LINE
-    body = np.empty((full // _LINE, _LINE + 1), np.uint8)
-    body[:, :_LINE] = seq[:full].reshape(-1, _LINE)
-    body[:, _LINE] = ord("\n")
-    tail = seq[full:].tobytes() + b"\n" if full < len(seq) else b""
-    return body.tobytes() + tail
+        return write_files(self.files(), out_dir)
 
 
 def motif_probabilities(counts: np.ndarray, pseudocount: float = 1.0) -> np.ndarray:
