@@ -1,7 +1,9 @@
 """The simulated benchmark genome: deterministic, coordinates as documented, a usable oracle."""
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,14 @@ import pytest
 
 from tfbinding.models.motif_baseline import read_jaspar
 from tfbinding.synthetic.fasta import fasta_lines, gzip_bytes
-from tfbinding.synthetic.simulate import SITE_KINDS, oracle_scores, sample_sites, simulate_genome
+from tfbinding.synthetic.simulate import (
+    SITE_KINDS,
+    GenomeSpec,
+    oracle_scores,
+    sample_sites,
+    simulate,
+    simulate_genome,
+)
 
 JASPAR = Path(__file__).resolve().parents[1] / "resources" / "motifs" / "MA0491.3.jaspar"
 SMALL = dict(size_bp=1_200_000, chromosomes=2, n_sites=120, n_snv_sites=10)
@@ -148,3 +157,17 @@ def test_gzip_bytes_are_deterministic_plain_gzip():
     assert gzip_bytes(payload) == gzip_bytes(payload)
     assert gzip.decompress(gzip_bytes(payload)) == payload
     assert gzip_bytes(payload)[4:8] == b"\0\0\0\0"  # mtime 0
+
+
+def test_simulate_genome_takes_exactly_the_specs_fields_and_defaults():
+    signature = inspect.signature(simulate_genome).parameters
+    spec_fields = {f.name: f.default for f in dataclasses.fields(GenomeSpec)}
+    assert list(signature) == list(spec_fields)
+    assert {name: p.default for name, p in signature.items()} == spec_fields
+
+
+def test_simulate_from_a_spec_is_simulate_genome(genome, counts):
+    again = simulate(GenomeSpec(seed=3, motif_counts=counts, **SMALL))
+    assert again.files() == genome.files()
+    assert again.params == genome.params
+    assert list(genome.params) == [f.name for f in dataclasses.fields(GenomeSpec)]

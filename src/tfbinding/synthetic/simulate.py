@@ -31,12 +31,14 @@ Example
 >>> from tfbinding.models.motif_baseline import read_jaspar
 >>> _, counts = read_jaspar("resources/motifs/MA0491.3.jaspar")
 >>> genome = simulate_genome(seed=1, size_bp=2_000_000, motif_counts=counts)
+>>> same = simulate(GenomeSpec(seed=1, size_bp=2_000_000, motif_counts=counts))  # the same genome
 >>> paths = genome.write("results/sim")                       # doctest: +SKIP
 >>> X = genome.encode("chr1", starts, 101, flank=200)          # doctest: +SKIP
 >>> oracle = oracle_scores(X, genome.matrix)                   # doctest: +SKIP
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,24 +299,14 @@ def _write_sites(codes: np.ndarray, at: np.ndarray, sites: np.ndarray, strands: 
     codes[(at[:, None] + np.arange(sites.shape[1])).ravel()] = sites.ravel()
 
 
-def simulate_genome(seed: int = 0, size_bp: int = 10_000_000, chromosomes: int | dict[str, int] = 2,
-                    motif_counts: np.ndarray | None = None, n_sites: int = 1_000,
-                    site_strength: float | tuple[float, float] = (0.6, 1.0), temperature: float = 1.0,
-                    second_site_fraction: float = 0.15, peaks_without_site: float = 0.1,
-                    peak_width: tuple[int, int] = (100, 400), decoys_per_site: float = 1.0,
-                    decoy_strength: float | tuple[float, float] = (0.6, 1.0), shuffled_per_site: float = 1.0,
-                    cofactor_fraction: float = 0.5, cofactor_distance: tuple[int, int] = (60, 300),
-                    cofactor_length: int = 8, gc_flank_fraction: float = 0.3, gc_flank_bp: int = 150,
-                    gc_flank_gc: float = 0.62, n_snv_sites: int = 20, gc_mean: float = 0.41,
-                    gc_sd: float = 0.06, isochore_bp: float = 3_000, cpg_depletion: float = 0.75,
-                    repeat_fraction: float = 0.1, n_gaps: int = 4, slot_bp: int = 2_000,
-                    site_anywhere: bool = False) -> SimulatedGenome:
-    """Simulate a genome with planted binding sites, decoys, peaks and context.
+@dataclass(frozen=True)
+class GenomeSpec:
+    """What to simulate: every setting of :func:`simulate_genome`, with the same names and defaults.
 
     Parameters
     ----------
     seed : int, default 0
-        Seed of the one random generator: the same arguments give the same genome.
+        Seed of the one random generator: the same spec gives the same genome.
     size_bp : int, default 10_000_000
         Total length; split evenly over ``chromosomes`` when that is a count.
     chromosomes : int or dict of str to int, default 2
@@ -372,170 +364,365 @@ def simulate_genome(seed: int = 0, size_bp: int = 10_000_000, chromosomes: int |
     slot_bp : int, default 2_000
         Peaks and decoys each get their own slot of this size, so none overlap; it must
         exceed the largest peak width and twice the co-factor distance.
+    site_anywhere : bool, default False
+        Place each bound site anywhere in its peak (uniformly) rather than near the summit.
+    """
+
+    seed: int = 0
+    size_bp: int = 10_000_000
+    chromosomes: int | dict[str, int] = 2
+    motif_counts: np.ndarray | None = None
+    n_sites: int = 1_000
+    site_strength: float | tuple[float, float] = (0.6, 1.0)
+    temperature: float = 1.0
+    second_site_fraction: float = 0.15
+    peaks_without_site: float = 0.1
+    peak_width: tuple[int, int] = (100, 400)
+    decoys_per_site: float = 1.0
+    decoy_strength: float | tuple[float, float] = (0.6, 1.0)
+    shuffled_per_site: float = 1.0
+    cofactor_fraction: float = 0.5
+    cofactor_distance: tuple[int, int] = (60, 300)
+    cofactor_length: int = 8
+    gc_flank_fraction: float = 0.3
+    gc_flank_bp: int = 150
+    gc_flank_gc: float = 0.62
+    n_snv_sites: int = 20
+    gc_mean: float = 0.41
+    gc_sd: float = 0.06
+    isochore_bp: float = 3_000
+    cpg_depletion: float = 0.75
+    repeat_fraction: float = 0.1
+    n_gaps: int = 4
+    slot_bp: int = 2_000
+    site_anywhere: bool = False
+
+    def params(self) -> dict:
+        """The settings as a plain dict (arrays as lists), in field order, for provenance."""
+        values = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        return {name: (value.tolist() if isinstance(value, np.ndarray) else value) for name, value in values}
+
+    def chrom_sizes(self) -> dict[str, int]:
+        """Chromosome name to length: ``chromosomes`` itself, or ``size_bp`` split evenly."""
+        if isinstance(self.chromosomes, int):
+            return {f"chr{i + 1}": self.size_bp // self.chromosomes for i in range(self.chromosomes)}
+        return dict(self.chromosomes)
+
+    def motif_matrix(self) -> np.ndarray:
+        """``(L, 4)`` probabilities of the planted motif: counts through :func:`motif_probabilities`,
+        probabilities (all at most 1) renormalised per row.
+        """
+        counts = np.asarray(self.motif_counts, np.float64)
+        return motif_probabilities(self.motif_counts) if counts.max() > 1 else counts / counts.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class _Canvas:
+    """The chromosomes under construction and the sites planted so far.
+
+    ``codes`` are base codes 0–3 (A, C, G, T) per chromosome, ``lower`` its soft mask,
+    ``gaps`` its ``(k, 2)`` N gaps; ``site_rows`` holds one :data:`SITE_DTYPE` block per
+    :meth:`plant` call, in call order.
+    """
+
+    names: np.ndarray
+    codes: dict[str, np.ndarray]
+    lower: dict[str, np.ndarray]
+    gaps: dict[str, np.ndarray]
+    site_rows: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def n_planted(self) -> int:
+        return sum(len(rows) for rows in self.site_rows)
+
+    def plant(self, rng: np.random.Generator, codes_by_site: np.ndarray, at: np.ndarray, chrom_index: np.ndarray,
+              kind, strength, peak) -> np.ndarray:
+        """Write sites ``(n, L)`` at ``at`` on random strands; record and return their rows."""
+        strands = np.where(rng.random(len(at)) < 0.5, "+", "-")
+        for c in np.unique(chrom_index):
+            mine = chrom_index == c
+            _write_sites(self.codes[self.names[c]], at[mine], codes_by_site[mine], strands[mine])
+        rows = np.zeros(len(at), SITE_DTYPE)
+        rows["chrom"], rows["start"], rows["end"] = self.names[chrom_index], at, at + codes_by_site.shape[1]
+        rows["strand"], rows["kind"], rows["strength"], rows["peak"] = strands, kind, strength, peak
+        self.site_rows.append(rows)
+        return rows
+
+    def sequences(self) -> dict[str, np.ndarray]:
+        """ASCII bytes per chromosome: uppercase bases, soft mask, N gaps."""
+        sequences = {}
+        for name in self.names:
+            seq = _BASES[self.codes[name]]
+            seq[self.lower[name]] |= _LOWER
+            for gap_start, gap_end in self.gaps[name]:
+                seq[gap_start:gap_end] = ord("N")
+            sequences[str(name)] = seq
+        return sequences
+
+
+@dataclass
+class _Layout:
+    """Where peaks and decoys go: one slot each, ``role`` 0 bound, 1 empty, 2 decoy, 3 shuffled."""
+
+    centre: np.ndarray
+    chrom: np.ndarray
+    role: np.ndarray
+
+
+@dataclass
+class _Peaks:
+    """The peaks, bound ones first (index = bound site), then the site-less ones."""
+
+    centre: np.ndarray
+    chrom: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    summit: np.ndarray
+
+
+def _strengths(rng: np.random.Generator, spec: float | tuple[float, float], n: int) -> np.ndarray:
+    """``n`` site strengths: ``spec`` itself, or uniform draws in its range."""
+    return np.full(n, spec, np.float64) if np.isscalar(spec) else rng.uniform(spec[0], spec[1], n)
+
+
+def _check_slot_size(spec: GenomeSpec, length: int) -> None:
+    if spec.slot_bp <= max(spec.peak_width[1], 2 * spec.cofactor_distance[1] + 2 * length + 130,
+                           2 * spec.gc_flank_bp + length):
+        raise ValueError(f"slot_bp={spec.slot_bp} is too small for the peak width and co-factor distance")
+
+
+def _background_and_gaps(rng: np.random.Generator, spec: GenomeSpec, sizes: dict[str, int]) -> _Canvas:
+    """Each chromosome's background, soft-masked repeats and N gaps, one chromosome after another."""
+    codes, lower, gaps = {}, {}, {}
+    for name, size in sizes.items():
+        codes[name] = _background(rng, size, spec.gc_mean, spec.gc_sd, spec.isochore_bp, spec.cpg_depletion)
+        lower[name] = np.zeros(size, bool)
+        _repeats(rng, codes[name], lower[name], spec.repeat_fraction)
+        gaps[name] = _gaps(rng, size, spec.n_gaps)
+    return _Canvas(names=np.array(list(sizes)), codes=codes, lower=lower, gaps=gaps)
+
+
+def _free_slots(sizes: dict[str, int], gaps: dict[str, np.ndarray], slot_bp: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chromosome index and start of every slot away from gaps and chromosome ends, genome-wide."""
+    slot_chrom, slot_start = [], []
+    for index, (name, size) in enumerate(sizes.items()):
+        starts = np.arange(slot_bp, size - 2 * slot_bp, slot_bp, dtype=np.int64)
+        clash = np.zeros(len(starts), bool)
+        for gap_start, gap_end in gaps[name]:
+            clash |= (starts < gap_end + 500) & (starts + slot_bp > gap_start - 500)
+        slot_chrom.append(np.full((~clash).sum(), index))
+        slot_start.append(starts[~clash])
+    return np.concatenate(slot_chrom), np.concatenate(slot_start)
+
+
+def _choose_slots(rng: np.random.Generator, spec: GenomeSpec, slot_chrom: np.ndarray,
+                  slot_start: np.ndarray) -> _Layout:
+    """One jittered slot per bound peak, site-less peak, decoy and shuffled decoy."""
+    n_empty = int(round(spec.peaks_without_site * spec.n_sites))
+    n_decoys = int(round(spec.decoys_per_site * spec.n_sites))
+    n_shuffled = int(round(spec.shuffled_per_site * spec.n_sites))
+    needed = spec.n_sites + n_empty + n_decoys + n_shuffled
+    if needed > len(slot_start):
+        raise ValueError(f"{needed} peaks and decoys need {needed} slots of {spec.slot_bp} bp; the genome has "
+                         f"{len(slot_start)}: lower n_sites or the decoy rates, or enlarge size_bp")
+    chosen = rng.permutation(len(slot_start))[:needed]
+    jitter = rng.integers(-spec.slot_bp // 8, spec.slot_bp // 8 + 1, needed)
+    return _Layout(centre=slot_start[chosen] + spec.slot_bp // 2 + jitter, chrom=slot_chrom[chosen],
+                   role=np.repeat(np.arange(4), (spec.n_sites, n_empty, n_decoys, n_shuffled)))
+
+
+def _draw_peaks(rng: np.random.Generator, spec: GenomeSpec, layout: _Layout, length: int) -> _Peaks:
+    """Summit near the slot's centre, each side's half-width drawn; shifted when sites lie anywhere."""
+    bound, empty = np.flatnonzero(layout.role == 0), np.flatnonzero(layout.role == 1)
+    centre = layout.centre[np.concatenate((bound, empty))]
+    n_peaks = len(centre)
+    summit = centre + np.clip(np.round(rng.normal(0, 20, n_peaks)), -45, 45).astype(np.int64)
+    half_low, half_high = spec.peak_width[0] // 2, spec.peak_width[1] // 2
+    left = rng.integers(half_low, half_high + 1, n_peaks)
+    right = rng.integers(half_low, half_high + 1, n_peaks)
+    start, end = summit - left, summit + right
+    if spec.site_anywhere:
+        # the bound site lies anywhere in its peak, not near the summit
+        site_start = centre - length // 2
+        width = end - start
+        rel = (rng.random(n_peaks) * np.maximum(width - length + 1, 1)).astype(np.int64)
+        shift = (site_start - rel) - start
+        start, end, summit = start + shift, end + shift, summit + shift
+    return _Peaks(centre=centre, chrom=layout.chrom[np.concatenate((bound, empty))], start=start, end=end,
+                  summit=summit)
+
+
+def _plant_context(rng: np.random.Generator, spec: GenomeSpec, canvas: _Canvas, peaks: _Peaks,
+                   cofactor: np.ndarray, length: int) -> None:
+    """GC-rich stretches around bound sites, then co-factor sites near them (at the centre of site-less peaks)."""
+    gc_rich = np.flatnonzero(rng.random(spec.n_sites) < spec.gc_flank_fraction)
+    for c in np.unique(peaks.chrom[gc_rich]):
+        mine = gc_rich[peaks.chrom[gc_rich] == c]
+        positions = (peaks.centre[mine, None] + np.arange(-spec.gc_flank_bp, spec.gc_flank_bp + length)).ravel()
+        strong = rng.random(len(positions)) < spec.gc_flank_gc
+        first = rng.random(len(positions)) < 0.5
+        stretch = np.where(strong, np.where(first, 1, 2), np.where(first, 0, 3)).astype(np.uint8)
+        _deaminate(rng, stretch, spec.cpg_depletion)  # within the stretch; boundaries are rare
+        canvas.codes[canvas.names[c]][positions] = stretch
+    with_cofactor = np.flatnonzero(rng.random(len(peaks.centre)) < spec.cofactor_fraction)
+    distance = rng.integers(spec.cofactor_distance[0], spec.cofactor_distance[1] + 1, len(with_cofactor))
+    side = np.where(rng.random(len(with_cofactor)) < 0.5, -1, 1)
+    at = peaks.centre[with_cofactor] + side * distance - np.where(side < 0, spec.cofactor_length, 0)
+    at = np.where(with_cofactor >= spec.n_sites, peaks.centre[with_cofactor], at)  # site-less: at the centre
+    canvas.plant(rng, sample_sites(rng, cofactor, len(with_cofactor)), at, peaks.chrom[with_cofactor],
+                 "cofactor", 1.0, with_cofactor)
+
+
+def _plant_bound_sites(rng: np.random.Generator, spec: GenomeSpec, canvas: _Canvas, peaks: _Peaks,
+                       matrix: np.ndarray) -> tuple[np.ndarray, int]:
+    """One site per bound peak (the first ``n_snv_sites`` consensus), some with a second one.
+
+    Returns the rows of the consensus (``snv``) sites and the index of the first of them
+    among all planted rows.
+    """
+    n_sites, length = spec.n_sites, len(matrix)
+    site_at = peaks.centre[:n_sites] - length // 2
+    strength = _strengths(rng, spec.site_strength, n_sites)
+    sampled = sample_sites(rng, matrix, n_sites, strength, spec.temperature)
+    n_snv = min(spec.n_snv_sites, n_sites)
+    sampled[:n_snv] = matrix.argmax(axis=1)
+    strength[:n_snv] = 1.0
+    kinds = np.where(np.arange(n_sites) < n_snv, "snv", "bound")
+    first_row = canvas.n_planted
+    rows = canvas.plant(rng, sampled, site_at, peaks.chrom[:n_sites], kinds, strength, np.arange(n_sites))
+    second = np.flatnonzero((rng.random(n_sites) < spec.second_site_fraction) & (np.arange(n_sites) >= n_snv))
+    offset = rng.integers(15, 46, len(second)) * np.where(rng.random(len(second)) < 0.5, -1, 1)
+    second_sites = sample_sites(rng, matrix, len(second), _strengths(rng, spec.site_strength, len(second)),
+                                spec.temperature)
+    canvas.plant(rng, second_sites, site_at[second] + offset, peaks.chrom[second], "bound", strength[second], second)
+    return rows[:n_snv], first_row
+
+
+def _breaking_snvs(snv_rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """One SNV per consensus site: in the most informative column, best base -> worst base.
+
+    ``site`` is left 0; :func:`_site_table` fills it once the sites are sorted.
+    """
+    information = (matrix * np.log2(matrix / 0.25)).sum(axis=1)
+    column = int(np.argmax(information))
+    pos = np.where(snv_rows["strand"] == "+", snv_rows["start"] + column, snv_rows["end"] - 1 - column)
+    best, worst = matrix[column].argmax(), matrix[column].argmin()
+    flip = snv_rows["strand"] == "-"
+    variants = np.zeros(len(snv_rows), VARIANT_DTYPE)
+    variants["chrom"], variants["pos"] = snv_rows["chrom"], pos
+    variants["ref"] = np.where(flip, "ACGT"[3 - best], "ACGT"[best])
+    variants["alt"] = np.where(flip, "ACGT"[3 - worst], "ACGT"[worst])
+    return variants
+
+
+def _plant_decoys(rng: np.random.Generator, spec: GenomeSpec, canvas: _Canvas, layout: _Layout,
+                  matrix: np.ndarray, shuffled: np.ndarray) -> None:
+    """Decoys outside peaks: the planted matrix, then its column-shuffled version."""
+    for kind, role, source in (("decoy", 2, matrix), ("shuffled", 3, shuffled)):
+        slots = np.flatnonzero(layout.role == role)
+        strength = _strengths(rng, spec.decoy_strength, len(slots))
+        canvas.plant(rng, sample_sites(rng, source, len(slots), strength, spec.temperature),
+                     layout.centre[slots] - len(matrix) // 2, layout.chrom[slots], kind, strength, -1)
+
+
+def _peak_table(rng: np.random.Generator, peaks: _Peaks, names: np.ndarray,
+                n_sites: int) -> tuple[np.ndarray, np.ndarray]:
+    """The :data:`PEAK_DTYPE` table with drawn signals, sorted; and each peak's new index."""
+    n_peaks = len(peaks.centre)
+    signal = np.round(rng.gamma(4.0, 5.0, n_peaks) * np.where(np.arange(n_peaks) < n_sites, 1.0, 0.5), 3)
+    table = np.zeros(n_peaks, PEAK_DTYPE)
+    table["chrom"], table["start"], table["end"] = names[peaks.chrom], peaks.start, peaks.end
+    table["summit"], table["signal"], table["has_site"] = peaks.summit, signal, np.arange(n_peaks) < n_sites
+    order = np.lexsort((table["start"], peaks.chrom))
+    new_index = np.empty(n_peaks, np.int64)
+    new_index[order] = np.arange(n_peaks)
+    return table[order], new_index
+
+
+def _site_table(site_rows: list[np.ndarray], names: np.ndarray, peak_index: np.ndarray, variants: np.ndarray,
+                first_snv_row: int) -> np.ndarray:
+    """All planted sites, sorted, with peak indexes remapped; fills ``variants['site']`` (in place)."""
+    sites = np.concatenate(site_rows)
+    sites["peak"] = np.where(sites["peak"] >= 0, peak_index[np.maximum(sites["peak"], 0)], -1)
+    chrom_rank = {name: i for i, name in enumerate(names)}
+    site_order = np.lexsort((sites["start"], np.vectorize(chrom_rank.get, otypes=[np.int64])(sites["chrom"])))
+    site_index = np.empty(len(sites), np.int64)
+    site_index[site_order] = np.arange(len(sites))
+    variants["site"] = site_index[first_snv_row + np.arange(len(variants))]
+    return sites[site_order]
+
+
+def simulate(spec: GenomeSpec) -> SimulatedGenome:
+    """Simulate the genome that ``spec`` describes (see :func:`simulate_genome`).
+
+    The stages run in a fixed order on one generator seeded with ``spec.seed``: motifs,
+    background and gaps, slots, peaks, context, bound sites, SNVs, decoys, assembly.
+
+    Parameters
+    ----------
+    spec : GenomeSpec
+        The settings; ``motif_counts`` is required.
 
     Returns
     -------
     SimulatedGenome
         Sequences, peaks, planted sites (0-based, half-open), variants and matrices.
     """
-    if motif_counts is None:
+    if spec.motif_counts is None:
         raise ValueError("motif_counts is required, e.g. read_jaspar('resources/motifs/MA0491.3.jaspar')[1]")
-    params = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in locals().items()}
-    matrix = motif_probabilities(motif_counts) if np.asarray(motif_counts).max() > 1 else \
-        np.asarray(motif_counts, np.float64) / np.asarray(motif_counts, np.float64).sum(axis=1, keepdims=True)
+    params = spec.params()
+    matrix = spec.motif_matrix()
     length = len(matrix)
-    if slot_bp <= max(peak_width[1], 2 * cofactor_distance[1] + 2 * length + 130, 2 * gc_flank_bp + length):
-        raise ValueError(f"slot_bp={slot_bp} is too small for the peak width and co-factor distance")
-    rng = np.random.default_rng(seed)
-    cofactor = rng.dirichlet(np.full(4, 0.25), cofactor_length) * 0.9 + 0.025
+    _check_slot_size(spec, length)
+    rng = np.random.default_rng(spec.seed)
+    cofactor = rng.dirichlet(np.full(4, 0.25), spec.cofactor_length) * 0.9 + 0.025
     shuffled = matrix[rng.permutation(length)]
-    if isinstance(chromosomes, int):
-        sizes = {f"chr{i + 1}": size_bp // chromosomes for i in range(chromosomes)}
-    else:
-        sizes = dict(chromosomes)
+    sizes = spec.chrom_sizes()
 
-    # free slots, away from gaps and chromosome ends, numbered genome-wide
-    chrom_codes, chrom_lower, chrom_gaps, slot_chrom, slot_start = {}, {}, {}, [], []
-    for index, (name, size) in enumerate(sizes.items()):
-        codes = _background(rng, size, gc_mean, gc_sd, isochore_bp, cpg_depletion)
-        lower = np.zeros(size, bool)
-        _repeats(rng, codes, lower, repeat_fraction)
-        gaps = _gaps(rng, size, n_gaps)
-        starts = np.arange(slot_bp, size - 2 * slot_bp, slot_bp, dtype=np.int64)
-        clash = np.zeros(len(starts), bool)
-        for gap_start, gap_end in gaps:
-            clash |= (starts < gap_end + 500) & (starts + slot_bp > gap_start - 500)
-        chrom_codes[name], chrom_lower[name], chrom_gaps[name] = codes, lower, gaps
-        slot_chrom.append(np.full((~clash).sum(), index))
-        slot_start.append(starts[~clash])
-    slot_chrom, slot_start = np.concatenate(slot_chrom), np.concatenate(slot_start)
-    names = np.array(list(sizes))
+    canvas = _background_and_gaps(rng, spec, sizes)
+    layout = _choose_slots(rng, spec, *_free_slots(sizes, canvas.gaps, spec.slot_bp))
+    peaks = _draw_peaks(rng, spec, layout, length)
+    _plant_context(rng, spec, canvas, peaks, cofactor, length)  # first: sites are written over it
+    snv_rows, first_snv_row = _plant_bound_sites(rng, spec, canvas, peaks, matrix)
+    variants = _breaking_snvs(snv_rows, matrix)
+    _plant_decoys(rng, spec, canvas, layout, matrix, shuffled)
 
-    n_empty = int(round(peaks_without_site * n_sites))
-    n_decoys = int(round(decoys_per_site * n_sites))
-    n_shuffled = int(round(shuffled_per_site * n_sites))
-    needed = n_sites + n_empty + n_decoys + n_shuffled
-    if needed > len(slot_start):
-        raise ValueError(f"{needed} peaks and decoys need {needed} slots of {slot_bp} bp; the genome has "
-                         f"{len(slot_start)}: lower n_sites or the decoy rates, or enlarge size_bp")
-    chosen = rng.permutation(len(slot_start))[:needed]
-    jitter = rng.integers(-slot_bp // 8, slot_bp // 8 + 1, needed)
-    centre = slot_start[chosen] + slot_bp // 2 + jitter
-    where = slot_chrom[chosen]
-    role = np.repeat(np.arange(4), (n_sites, n_empty, n_decoys, n_shuffled))  # bound, empty, decoy, shuffled
-
-    def strengths(spec, n):
-        return np.full(n, spec, np.float64) if np.isscalar(spec) else rng.uniform(spec[0], spec[1], n)
-
-    site_rows = []
-
-    def add_sites(codes_by_site, at, chrom_index, kind, strength, peak):
-        strands = np.where(rng.random(len(at)) < 0.5, "+", "-")
-        for c in np.unique(chrom_index):
-            mine = chrom_index == c
-            _write_sites(chrom_codes[names[c]], at[mine], codes_by_site[mine], strands[mine])
-        rows = np.zeros(len(at), SITE_DTYPE)
-        rows["chrom"], rows["start"], rows["end"] = names[chrom_index], at, at + codes_by_site.shape[1]
-        rows["strand"], rows["kind"], rows["strength"], rows["peak"] = strands, kind, strength, peak
-        site_rows.append(rows)
-        return rows
-
-    # peaks: the bound ones first (their index = position in `bound`), then the empty ones
-    bound, empty = np.flatnonzero(role == 0), np.flatnonzero(role == 1)
-    peak_centre = centre[np.concatenate((bound, empty))]
-    peak_chrom = where[np.concatenate((bound, empty))]
-    n_peaks = len(peak_centre)
-    summit = peak_centre + np.clip(np.round(rng.normal(0, 20, n_peaks)), -45, 45).astype(np.int64)
-    half_low, half_high = peak_width[0] // 2, peak_width[1] // 2
-    left = rng.integers(half_low, half_high + 1, n_peaks)
-    right = rng.integers(half_low, half_high + 1, n_peaks)
-    peak_start, peak_end = summit - left, summit + right
-    if site_anywhere:
-        # the bound site lies anywhere in its peak, not near the summit
-        site_start = peak_centre - length // 2
-        width = peak_end - peak_start
-        rel = (rng.random(n_peaks) * np.maximum(width - length + 1, 1)).astype(np.int64)
-        shift = (site_start - rel) - peak_start
-        peak_start, peak_end, summit = peak_start + shift, peak_end + shift, summit + shift
-
-    # context first (sites are written over it): GC-rich stretches, then co-factor sites
-    gc_rich = np.flatnonzero(rng.random(n_sites) < gc_flank_fraction)
-    for c in np.unique(peak_chrom[gc_rich]):
-        mine = gc_rich[peak_chrom[gc_rich] == c]
-        positions = (peak_centre[mine, None] + np.arange(-gc_flank_bp, gc_flank_bp + length)).ravel()
-        strong = rng.random(len(positions)) < gc_flank_gc
-        first = rng.random(len(positions)) < 0.5
-        stretch = np.where(strong, np.where(first, 1, 2), np.where(first, 0, 3)).astype(np.uint8)
-        _deaminate(rng, stretch, cpg_depletion)  # within the stretch; boundaries are rare
-        chrom_codes[names[c]][positions] = stretch
-    with_cofactor = np.flatnonzero(rng.random(n_peaks) < cofactor_fraction)
-    distance = rng.integers(cofactor_distance[0], cofactor_distance[1] + 1, len(with_cofactor))
-    side = np.where(rng.random(len(with_cofactor)) < 0.5, -1, 1)
-    cofactor_at = peak_centre[with_cofactor] + side * distance - np.where(side < 0, cofactor_length, 0)
-    is_empty_peak = with_cofactor >= n_sites
-    cofactor_at = np.where(is_empty_peak, peak_centre[with_cofactor], cofactor_at)  # site-less: at the centre
-    add_sites(sample_sites(rng, cofactor, len(with_cofactor)), cofactor_at, peak_chrom[with_cofactor],
-              "cofactor", 1.0, with_cofactor)
-
-    # bound sites: the first n_snv_sites are consensus (breakable), the rest sampled
-    site_at = peak_centre[:n_sites] - length // 2
-    strength = strengths(site_strength, n_sites)
-    sampled = sample_sites(rng, matrix, n_sites, strength, temperature)
-    n_snv = min(n_snv_sites, n_sites)
-    sampled[:n_snv] = matrix.argmax(axis=1)
-    strength[:n_snv] = 1.0
-    kinds = np.where(np.arange(n_sites) < n_snv, "snv", "bound")
-    rows = add_sites(sampled, site_at, peak_chrom[:n_sites], kinds, strength, np.arange(n_sites))
-    second = np.flatnonzero((rng.random(n_sites) < second_site_fraction) & (np.arange(n_sites) >= n_snv))
-    offset = rng.integers(15, 46, len(second)) * np.where(rng.random(len(second)) < 0.5, -1, 1)
-    add_sites(sample_sites(rng, matrix, len(second), strengths(site_strength, len(second)), temperature),
-              site_at[second] + offset, peak_chrom[second], "bound", strength[second], second)
-
-    # breaking SNVs: the most informative column, best base -> worst base
-    information = (matrix * np.log2(matrix / 0.25)).sum(axis=1)
-    column = int(np.argmax(information))
-    snv_rows = rows[:n_snv]
-    pos = np.where(snv_rows["strand"] == "+", snv_rows["start"] + column, snv_rows["end"] - 1 - column)
-    best, worst = matrix[column].argmax(), matrix[column].argmin()
-    flip = snv_rows["strand"] == "-"
-    variants = np.zeros(n_snv, VARIANT_DTYPE)
-    variants["chrom"], variants["pos"] = snv_rows["chrom"], pos
-    variants["ref"] = np.where(flip, "ACGT"[3 - best], "ACGT"[best])
-    variants["alt"] = np.where(flip, "ACGT"[3 - worst], "ACGT"[worst])
-
-    # decoys outside peaks: the planted matrix, and its column-shuffled version
-    decoys, shuffles = np.flatnonzero(role == 2), np.flatnonzero(role == 3)
-    for kind, slots, source in (("decoy", decoys, matrix), ("shuffled", shuffles, shuffled)):
-        decoy = strengths(decoy_strength, len(slots))
-        add_sites(sample_sites(rng, source, len(slots), decoy, temperature), centre[slots] - length // 2,
-                  where[slots], kind, decoy, -1)
-
-    # assemble bytes: uppercase, soft mask, gaps
-    sequences = {}
-    for name in sizes:
-        seq = _BASES[chrom_codes[name]]
-        seq[chrom_lower[name]] |= _LOWER
-        for gap_start, gap_end in chrom_gaps[name]:
-            seq[gap_start:gap_end] = ord("N")
-        sequences[name] = seq
-
-    signal = np.round(rng.gamma(4.0, 5.0, n_peaks) * np.where(np.arange(n_peaks) < n_sites, 1.0, 0.5), 3)
-    peaks = np.zeros(n_peaks, PEAK_DTYPE)
-    peaks["chrom"], peaks["start"], peaks["end"], peaks["summit"] = names[peak_chrom], peak_start, peak_end, summit
-    peaks["signal"], peaks["has_site"] = signal, np.arange(n_peaks) < n_sites
-    order = np.lexsort((peaks["start"], peak_chrom))
-    new_index = np.empty(n_peaks, np.int64)
-    new_index[order] = np.arange(n_peaks)
-    peaks = peaks[order]
-
-    sites = np.concatenate(site_rows)
-    sites["peak"] = np.where(sites["peak"] >= 0, new_index[np.maximum(sites["peak"], 0)], -1)
-    chrom_rank = {name: i for i, name in enumerate(sizes)}
-    site_order = np.lexsort((sites["start"], np.vectorize(chrom_rank.get, otypes=[np.int64])(sites["chrom"])))
-    site_index = np.empty(len(sites), np.int64)
-    site_index[site_order] = np.arange(len(sites))
-    n_before_snv = len(site_rows[0])  # the co-factor rows come first, then the bound ones
-    variants["site"] = site_index[n_before_snv + np.arange(n_snv)]
-    sites = sites[site_order]
-    return SimulatedGenome(sequences=sequences, peaks=peaks, sites=sites, variants=variants, matrix=matrix,
+    sequences = canvas.sequences()
+    peak_table, peak_index = _peak_table(rng, peaks, canvas.names, spec.n_sites)
+    sites = _site_table(canvas.site_rows, canvas.names, peak_index, variants, first_snv_row)
+    return SimulatedGenome(sequences=sequences, peaks=peak_table, sites=sites, variants=variants, matrix=matrix,
                            cofactor_matrix=cofactor, params=params)
+
+
+def simulate_genome(seed: int = 0, size_bp: int = 10_000_000, chromosomes: int | dict[str, int] = 2,
+                    motif_counts: np.ndarray | None = None, n_sites: int = 1_000,
+                    site_strength: float | tuple[float, float] = (0.6, 1.0), temperature: float = 1.0,
+                    second_site_fraction: float = 0.15, peaks_without_site: float = 0.1,
+                    peak_width: tuple[int, int] = (100, 400), decoys_per_site: float = 1.0,
+                    decoy_strength: float | tuple[float, float] = (0.6, 1.0), shuffled_per_site: float = 1.0,
+                    cofactor_fraction: float = 0.5, cofactor_distance: tuple[int, int] = (60, 300),
+                    cofactor_length: int = 8, gc_flank_fraction: float = 0.3, gc_flank_bp: int = 150,
+                    gc_flank_gc: float = 0.62, n_snv_sites: int = 20, gc_mean: float = 0.41,
+                    gc_sd: float = 0.06, isochore_bp: float = 3_000, cpg_depletion: float = 0.75,
+                    repeat_fraction: float = 0.1, n_gaps: int = 4, slot_bp: int = 2_000,
+                    site_anywhere: bool = False) -> SimulatedGenome:
+    """Simulate a genome with planted binding sites, decoys, peaks and context.
+
+    A thin wrapper: ``simulate(GenomeSpec(seed=seed, ...))``.
+
+    Parameters
+    ----------
+    seed, size_bp, chromosomes, motif_counts, n_sites, site_strength, temperature, \
+second_site_fraction, peaks_without_site, peak_width, decoys_per_site, decoy_strength, \
+shuffled_per_site, cofactor_fraction, cofactor_distance, cofactor_length, gc_flank_fraction, \
+gc_flank_bp, gc_flank_gc, n_snv_sites, gc_mean, gc_sd, isochore_bp, cpg_depletion, \
+repeat_fraction, n_gaps, slot_bp, site_anywhere
+        The fields of :class:`GenomeSpec`, with the same names, defaults and meanings
+        (documented there); ``motif_counts`` is required.
+
+    Returns
+    -------
+    SimulatedGenome
+        Sequences, peaks, planted sites (0-based, half-open), variants and matrices.
+    """
+    return simulate(GenomeSpec(**locals()))  # locals() holds exactly the arguments here
