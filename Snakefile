@@ -25,6 +25,4 @@ include: "workflow/rules/export.smk"
 rule all:
     default_target: True
     input:
-        DATASET_FILES,
-        EVALUATION_FILES if MODELS else [],
-        PREDICTION_FILES,
+        final_targets(),

@@ -1,10 +1,3 @@
-# signal channels (bigWig), read over each X row: S.npy per split
-SIGNALS = config["signals"]
-SIGNAL_BIGWIGS = [
-    local_input(signal["bigwig"], f"signals.{signal['name']}") for signal in SIGNALS
-]
-
-
 rule windows:
     input:
         fasta=PREPARED_FASTA,
@@ -62,7 +55,7 @@ rule labels:
         exclude="--exclude-ambiguous" if config["labels"]["exclude_ambiguous"] else "",
         allow_empty="--allow-empty-peaks" if config["allow_empty_peaks"] else "",
         aliases=aliases_json(),
-        tasks=task_names_arg(),
+        tasks=tasks_args(),
         content=[content_id(p) for p in TASKS.values()],
     shell:
         "tfbinding labels --windows {input.windows:q} --peaks {input.peaks:q}"
@@ -209,31 +202,13 @@ rule dataset:
         name=NAME,
         out=lambda wildcards, output: os.path.dirname(output.manifest),
         config_json=json.dumps(DATASET_CONFIG, sort_keys=True),
-        urls_json=json.dumps(
-            {
-                "fasta": URLS.get(GENOME_FASTA),
-                "peaks": (
-                    URLS.get(PEAKS)
-                    if len(TASKS) == 1
-                    else [URLS.get(p) for p in TASKS.values()]
-                ),
-                "blacklist": URLS.get(BLACKLIST),
-                "windows_bed": URLS.get(WINDOWS_BED),
-            },
-            sort_keys=True,
-        ),
-        tasks=task_names_arg(),
+        urls_json=json.dumps(WORKFLOW.urls(), sort_keys=True),
+        tasks=tasks_args(),
         signal_prefixes=lambda wildcards, input: [
             signal_prefix(p) for p in input.signals
         ],
         # each channel with its local bigWig ("file"), for the manifest's inputs.signals
-        signals_json=json.dumps(
-            [
-                {**signal, "file": path}
-                for signal, path in zip(SIGNALS, SIGNAL_BIGWIGS)
-            ],
-            sort_keys=True,
-        ),
+        signals_json=WORKFLOW.signals_json(),
         content=[
             content_id(p)
             for p in (*TASKS.values(), BLACKLIST, WINDOWS_BED, *SIGNAL_BIGWIGS)

@@ -1,21 +1,3 @@
-# A multi-task model is explained task by task, each into interpretation/<model>/<task>/
-# (interpret.tasks; default every task); one task keeps interpretation/<model>/.
-if len(TASKS) > 1:
-    INTERPRET_TASKS = INTERPRET["tasks"] or list(TASKS)
-    unknown = [task for task in INTERPRET_TASKS if task not in TASKS]
-    if unknown:
-        raise ValueError(
-            f"config: interpret.tasks names {unknown}, which are not tasks of peaks "
-            f"({list(TASKS)}); choose among those"
-        )
-    TASK_DIRS = [f"{task}/" for task in INTERPRET_TASKS]
-else:
-    TASK_DIRS = [""]
-# the {task_dir} wildcard: "" for one task, else "<task>/" for any task
-ALL_TASK_DIRS = [f"{task}/" for task in TASKS] if len(TASKS) > 1 else [""]
-TASK_DIR_PATTERN = "(?:" + "|".join(re.escape(folder) for folder in ALL_TASK_DIRS) + ")"
-
-
 rule explain:
     input:
         model=rules.train.output.model,
@@ -123,7 +105,7 @@ rule score_variants:
         model_dir=lambda wildcards, input: os.path.dirname(input.model),
         mismatch="--allow-ref-mismatch" if VARIANTS["allow_ref_mismatch"] else "",
         aliases=aliases_json(),
-        tasks=task_names_arg(),
+        tasks=tasks_args(),
         signals=signals_args(),
     shell:
         "tfbinding score-variants --model {wildcards.model} --model-dir {params.model_dir:q}"

@@ -1,6 +1,3 @@
-import re
-
-
 rule calibrate:
     input:
         manifest=DATASET_MANIFEST,
@@ -53,7 +50,7 @@ rule predict:
         f"{RESULTS}/benchmarks/predict/{{chrom}}.tsv"
     wildcard_constraints:
         # only the configured chromosomes: genome.bw is merge_predictions' output
-        chrom="|".join(re.escape(chrom) for chrom in PREDICT["chromosomes"]) or "(?!)",
+        chrom=alternatives(PREDICT["chromosomes"]),
     conda:
         MODELS_ENV
     threads: 2
@@ -72,7 +69,7 @@ rule predict:
         window=config["windows"],
         rule=config["labels"],
         aliases=aliases_json(),
-        tasks=task_names_arg(),
+        tasks=tasks_args(),
         signals=signals_args(),
     shell:
         "tfbinding predict --model {params.model} --model-dir {params.model_dir:q}"
@@ -98,15 +95,15 @@ rule merge_predictions:
         ),
         fai=f"{PREPARED_FASTA}.fai",
     output:
-        bigwig=f"{PREDICTIONS}/genome{{task_suffix}}.bw",
-        sites=f"{PREDICTIONS}/genome{{task_suffix}}.sites.narrowPeak",
+        bigwig=f"{PREDICTIONS}/{GENOME_STEM}{{task_suffix}}.bw",
+        sites=f"{PREDICTIONS}/{GENOME_STEM}{{task_suffix}}.sites.narrowPeak",
     log:
         f"{RESULTS}/logs/merge_predictions{{task_suffix}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/merge_predictions{{task_suffix}}.tsv"
     wildcard_constraints:
         # "" for one task, else ".<task>"
-        task_suffix="(?:" + "|".join(re.escape(task) for task in TASK_SUFFIXES) + ")",
+        task_suffix=alternatives(TASK_SUFFIXES),
     conda:
         DATASET_ENV
     threads: 1
@@ -123,7 +120,7 @@ rule merge_predictions:
 
 rule track_hub:
     input:
-        bigwigs=[f"{PREDICTIONS}/genome{task}.bw" for task in TASK_SUFFIXES],
+        bigwigs=[f"{PREDICTIONS}/{GENOME_STEM}{task}.bw" for task in TASK_SUFFIXES],
     output:
         HUB_FILES,
     log:
@@ -140,7 +137,7 @@ rule track_hub:
         email=HUB.get("email") or "",
         name=config["name"],
         model=PREDICT["model"],
-        tasks=task_names_arg(),
+        tasks=tasks_args(),
     shell:
         "tfbinding track-hub --out-dir {params.out_dir:q} --genome {params.genome:q}"
         " --email {params.email:q} --name {params.name:q} --model {params.model}"
