@@ -188,3 +188,40 @@ def test_chromosome_names_and_positions(planted, tmp_path):
     past.write_text(HEADER + "chr2\t10001\tbeyond\tA\tC\t.\t.\t.\n")
     with pytest.raises(InputError, match="beyond.*past the end of chr2"):
         score(planted, tmp_path, vcf=past)
+
+
+def test_positions_below_one_or_past_the_end_are_refused_with_the_line(planted, tmp_path):
+    """VCF POS is 1-based: POS 1 and POS = the chromosome's length are the edges; 0 and
+    length + 1 are refused before the REF check (issue 22)."""
+    genome = planted["genome"]
+    last = len(genome["chr2"])
+    edges = tmp_path / "edges.vcf"
+    first_alt = "A" if genome["chr1"][0] != "A" else "C"
+    last_alt = "A" if genome["chr2"][-1] != "A" else "C"
+    edges.write_text(HEADER + f"chr1\t1\tfirst\t{genome['chr1'][0]}\t{first_alt}\t.\t.\t.\n"
+                     f"chr2\t{last}\tlast\t{genome['chr2'][-1]}\t{last_alt}\t.\t.\t.\n")
+    summary, rows, _ = score(planted, tmp_path / "edges", vcf=edges)
+    assert summary["scored"] == 2 and [row["id"] for row in rows] == ["first", "last"]
+    for name, line in (("zero", f"chr1\t0\tzero\t{genome['chr1'][-1]}\tC\t.\t.\t.\n"),
+                       ("beyond", f"chr2\t{last + 1}\tbeyond\tA\tC\t.\t.\t.\n")):
+        bad = tmp_path / f"{name}.vcf"
+        bad.write_text(HEADER + f"chr1\t5\tok\t{genome['chr1'][4]}\t{first_alt}\t.\t.\t.\n" + line)
+        with pytest.raises(InputError, match=rf"{name}.vcf, line 6: POS {0 if name == 'zero' else last + 1}"
+                                             r".*(below 1|past the end of chr2)") as error:
+            score(planted, tmp_path / name, vcf=bad)
+        assert "\n" not in str(error.value) and "mismatch" not in str(error.value)
+    indel = tmp_path / "indel0.vcf"
+    indel.write_text(HEADER + "chr1\t0\tdel\tAC\tA\t.\t.\t.\n")
+    with pytest.raises(InputError, match="line 5: POS 0"):
+        score(planted, tmp_path / "indel0", vcf=indel)
+
+
+def test_a_vcf_without_records_gives_empty_outputs(planted, tmp_path):
+    empty = tmp_path / "empty.vcf"
+    empty.write_text(HEADER)
+    summary, rows, out = score(planted, tmp_path, vcf=empty)
+    assert rows == [] and summary["records"] == summary["scored"] == 0
+    assert (out / "m.tsv").read_text().split("\n")[0].split("\t") == list(TSV_COLUMNS)
+    assert json.loads((out / "m.summary.json").read_text())["scored"] == 0
+    with pysam.VariantFile(str(out / "m.vcf.gz")) as annotated:
+        assert "TFB_REF" in annotated.header.info and list(annotated.fetch("chr1")) == []

@@ -48,7 +48,10 @@ Bad input
   and the chromosome named (with its count) in a warning and in the summary; when no
   SNV's chromosome is in the FASTA, it is an :class:`InputError` listing both name sets
   and suggesting ``aliases``;
-* a position past its chromosome's end is an :class:`InputError` (another assembly?).
+* a POS below 1 or past its chromosome's end (any record, SNV or not) is an
+  :class:`InputError` naming the file's line and the value, before the REF check;
+* a VCF with a header and no records (or no SNV) gives an empty table, a valid annotated
+  VCF with its index, and a summary with ``scored: 0``.
 """
 from __future__ import annotations
 
@@ -201,9 +204,11 @@ def log2_odds_ratio(ref_score: np.ndarray, alt_score: np.ndarray) -> np.ndarray:
 
 def score_columns(ref_score: np.ndarray, alt_score: np.ndarray) -> np.ndarray:
     """``(n, 4T)`` float64: each task's REF, ALT, delta and log2 odds ratio, task by task."""
-    ref = np.asarray(ref_score).reshape(len(ref_score), -1).astype(np.float64)
-    alt = np.asarray(alt_score).reshape(len(alt_score), -1).astype(np.float64)
-    return np.stack((ref, alt, alt - ref, log2_odds_ratio(ref, alt)), axis=2).reshape(len(ref), -1)
+    ref_score, alt_score = np.asarray(ref_score), np.asarray(alt_score)
+    tasks = ref_score.shape[1] if ref_score.ndim == 2 else 1  # also for no SNV at all
+    ref = ref_score.reshape(len(ref_score), tasks).astype(np.float64)
+    alt = alt_score.reshape(len(alt_score), tasks).astype(np.float64)
+    return np.stack((ref, alt, alt - ref, log2_odds_ratio(ref, alt)), axis=2).reshape(len(ref), 4 * tasks)
 
 
 def write_table(snvs: SnvTable, ref_score: np.ndarray, alt_score: np.ndarray,

@@ -136,6 +136,43 @@ def _open_vcf(vcf: str | os.PathLike):
                          "one (bgzip, with a tabix index)") from err
 
 
+def _header_lines(vcf: str | os.PathLike) -> int:
+    """How many header lines (``#``) the VCF file starts with: a record's file line is this
+    plus its 1-based ordinal. Plain or (b)gzipped.
+    """
+    import gzip
+
+    with open(vcf, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    count = 0
+    with (gzip.open(vcf, "rb") if gzipped else open(vcf, "rb")) as handle:
+        for line in handle:
+            if not line.startswith(b"#"):
+                break
+            count += 1
+    return count
+
+
+def check_position(vcf: object, line: int, chrom: str, pos: int, size: int | None,
+                   record_id: str | None = None) -> None:
+    """Refuse a 1-based VCF ``pos`` below 1 or past ``size`` (the chromosome's length;
+    None: the FASTA lacks the chromosome, so only ``pos < 1`` is checked).
+
+    Raises
+    ------
+    InputError
+        Naming the file, the line, the value, and what to do.
+    """
+    pos_text = f"POS {pos}" + (f" ({record_id})" if record_id and record_id != "." else "")
+    if pos < 1:
+        raise InputError(f"{vcf}, line {line}: {pos_text} on {chrom} is below 1 (VCF positions are "
+                         "1-based: the first base is POS 1). Fix or drop the record")
+    if size is not None and pos > size:
+        raise InputError(f"{vcf}, line {line}: {pos_text} lies past the end of {chrom} ({size} bp). "
+                         "Is the VCF for another assembly (or chrom_aliases mapping it to the wrong "
+                         "chromosome)? Otherwise drop the record")
+
+
 def read_snvs(vcf: str | os.PathLike, sizes: Mapping[str, int],
               aliases: Mapping[str, str] | None = None) -> VcfScan:
     """Read a VCF's records, split multi-allelic sites, keep the SNVs, count the rest.
@@ -156,7 +193,9 @@ def read_snvs(vcf: str | os.PathLike, sizes: Mapping[str, int],
     Raises
     ------
     InputError
-        An unreadable VCF, a record that pysam cannot parse, or no chromosome in common.
+        An unreadable VCF, a record that pysam cannot parse, a POS below 1 or past its
+        chromosome's end (:func:`check_position`, any record kind), or no chromosome in
+        common.
     """
     from tfbinding.io.bed import suggest_aliases
     from tfbinding.io.fasta import describe_names
@@ -171,6 +210,7 @@ def read_snvs(vcf: str | os.PathLike, sizes: Mapping[str, int],
     is_sorted, last = True, ("", 0)
     alleles = 0
     with _open_vcf(vcf) as handle:
+        first_line = _header_lines(vcf) + 1
         try:
             for index, record in enumerate(handle):
                 chrom, pos, ref = record.contig, int(record.pos), record.ref or ""
@@ -186,6 +226,7 @@ def read_snvs(vcf: str | os.PathLike, sizes: Mapping[str, int],
                     is_sorted = False
                 last = (chrom, pos)
                 fasta_chrom = aliases.get(chrom, chrom)
+                check_position(vcf, first_line + index, chrom, pos, sizes.get(fasta_chrom), record.id)
                 for allele, alt in enumerate(alts):
                     kind = _allele_kind(ref, alt)
                     if kind == "snv" and fasta_chrom not in sizes:
@@ -198,6 +239,8 @@ def read_snvs(vcf: str | os.PathLike, sizes: Mapping[str, int],
                                        ("fasta_chrom", fasta_chrom), ("pos", pos),
                                        ("id", record.id or "."), ("ref", ref), ("alt", alt)):
                         columns[key].append(value)
+        except InputError:
+            raise
         except (OSError, ValueError) as err:
             raise InputError(f"{vcf}: cannot parse data record {len(alts_per_record) + 1} ({err}). "
                              "Check the file with 'bcftools view'") from err
