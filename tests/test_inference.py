@@ -42,3 +42,21 @@ def test_predictions_average_both_strands_when_asked(tmp_path):
     np.testing.assert_allclose(forward, model.predict_on_batch(X.astype(np.float32)).ravel(), rtol=1e-6)
     np.testing.assert_allclose(both, (forward + backward) / 2, rtol=1e-6)
     assert forward.dtype == np.float32 and forward.shape == (2,)
+
+
+def test_a_length_and_flank_that_do_not_fit_the_model_are_one_line(tmp_path):
+    """Issue 22: --length/--flank whose length + 2*flank is not the model's input length
+    is refused with one line naming both, not a Keras shape traceback."""
+    from helpers import save_motif_model
+    from tfbinding.models.inference import check_input_length
+
+    folder = save_motif_model(tmp_path / "model", length=141)
+    model = load_model(folder)
+    check_input_length(model, 101, 20, folder)
+    check_input_length(model, 141, 0, folder)
+    with pytest.raises(InputError, match=r"model.keras: the model reads 141 bp.*--length 101 --flank 0 "
+                                         r"give 101.*--flank 20") as error:
+        check_input_length(model, 101, 0, folder)
+    assert "\n" not in str(error.value)
+    with pytest.raises(InputError, match="reads 141 bp.*give 100"):
+        check_input_length(model, 100, 0, folder)

@@ -91,6 +91,41 @@ def load_model(model_dir: str | os.PathLike, seed: int = 0, threads: int | None 
                          "rerun training to rebuild it") from err
 
 
+def check_input_length(model, length: int, flank: int = 0,
+                       model_dir: str | os.PathLike | None = None) -> None:
+    """Refuse a window ``length`` and ``flank`` whose ``length + 2*flank`` is not the model's
+    input length (a model without a fixed length takes any).
+
+    Parameters
+    ----------
+    model : keras.Model
+    length, flank : int
+        The windows' length and flank (``tfbinding predict --length/--flank``).
+    model_dir : path or None, default None
+        Named in the message.
+
+    Raises
+    ------
+    InputError
+        One line naming the model, its input length, what was given and what fits.
+    """
+    shape = getattr(model, "input_shape", None)
+    expected = shape[1] if shape is not None and len(shape) > 2 else None
+    if expected is None or length + 2 * flank == int(expected):
+        return
+    expected = int(expected)
+    where = f"{model_path(model_dir)}: " if model_dir is not None else ""
+    fits = []
+    if 0 <= expected - length and (expected - length) % 2 == 0:
+        fits.append(f"--length {length} --flank {(expected - length) // 2}")
+    if expected - 2 * flank > 0:
+        fits.append(f"--length {expected - 2 * flank} --flank {flank}")
+    raise InputError(f"{where}the model reads {expected} bp windows (length + 2*flank), but "
+                     f"--length {length} --flank {flank} give {length + 2 * flank}. Use the length "
+                     f"and flank of the dataset it was trained on"
+                     + (f", e.g. {' or '.join(fits)}" if fits else ""))
+
+
 def output_tasks(model) -> int:
     """The model's sigmoid outputs: 1, or T for a multi-task model."""
     return int(model.outputs[0].shape[-1] or 1) if getattr(model, "outputs", None) else 1
