@@ -40,7 +40,7 @@ def test_steps_run_from_the_command_line(tmp_path, genome):
     assert main(split_args + ["--flank", "2"]) == 1 and not table.exists()
     assert main(split_args + ["--flank", "0"]) == 0
     assert main(["onehot", "--split-table", str(table), "--fasta", str(genome), "--chrom", "chr1",
-                 "--out-prefix", str(tmp_path / "X")]) == 0
+                 "--out-dir", str(tmp_path)]) == 0
     with np.load(labels) as archive:
         # "ACGTN" repeated: each 10-bp window is 20% N, so every one of the 30 is kept
         assert archive["starts"].tolist() == list(range(0, 300, 10))

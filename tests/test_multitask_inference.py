@@ -351,7 +351,7 @@ def test_the_workflow_names_every_tasks_outputs(tmp_path):
     commands = {line.split()[1]: line for line in lines if line.startswith("tfbinding ")}
     signals = f"--bigwigs {DEMO / 'synthetic_accessibility.bw'} --transforms log1p --signals-missing error"
     for step in ("predict", "score-variants"):
-        assert "--task-names JUND EBOX" in commands[step] and signals in commands[step]
+        assert "--tasks JUND EBOX" in commands[step] and signals in commands[step]
     assert "predictions/genome.EBOX.bw" in result.stdout and "predictions/chr3.JUND.sites.narrowPeak" in result.stdout
     assert "interpretation/full/EBOX/attributions.npz --task EBOX" in commands["explain"]
     assert "interpretation/full/JUND" not in result.stdout

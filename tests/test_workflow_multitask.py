@@ -56,7 +56,7 @@ def test_a_task_table_gives_the_tasks(tmp_path):
     table.write_text(f"name\tpeaks\nJUND\t{DEMO / 'synthetic_peaks.narrowPeak.gz'}\nSECOND\tsecond.narrowPeak\n")
     result = run_snakemake(tmp_path, demo_config(name="table", models=[], peaks=str(table)),
                            "--dry-run", "--printshellcmds", "--quiet", "host")
-    assert "--task-names JUND SECOND" in result.stdout
+    assert "--tasks JUND SECOND" in result.stdout
     assert str(tmp_path / "inputs" / "second.narrowPeak") in result.stdout
     table.write_text("name\tpeaks\nJUND\tmissing.bed\n")
     result = run_snakemake(tmp_path, demo_config(name="table", models=[], peaks=str(table)),

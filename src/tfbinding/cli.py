@@ -16,14 +16,18 @@ from tfbinding.config import (
     LABEL_MODES,
     PREDICT_FDR,
     PREDICT_STRIDE,
+    SIGNAL_MISSING,
+    SIGNAL_TRANSFORMS,
     SPLIT_METHODS,
     TRAINED_MODELS,
     WEIGHTS_MODES,
     WindowSpec,
+    uses_reverse_complement,
 )
 from tfbinding.data.label_rule import LabelRule
 from tfbinding.data.split import NEGATIVE_MODES, SplitSpec
 from tfbinding.errors import InputError
+from tfbinding.layout import ONEHOT_STEM, SIGNALS_STEM, SPLITS, onehot_prefix_in, signal_prefix_in
 
 log = logging.getLogger("tfbinding")
 WINDOW = WindowSpec()
@@ -42,9 +46,43 @@ def _optional_path(text: str) -> str | None:
     return text or None
 
 
-def _run_prepare_genome(args: argparse.Namespace) -> None:
-    from tfbinding.data.prepare_genome import prepare_fasta
-    prepare_fasta(args.fasta, args.out)
+def _one_or_many(paths: Sequence[str]) -> str | list[str]:
+    """One path for one task, the list for several (the steps' ``peaks``)."""
+    return paths[0] if len(paths) == 1 else list(paths)
+
+
+# ----------------------------------------------------------------- shared argument groups
+# One vocabulary: a single output file is --out, an output folder --out-dir; task names
+# --tasks; the signals' missing-value rule --signals-missing; choices from tfbinding.config.
+
+def _add_genome(step: argparse.ArgumentParser, *, chrom: bool = True, required: bool = True) -> None:
+    """--fasta (the prepared FASTA), --chrom (one chromosome) and --aliases (config name -> FASTA name)."""
+    group = step.add_argument_group("genome")
+    group.add_argument("--fasta", required=required, type=None if required else _optional_path,
+                       default=None, help="the prepared FASTA (prepare-genome)")
+    if chrom:
+        group.add_argument("--chrom", required=True)
+    group.add_argument("--aliases", type=_aliases, default={},
+                       help="chromosome aliases as JSON, e.g. '{\"22\": \"chr22\"}'")
+
+
+def _add_window(step: argparse.ArgumentParser, *, tiling: bool = False, flank: bool = False) -> None:
+    """The window geometry: --length, and with ``tiling`` --stride --offset --max-n-fraction; --flank."""
+    group = step.add_argument_group("windows")
+    group.add_argument("--length", type=int, default=WINDOW.length)
+    if flank:
+        group.add_argument("--flank", type=int, default=WINDOW.flank)
+    if tiling:
+        group.add_argument("--stride", type=int, default=WINDOW.stride)
+        group.add_argument("--offset", type=int, default=WINDOW.offset)
+        group.add_argument("--max-n-fraction", type=float, default=WINDOW.max_n_fraction)
+
+
+def _add_label_rule(step: argparse.ArgumentParser) -> None:
+    group = step.add_argument_group("label rule")
+    group.add_argument("--mode", choices=LABEL_MODES, default=LABEL.mode)
+    group.add_argument("--min-overlap-bp", type=int, default=LABEL.min_overlap_bp)
+    group.add_argument("--min-overlap-fraction", type=float, default=LABEL.min_overlap_fraction)
 
 
 def _label_rule(args: argparse.Namespace) -> LabelRule:
@@ -53,10 +91,67 @@ def _label_rule(args: argparse.Namespace) -> LabelRule:
                      exclude_ambiguous=getattr(args, "exclude_ambiguous", False))
 
 
-def _add_label_rule(step: argparse.ArgumentParser) -> None:
-    step.add_argument("--mode", choices=LABEL_MODES, default=LABEL.mode)
-    step.add_argument("--min-overlap-bp", type=int, default=LABEL.min_overlap_bp)
-    step.add_argument("--min-overlap-fraction", type=float, default=LABEL.min_overlap_fraction)
+def _add_model(step: argparse.ArgumentParser, *, model_dir: bool = True) -> None:
+    """--model (a trained model's name) and --model-dir (its folder)."""
+    step.add_argument("--model", required=True, choices=TRAINED_MODELS)
+    if model_dir:
+        step.add_argument("--model-dir", required=True)
+
+
+def _add_tasks(step: argparse.ArgumentParser, help: str, nargs: str = "*") -> None:
+    """--tasks: a multi-task model's or dataset's task names (none for one task)."""
+    step.add_argument("--tasks", "--task-names", dest="tasks", nargs=nargs, default=None, help=help)
+
+
+def _add_signals_missing(group) -> None:
+    group.add_argument("--signals-missing", "--missing", dest="signals_missing", choices=SIGNAL_MISSING,
+                       default=SIGNAL_MISSING[0], help="zero: read NaN and missing chromosomes as 0 (counted)")
+
+
+def _add_signals(step: argparse.ArgumentParser) -> None:
+    """A signal model's tracks: --bigwigs and --transforms, or a dataset's manifest."""
+    group = step.add_argument_group("signals")
+    group.add_argument("--bigwigs", nargs="*", default=[], help="a signal model's bigWigs, in channel order")
+    group.add_argument("--transforms", nargs="*", default=[], choices=SIGNAL_TRANSFORMS,
+                       help="one per bigWig, as the dataset was built (default none)")
+    _add_signals_missing(group)
+    group.add_argument("--signals-dataset", type=_optional_path, default=None,
+                       help="or take the bigWigs and transforms from this dataset's manifest")
+
+
+def _signal_tracks(args: argparse.Namespace):
+    from tfbinding.io.bigwig import tracks_from_args
+    return tracks_from_args(args.bigwigs, args.transforms, args.signals_missing, args.signals_dataset)
+
+
+def _add_threads(step: argparse.ArgumentParser) -> None:
+    step.add_argument("--threads", type=int, default=None)
+
+
+# ------------------------------------------------------------------------- the steps
+
+def _prepare_genome(steps) -> None:
+    step = steps.add_parser("prepare-genome", help="decompress/normalise and index a FASTA")
+    step.add_argument("--fasta", required=True, help="FASTA, plain, gzip or bgzip")
+    step.add_argument("--out", required=True, help="the indexed FASTA to write (.fa)")
+    step.set_defaults(run=_run_prepare_genome)
+
+
+def _run_prepare_genome(args: argparse.Namespace) -> None:
+    from tfbinding.data.prepare_genome import prepare_fasta
+    prepare_fasta(args.fasta, args.out)
+
+
+def _windows(steps) -> None:
+    step = steps.add_parser("windows", help="tile or read, and filter, one chromosome's windows")
+    _add_genome(step)
+    step.add_argument("--out", required=True, help=".npz of window starts and drop counts")
+    _add_window(step, tiling=True)
+    step.add_argument("--windows-bed", type=_optional_path, default=None)
+    step.add_argument("--blacklist", type=_optional_path, default=None)
+    step.add_argument("--gc", action="store_true", help="also store each window's G+C fraction "
+                      "(for split.negatives: gc_matched)")
+    step.set_defaults(run=_run_windows)
 
 
 def _run_windows(args: argparse.Namespace) -> None:
@@ -67,12 +162,52 @@ def _run_windows(args: argparse.Namespace) -> None:
                   gc=args.gc)
 
 
+def _labels(steps) -> None:
+    step = steps.add_parser("labels", help="label one chromosome's windows from peaks")
+    step.add_argument("--windows", required=True)
+    step.add_argument("--peaks", nargs="+", required=True, help="one peaks file per task")
+    _add_tasks(step, "one name per peaks file")
+    _add_genome(step)
+    step.add_argument("--out", required=True)
+    _add_window(step)
+    _add_label_rule(step)
+    step.add_argument("--exclude-ambiguous", action="store_true")
+    step.add_argument("--allow-empty-peaks", action="store_true",
+                      help="build even when the peaks file holds no peak (no positives)")
+    step.set_defaults(run=_run_labels)
+
+
 def _run_labels(args: argparse.Namespace) -> None:
     from tfbinding.data.labels import build_labels
-    build_labels(args.windows, args.peaks if len(args.peaks) > 1 else args.peaks[0], args.fasta, args.chrom, args.out, length=args.length,
-                 rule=_label_rule(args), aliases=args.aliases,
+    build_labels(args.windows, _one_or_many(args.peaks), args.fasta, args.chrom, args.out,
+                 length=args.length, rule=_label_rule(args), aliases=args.aliases,
                  allow_empty_peaks=args.allow_empty_peaks,
-                 task_names=args.task_names if len(args.peaks) > 1 else None)
+                 task_names=args.tasks if len(args.peaks) > 1 else None)
+
+
+def _split(steps) -> None:
+    step = steps.add_parser("split", help="assign labelled windows to splits and weight them")
+    step.add_argument("--chroms", nargs="+", required=True)
+    step.add_argument("--labels", nargs="+", required=True, help="one labels .npz per chromosome")
+    step.add_argument("--out", required=True, help="the split table (.npz)")
+    _add_window(step, flank=True)
+    group = step.add_argument_group("split")
+    group.add_argument("--method", choices=SPLIT_METHODS, default=SPLIT.method)
+    group.add_argument("--fractions", type=float, nargs=3, default=list(SPLIT.fractions),
+                       help="train, valid and test fractions; they must sum to 1")
+    group.add_argument("--seed", type=int, default=SPLIT.seed)
+    group.add_argument("--valid", nargs="*", default=[])
+    group.add_argument("--test", nargs="*", default=[])
+    group.add_argument("--block-size", type=int, default=SPLIT.block_size)
+    group.add_argument("--negative-fraction", type=float, default=SPLIT.negative_fraction,
+                       help="keep this fraction of the negatives of train and valid")
+    group.add_argument("--negatives", choices=NEGATIVE_MODES, default=SPLIT.negatives,
+                       help="gc_matched: per G+C bin, keep gc_ratio x as many negatives as positives")
+    group.add_argument("--gc-bin-width", type=float, default=SPLIT.gc_bin_width)
+    group.add_argument("--gc-ratio", type=float, default=SPLIT.gc_ratio)
+    group.add_argument("--gc-match-test", action="store_true", help="GC-match the test split too")
+    step.add_argument("--weights", choices=WEIGHTS_MODES, default=WEIGHTS_MODES[0])
+    step.set_defaults(run=_run_split)
 
 
 def _run_split(args: argparse.Namespace) -> None:
@@ -86,31 +221,86 @@ def _run_split(args: argparse.Namespace) -> None:
                   split=split, weights=args.weights)
 
 
+def _onehot(steps) -> None:
+    step = steps.add_parser("onehot", help="one-hot encode one chromosome's windows")
+    step.add_argument("--split-table", required=True)
+    _add_genome(step)
+    step.add_argument("--out-dir", required=True,
+                      help=f"the chromosome's folder; writes {ONEHOT_STEM}.{{train,valid,test}}.npy")
+    step.set_defaults(run=_run_onehot)
+
+
 def _run_onehot(args: argparse.Namespace) -> None:
     from tfbinding.data.onehot import build_onehot
-    build_onehot(args.split_table, args.fasta, args.chrom, args.out_prefix)
+    build_onehot(args.split_table, args.fasta, args.chrom, onehot_prefix_in(args.out_dir))
+
+
+def _signals(steps) -> None:
+    step = steps.add_parser("signals", help="read bigWig signal tracks over one chromosome's rows")
+    step.add_argument("--split-table", required=True)
+    group = step.add_argument_group("signals")
+    group.add_argument("--bigwigs", nargs="+", required=True, help="one bigWig per channel")
+    group.add_argument("--transforms", nargs="+", required=True, choices=SIGNAL_TRANSFORMS)
+    _add_signals_missing(group)
+    _add_genome(step)
+    step.add_argument("--out-dir", required=True, help=f"the chromosome's folder; writes "
+                      f"{SIGNALS_STEM}.S.{{train,valid,test}}.npy and {SIGNALS_STEM}.S.json")
+    step.set_defaults(run=_run_signals)
 
 
 def _run_signals(args: argparse.Namespace) -> None:
     from tfbinding.data.signals import build_signals
     counts = build_signals(args.split_table, args.bigwigs, args.transforms, args.fasta, args.chrom,
-                           args.out_prefix, missing=args.missing)
+                           signal_prefix_in(args.out_dir), missing=args.signals_missing)
     log.info("%s: signals read; set to zero: %s", args.chrom, counts)
+
+
+def _dataset(steps) -> None:
+    step = steps.add_parser("dataset", help="write the .npy splits and manifest.json")
+    step.add_argument("--name", required=True)
+    step.add_argument("--split-table", required=True)
+    step.add_argument("--chrom-dirs", nargs="+", required=True,
+                      help="the onehot (and signals) steps' --out-dir of each chromosome, in table order")
+    step.add_argument("--out-dir", required=True, help="the dataset folder")
+    step.add_argument("--genome-info", required=True, help="the .source.json of prepare-genome")
+    step.add_argument("--peaks", nargs="+", required=True, help="one peaks file per task")
+    _add_tasks(step, "one name per peaks file")
+    step.add_argument("--blacklist", type=_optional_path, default=None)
+    step.add_argument("--windows-bed", type=_optional_path, default=None)
+    step.add_argument("--signals-json", default="",
+                      help="the config's signals, kept in the manifest; with any, S.npy per split")
+    step.add_argument("--config-json", default="", help="the run's config, kept in the manifest")
+    step.add_argument("--urls-json", default="",
+                      help='the URL each input was downloaded from, e.g. {"fasta": "https://…"}')
+    step.set_defaults(run=_run_dataset)
 
 
 def _run_dataset(args: argparse.Namespace) -> None:
     from tfbinding.data.dataset import assemble_dataset, provenance
-    peaks = args.peaks if len(args.peaks) > 1 else args.peaks[0]
-    inputs = provenance(args.name, args.genome_info, peaks, args.blacklist, args.windows_bed,
-                        json.loads(args.config_json) if args.config_json else None,
+    signals = json.loads(args.signals_json) if args.signals_json else None
+    inputs = provenance(args.name, args.genome_info, _one_or_many(args.peaks), args.blacklist,
+                        args.windows_bed, json.loads(args.config_json) if args.config_json else None,
                         urls=json.loads(args.urls_json) if args.urls_json else None,
-                        task_names=args.task_names or None)
-    manifest = assemble_dataset(args.split_table, args.onehot_prefixes, args.out, provenance=inputs,
-                                signal_prefixes=args.signal_prefixes or None,
-                                signals=json.loads(args.signals_json) if args.signals_json else None)
+                        task_names=args.tasks or None)
+    manifest = assemble_dataset(args.split_table, [onehot_prefix_in(d) for d in args.chrom_dirs],
+                                args.out_dir, provenance=inputs,
+                                signal_prefixes=[signal_prefix_in(d) for d in args.chrom_dirs] if signals else None,
+                                signals=signals)
     for name, summary in manifest["splits"].items():
         log.info("%s: %d windows, %d positive, weights %s / %s", name, summary["windows"],
                  summary["positives"], summary.get("weight_negative"), summary.get("weight_positive"))
+
+
+def _train(steps) -> None:
+    step = steps.add_parser("train", help="train one model on a dataset")
+    step.add_argument("--dataset", required=True, help="results/<name>/dataset")
+    _add_model(step, model_dir=False)
+    step.add_argument("--out-dir", required=True)
+    step.add_argument("--training-json", default="", help="the config's training section, as JSON")
+    step.add_argument("--motif", type=_optional_path, default=None,
+                      help="JASPAR matrix: improved starts as its scan (motif-informed)")
+    _add_threads(step)
+    step.set_defaults(run=_run_train)
 
 
 def _run_train(args: argparse.Namespace) -> None:
@@ -120,19 +310,34 @@ def _run_train(args: argparse.Namespace) -> None:
     train_model(args.dataset, args.model, args.out_dir, config, threads=args.threads, motif=args.motif)
 
 
+def _evaluate(steps) -> None:
+    step = steps.add_parser("evaluate", help="evaluate models on the test split")
+    step.add_argument("--dataset", required=True)
+    step.add_argument("--models", nargs="*", default=[], choices=TRAINED_MODELS)
+    step.add_argument("--model-dirs", nargs="*", default=[], help="one per --models entry")
+    step.add_argument("--motif", type=_optional_path, default=None, help="JASPAR matrix for motif_baseline")
+    step.add_argument("--out-dir", required=True)
+    step.add_argument("--bootstrap", type=int, default=1000)
+    step.add_argument("--seed", type=int, default=0)
+    step.set_defaults(run=_run_evaluate)
+
+
 def _run_evaluate(args: argparse.Namespace) -> None:
     from tfbinding.models.evaluate import evaluate_models
-    models = dict(zip(args.models, args.model_dirs))
+    models = dict(zip(args.models, args.model_dirs))  # the arguments' pairing, no step logic
     if len(models) != len(args.model_dirs):
         raise InputError("--models and --model-dirs need one entry per model each")
     evaluate_models(args.dataset, models, args.out_dir, motif=args.motif, bootstrap=args.bootstrap,
                     seed=args.seed)
 
 
-def _run_download(args: argparse.Namespace) -> None:
-    from tfbinding.io.download import download
-    download(args.url, args.out, sha256=args.sha256, md5=args.md5, retries=args.retries,
-             timeout=args.timeout, backoff=args.backoff, config_key=args.config_key)
+def _calibrate(steps) -> None:
+    step = steps.add_parser("calibrate", help="choose the site threshold on the validation split")
+    step.add_argument("--dataset", required=True)
+    _add_model(step)
+    step.add_argument("--out", required=True, help="threshold.json")
+    step.add_argument("--fdr", type=float, default=PREDICT_FDR)
+    step.set_defaults(run=_run_calibrate)
 
 
 def _run_calibrate(args: argparse.Namespace) -> None:
@@ -144,244 +349,31 @@ def _run_calibrate(args: argparse.Namespace) -> None:
                  entry["validation_recall"])
 
 
-def _add_signals(step: argparse.ArgumentParser) -> None:
-    """A signal model's tracks: --bigwigs and --transforms, or a dataset's manifest."""
-    step.add_argument("--bigwigs", nargs="*", default=[], help="a signal model's bigWigs, in channel order")
-    step.add_argument("--transforms", nargs="*", default=[], choices=("none", "log1p"),
-                      help="one per bigWig, as the dataset was built (default none)")
-    step.add_argument("--signals-missing", choices=("error", "zero"), default="error",
-                      help="zero: read NaN and missing chromosomes as 0 (counted)")
-    step.add_argument("--signals-dataset", type=_optional_path, default=None,
-                      help="or take the bigWigs and transforms from this dataset's manifest")
-
-
-def _signal_tracks(args: argparse.Namespace):
-    from tfbinding.io.bigwig import tracks_from_args
-    return tracks_from_args(args.bigwigs, args.transforms, args.signals_missing, args.signals_dataset)
-
-
-def _run_predict(args: argparse.Namespace) -> None:
-    from tfbinding.genomewide.calibrate import read_thresholds
-    from tfbinding.genomewide.predict import predict_chromosome
-    with open(args.threshold) as handle:
-        threshold = read_thresholds(json.load(handle))
-    for task, value in (threshold if isinstance(threshold, dict) else {"": threshold}).items():
-        if value == float("inf"):  # strict JSON's null for +Infinity: no threshold reached the FDR
-            log.warning("%s: no threshold reached the FDR on the validation split%s; no site is called",
-                        args.threshold, f" for task {task}" if task else "")
-    rule = _label_rule(args)
-    peaks = [path for path in args.peaks if path]
-    predict_chromosome(args.model_dir, args.model, args.fasta, args.chrom, args.out_dir,
-                       length=args.length, flank=args.flank, stride=args.stride,
-                       max_n_fraction=args.max_n_fraction, threshold=threshold,
-                       peaks=(peaks[0] if len(peaks) == 1 else peaks) or None,
-                       aliases=args.aliases, rule=rule, signals=_signal_tracks(args),
-                       tasks=args.task_names or None)
-
-
-def _run_merge_predictions(args: argparse.Namespace) -> None:
-    from tfbinding.genomewide.merge_predictions import merge_predictions
-    merged = merge_predictions(args.bigwigs, args.sites, args.chroms, args.fai, args.out_bigwig,
-                               args.out_sites)
-    log.info("%d chromosomes: %d track intervals in %s, %d sites in %s", merged["chromosomes"],
-             merged["intervals"], args.out_bigwig, merged["sites"], args.out_sites)
-
-
-def _run_track_hub(args: argparse.Namespace) -> None:
-    from tfbinding.genomewide.track_hub import write_track_hub
-    tasks = args.task_names or [""]
-    if len(tasks) != len(args.bigwigs):
-        raise InputError(f"{len(args.bigwigs)} bigWig files but {len(tasks)} task names: give one "
-                         "name per bigWig of a multi-task model (none for a single-task one)")
-    out = write_track_hub(args.out_dir, args.genome, dict(zip(tasks, args.bigwigs)), name=args.name,
-                          email=args.email, model=args.model)
-    log.info("track hub for %s in %s: paste the URL of hub.txt into the browser's Track Hubs page",
-             args.genome, out)
-
-
-def _run_export_deepchem(args: argparse.Namespace) -> None:
-    from tfbinding.io.export_deepchem import export_deepchem
-    export_deepchem(args.dataset, args.out_dir, shard_size=args.shard_size)
-
-
-def _run_explain(args: argparse.Namespace) -> None:
-    from tfbinding.config import uses_reverse_complement
-    from tfbinding.interpret.explain import explain
-    explain(args.model_dir, args.out, dataset_dir=args.dataset, bed=args.bed, fasta=args.fasta,
-            aliases=args.aliases, splits=tuple(args.splits), positives_only=not args.all_windows,
-            max_windows=args.max_windows or None, rc_average=uses_reverse_complement(args.model),
-            steps=args.steps, ism_windows=args.ism_windows or None, threads=args.threads,
-            task=args.task, signals=_signal_tracks(args))
-
-
-def _run_discover_motifs(args: argparse.Namespace) -> None:
-    from tfbinding.interpret.discover_motifs import discover_motifs
-    discover_motifs(args.attributions, args.out_dir, jaspar_release=args.jaspar_release,
-                    n_matches=args.matches, threads=args.threads)
-
-
-def _run_score_variants(args: argparse.Namespace) -> None:
-    from tfbinding.config import uses_reverse_complement
-    from tfbinding.interpret.score_variants import score_vcf
-    score_vcf(args.model_dir, args.vcf, args.fasta, args.out_tsv, args.out_vcf, args.out_summary,
-              rc_average=uses_reverse_complement(args.model), allow_ref_mismatch=args.allow_ref_mismatch,
-              aliases=args.aliases, threads=args.threads, signals=_signal_tracks(args),
-              tasks=args.task_names or None)
-
-
-def _run_demo_data(args: argparse.Namespace) -> None:
-    from tfbinding.synthetic.demo import write_demo_data
-    write_demo_data(args.out_dir)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for all sub-commands."""
-    parser = argparse.ArgumentParser(prog="tfbinding", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    steps = parser.add_subparsers(dest="step", required=True)
-
-    step = steps.add_parser("prepare-genome", help="decompress/normalise and index a FASTA")
-    step.add_argument("--fasta", required=True, help="FASTA, plain, gzip or bgzip")
-    step.add_argument("--out", required=True, help="the indexed FASTA to write (.fa)")
-    step.set_defaults(run=_run_prepare_genome)
-
-    step = steps.add_parser("windows", help="tile or read, and filter, one chromosome's windows")
-    step.add_argument("--fasta", required=True)
-    step.add_argument("--chrom", required=True)
-    step.add_argument("--out", required=True, help=".npz of window starts and drop counts")
-    step.add_argument("--length", type=int, default=WINDOW.length)
-    step.add_argument("--stride", type=int, default=WINDOW.stride)
-    step.add_argument("--offset", type=int, default=WINDOW.offset)
-    step.add_argument("--max-n-fraction", type=float, default=WINDOW.max_n_fraction)
-    step.add_argument("--windows-bed", type=_optional_path, default=None)
-    step.add_argument("--blacklist", type=_optional_path, default=None)
-    step.add_argument("--aliases", type=_aliases, default={})
-    step.add_argument("--gc", action="store_true", help="also store each window's G+C fraction "
-                      "(for split.negatives: gc_matched)")
-    step.set_defaults(run=_run_windows)
-
-    step = steps.add_parser("labels", help="label one chromosome's windows from peaks")
-    step.add_argument("--windows", required=True)
-    step.add_argument("--peaks", nargs="+", required=True, help="one peaks file per task")
-    step.add_argument("--task-names", nargs="*", default=None, help="one name per peaks file")
-    step.add_argument("--fasta", required=True)
-    step.add_argument("--chrom", required=True)
-    step.add_argument("--out", required=True)
-    step.add_argument("--length", type=int, default=WINDOW.length)
-    _add_label_rule(step)
-    step.add_argument("--exclude-ambiguous", action="store_true")
-    step.add_argument("--aliases", type=_aliases, default={})
-    step.add_argument("--allow-empty-peaks", action="store_true",
-                      help="build even when the peaks file holds no peak (no positives)")
-    step.set_defaults(run=_run_labels)
-
-    step = steps.add_parser("split", help="assign labelled windows to splits and weight them")
-    step.add_argument("--chroms", nargs="+", required=True)
-    step.add_argument("--labels", nargs="+", required=True, help="one labels .npz per chromosome")
-    step.add_argument("--out", required=True, help="the split table (.npz)")
-    step.add_argument("--length", type=int, default=WINDOW.length)
-    step.add_argument("--flank", type=int, default=WINDOW.flank)
-    step.add_argument("--method", choices=SPLIT_METHODS, default=SPLIT.method)
-    step.add_argument("--fractions", type=float, nargs=3, default=list(SPLIT.fractions),
-                      help="train, valid and test fractions; they must sum to 1")
-    step.add_argument("--seed", type=int, default=SPLIT.seed)
-    step.add_argument("--valid", nargs="*", default=[])
-    step.add_argument("--test", nargs="*", default=[])
-    step.add_argument("--block-size", type=int, default=SPLIT.block_size)
-    step.add_argument("--negative-fraction", type=float, default=SPLIT.negative_fraction,
-                      help="keep this fraction of the negatives of train and valid")
-    step.add_argument("--negatives", choices=NEGATIVE_MODES, default=SPLIT.negatives,
-                      help="gc_matched: per G+C bin, keep gc_ratio x as many negatives as positives")
-    step.add_argument("--gc-bin-width", type=float, default=SPLIT.gc_bin_width)
-    step.add_argument("--gc-ratio", type=float, default=SPLIT.gc_ratio)
-    step.add_argument("--gc-match-test", action="store_true", help="GC-match the test split too")
-    step.add_argument("--weights", choices=WEIGHTS_MODES, default=WEIGHTS_MODES[0])
-    step.set_defaults(run=_run_split)
-
-    step = steps.add_parser("onehot", help="one-hot encode one chromosome's windows")
-    step.add_argument("--split-table", required=True)
-    step.add_argument("--fasta", required=True)
-    step.add_argument("--chrom", required=True)
-    step.add_argument("--out-prefix", required=True, help="writes <prefix>.{train,valid,test}.npy")
-    step.set_defaults(run=_run_onehot)
-
-    step = steps.add_parser("dataset", help="write the .npy splits and manifest.json")
-    step.add_argument("--name", required=True)
-    step.add_argument("--split-table", required=True)
-    step.add_argument("--onehot-prefixes", nargs="+", required=True,
-                      help="the onehot step's --out-prefix of each chromosome, in table order")
-    step.add_argument("--out", required=True)
-    step.add_argument("--genome-info", required=True, help="the .source.json of prepare-genome")
-    step.add_argument("--peaks", nargs="+", required=True, help="one peaks file per task")
-    step.add_argument("--task-names", nargs="*", default=None, help="one name per peaks file")
-    step.add_argument("--blacklist", type=_optional_path, default=None)
-    step.add_argument("--windows-bed", type=_optional_path, default=None)
-    step.add_argument("--signal-prefixes", nargs="*", default=[],
-                      help="the signals step's <prefix> per chromosome (S.npy per split)")
-    step.add_argument("--signals-json", default="", help="the config's signals, kept in the manifest")
-    step.add_argument("--config-json", default="", help="the run's config, kept in the manifest")
-    step.add_argument("--urls-json", default="",
-                      help='the URL each input was downloaded from, e.g. {"fasta": "https://…"}')
-    step.set_defaults(run=_run_dataset)
-
-    step = steps.add_parser("signals", help="read bigWig signal tracks over one chromosome's rows")
-    step.add_argument("--split-table", required=True)
-    step.add_argument("--bigwigs", nargs="+", required=True, help="one bigWig per channel")
-    step.add_argument("--transforms", nargs="+", required=True, choices=("none", "log1p"))  # signal_tracks.SIGNAL_TRANSFORMS
-    step.add_argument("--fasta", required=True)
-    step.add_argument("--chrom", required=True)
-    step.add_argument("--out-prefix", required=True, help="writes <prefix>.S.{train,valid,test}.npy")
-    step.add_argument("--missing", choices=("error", "zero"), default="error",
-                      help="zero: read NaN and missing chromosomes as 0 (counted)")
-    step.set_defaults(run=_run_signals)
-
-    step = steps.add_parser("train", help="train one model on a dataset")
-    step.add_argument("--dataset", required=True, help="results/<name>/dataset")
-    step.add_argument("--model", required=True, choices=TRAINED_MODELS)
-    step.add_argument("--out-dir", required=True)
-    step.add_argument("--training-json", default="", help="the config's training section, as JSON")
-    step.add_argument("--motif", type=_optional_path, default=None,
-                      help="JASPAR matrix: improved starts as its scan (motif-informed)")
-    step.add_argument("--threads", type=int, default=None)
-    step.set_defaults(run=_run_train)
-
-    step = steps.add_parser("evaluate", help="evaluate models on the test split")
-    step.add_argument("--dataset", required=True)
-    step.add_argument("--models", nargs="*", default=[], choices=TRAINED_MODELS)
-    step.add_argument("--model-dirs", nargs="*", default=[])
-    step.add_argument("--motif", type=_optional_path, default=None, help="JASPAR matrix for motif_baseline")
-    step.add_argument("--out-dir", required=True)
-    step.add_argument("--bootstrap", type=int, default=1000)
-    step.add_argument("--seed", type=int, default=0)
-    step.set_defaults(run=_run_evaluate)
-
-    step = steps.add_parser("calibrate", help="choose the site threshold on the validation split")
-    step.add_argument("--dataset", required=True)
-    step.add_argument("--model", required=True, choices=TRAINED_MODELS)
-    step.add_argument("--model-dir", required=True)
-    step.add_argument("--out", required=True, help="threshold.json")
-    step.add_argument("--fdr", type=float, default=PREDICT_FDR)
-    step.set_defaults(run=_run_calibrate)
-
+def _predict(steps) -> None:
     step = steps.add_parser("predict", help="score every window of a chromosome; write tracks and sites")
-    step.add_argument("--model", required=True, choices=TRAINED_MODELS)
-    step.add_argument("--model-dir", required=True)
+    _add_model(step)
     step.add_argument("--threshold", required=True, help="threshold.json from calibrate")
-    step.add_argument("--fasta", required=True)
-    step.add_argument("--chrom", required=True)
+    _add_genome(step)
     step.add_argument("--out-dir", required=True)
-    step.add_argument("--length", type=int, default=WINDOW.length)
-    step.add_argument("--flank", type=int, default=WINDOW.flank)
+    _add_window(step, flank=True)
     step.add_argument("--stride", type=int, default=PREDICT_STRIDE)
     step.add_argument("--max-n-fraction", type=float, default=WINDOW.max_n_fraction)
     step.add_argument("--peaks", nargs="*", default=[], help="for held-out metrics; one per task")
-    step.add_argument("--task-names", nargs="*", default=None,
-                      help="a multi-task model's tasks (default: its training.json's)")
+    _add_tasks(step, "a multi-task model's tasks (default: its training.json's)")
     _add_label_rule(step)
-    step.add_argument("--aliases", type=_aliases, default={})
     _add_signals(step)
     step.set_defaults(run=_run_predict)
 
+
+def _run_predict(args: argparse.Namespace) -> None:
+    from tfbinding.genomewide.predict import predict_step
+    predict_step(args.model_dir, args.model, args.fasta, args.chrom, args.out_dir,
+                 threshold_file=args.threshold, peaks=args.peaks, length=args.length, flank=args.flank,
+                 stride=args.stride, max_n_fraction=args.max_n_fraction, aliases=args.aliases,
+                 rule=_label_rule(args), signals=_signal_tracks(args), tasks=args.tasks or None)
+
+
+def _merge_predictions(steps) -> None:
     step = steps.add_parser("merge-predictions",
                             help="merge per-chromosome bigWigs and sites into one genome-wide pair")
     step.add_argument("--chroms", nargs="+", required=True, help="one per bigWig, in the same order")
@@ -392,6 +384,16 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--out-sites", required=True, help="e.g. predictions/genome.sites.narrowPeak")
     step.set_defaults(run=_run_merge_predictions)
 
+
+def _run_merge_predictions(args: argparse.Namespace) -> None:
+    from tfbinding.genomewide.merge_predictions import merge_predictions
+    merged = merge_predictions(args.bigwigs, args.sites, args.chroms, args.fai, args.out_bigwig,
+                               args.out_sites)
+    log.info("%d chromosomes: %d track intervals in %s, %d sites in %s", merged["chromosomes"],
+             merged["intervals"], args.out_bigwig, merged["sites"], args.out_sites)
+
+
+def _track_hub(steps) -> None:
     step = steps.add_parser("track-hub", help="a UCSC track hub of the genome-wide bigWigs")
     step.add_argument("--out-dir", required=True, help="e.g. predictions/hub")
     step.add_argument("--genome", required=True, help="UCSC assembly of the chromosome names, e.g. hg19")
@@ -399,10 +401,19 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--name", required=True, help="the hub's name (the dataset's)")
     step.add_argument("--model", required=True, help="the model that predicted (shown in the labels)")
     step.add_argument("--bigwigs", nargs="+", required=True, help="merge-predictions' genome[.<task>].bw")
-    step.add_argument("--task-names", nargs="+", default=[],
-                      help="a multi-task model's tasks, one per bigWig")
+    _add_tasks(step, "a multi-task model's tasks, one per bigWig", nargs="+")
     step.set_defaults(run=_run_track_hub)
 
+
+def _run_track_hub(args: argparse.Namespace) -> None:
+    from tfbinding.genomewide.track_hub import track_hub_step
+    out = track_hub_step(args.out_dir, args.genome, args.bigwigs, args.tasks, name=args.name,
+                         email=args.email, model=args.model)
+    log.info("track hub for %s in %s: paste the URL of hub.txt into the browser's Track Hubs page",
+             args.genome, out)
+
+
+def _export_deepchem(steps) -> None:
     step = steps.add_parser("export-deepchem",
                             help="write each split as a DeepChem DiskDataset folder (no deepchem needed)")
     step.add_argument("--dataset", required=True, help="results/<name>/dataset")
@@ -411,6 +422,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="windows per shard (default: about 64 MB of X per shard)")
     step.set_defaults(run=_run_export_deepchem)
 
+
+def _run_export_deepchem(args: argparse.Namespace) -> None:
+    from tfbinding.io.export_deepchem import export_deepchem
+    export_deepchem(args.dataset, args.out_dir, shard_size=args.shard_size)
+
+
+def _download(steps) -> None:
     step = steps.add_parser("download", help="fetch a URL with retries and a checksum check")
     step.add_argument("--url", required=True)
     step.add_argument("--out", required=True)
@@ -422,53 +440,105 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--config-key", default="the input", help="named in the offline error")
     step.set_defaults(run=_run_download)
 
+
+def _run_download(args: argparse.Namespace) -> None:
+    from tfbinding.io.download import download
+    download(args.url, args.out, sha256=args.sha256, md5=args.md5, retries=args.retries,
+             timeout=args.timeout, backoff=args.backoff, config_key=args.config_key)
+
+
+def _explain(steps) -> None:
     step = steps.add_parser("explain", help="per-base contributions (integrated gradients) and ISM of windows")
-    step.add_argument("--model", required=True, choices=TRAINED_MODELS)
-    step.add_argument("--model-dir", required=True)
+    _add_model(step)
     step.add_argument("--out", required=True, help="attributions.npz")
     step.add_argument("--dataset", type=_optional_path, default=None, help="take windows from this dataset")
-    step.add_argument("--splits", nargs="+", default=["test"], help="of the dataset (default: test)")
+    step.add_argument("--splits", nargs="+", default=["test"], choices=SPLITS, help="of the dataset (default: test)")
     step.add_argument("--all-windows", action="store_true", help="not only the positives")
     step.add_argument("--max-windows", type=int, default=0, help="a seeded sample of at most this many")
     step.add_argument("--bed", type=_optional_path, default=None, help="or take these regions (centred)")
-    step.add_argument("--fasta", type=_optional_path, default=None, help="the FASTA of --bed")
-    step.add_argument("--aliases", type=_aliases, default={})
+    _add_genome(step, chrom=False, required=False)
     step.add_argument("--steps", type=int, default=32, help="integrated-gradients steps")
     step.add_argument("--ism-windows", type=int, default=0, help="saturation mutagenesis of the top N windows")
-    step.add_argument("--threads", type=int, default=None)
+    _add_threads(step)
     step.add_argument("--task", type=_optional_path, default=None,
-                      help="a multi-task model's task to explain (name, as in its training.json)")
+                      help="a multi-task model's task to explain (one name of its --tasks)")
     _add_signals(step)
     step.set_defaults(run=_run_explain)
 
+
+def _run_explain(args: argparse.Namespace) -> None:
+    from tfbinding.interpret.explain import explain
+    explain(args.model_dir, args.out, dataset_dir=args.dataset, bed=args.bed, fasta=args.fasta,
+            aliases=args.aliases, splits=tuple(args.splits), positives_only=not args.all_windows,
+            max_windows=args.max_windows or None, rc_average=uses_reverse_complement(args.model),
+            steps=args.steps, ism_windows=args.ism_windows or None, threads=args.threads,
+            task=args.task, signals=_signal_tracks(args))
+
+
+def _discover_motifs(steps) -> None:
     step = steps.add_parser("discover-motifs", help="TF-MoDISco-lite patterns, logos, JASPAR matches")
     step.add_argument("--attributions", required=True)
     step.add_argument("--out-dir", required=True)
     step.add_argument("--jaspar-release", default="JASPAR2026")
     step.add_argument("--matches", type=int, default=10, help="JASPAR matches listed per pattern")
-    step.add_argument("--threads", type=int, default=None)
+    _add_threads(step)
     step.set_defaults(run=_run_discover_motifs)
 
+
+def _run_discover_motifs(args: argparse.Namespace) -> None:
+    from tfbinding.interpret.discover_motifs import discover_motifs
+    discover_motifs(args.attributions, args.out_dir, jaspar_release=args.jaspar_release,
+                    n_matches=args.matches, threads=args.threads)
+
+
+def _score_variants(steps) -> None:
     step = steps.add_parser("score-variants", help="ref/alt scores of the SNVs of a VCF")
-    step.add_argument("--model", required=True, choices=TRAINED_MODELS)
-    step.add_argument("--model-dir", required=True)
+    _add_model(step)
     step.add_argument("--vcf", required=True, help="plain, or bgzipped with a tabix index")
-    step.add_argument("--fasta", required=True)
+    _add_genome(step, chrom=False)
     step.add_argument("--out-tsv", required=True)
     step.add_argument("--out-vcf", required=True, help="annotated copy (.vcf.gz, tabix-indexed)")
     step.add_argument("--out-summary", type=_optional_path, default=None)
     step.add_argument("--allow-ref-mismatch", action="store_true",
                       help="flag variants whose REF disagrees with the FASTA instead of failing")
-    step.add_argument("--aliases", type=_aliases, default={})
-    step.add_argument("--threads", type=int, default=None)
-    step.add_argument("--task-names", nargs="*", default=None,
-                      help="a multi-task model's tasks (default: its training.json's)")
+    _add_threads(step)
+    _add_tasks(step, "a multi-task model's tasks (default: its training.json's)")
     _add_signals(step)
     step.set_defaults(run=_run_score_variants)
 
+
+def _run_score_variants(args: argparse.Namespace) -> None:
+    from tfbinding.interpret.score_variants import score_vcf
+    score_vcf(args.model_dir, args.vcf, args.fasta, args.out_tsv, args.out_vcf, args.out_summary,
+              rc_average=uses_reverse_complement(args.model), allow_ref_mismatch=args.allow_ref_mismatch,
+              aliases=args.aliases, threads=args.threads, signals=_signal_tracks(args),
+              tasks=args.tasks or None)
+
+
+def _demo_data(steps) -> None:
     step = steps.add_parser("demo-data", help="write the synthetic demo genome and peaks")
     step.add_argument("--out-dir", default="resources/demo")
     step.set_defaults(run=_run_demo_data)
+
+
+def _run_demo_data(args: argparse.Namespace) -> None:
+    from tfbinding.synthetic.demo import write_demo_data
+    write_demo_data(args.out_dir)
+
+
+#: one argument builder per step, in the order of the workflow
+STEPS = (_prepare_genome, _windows, _labels, _split, _onehot, _dataset, _signals, _train, _evaluate,
+         _calibrate, _predict, _merge_predictions, _track_hub, _export_deepchem, _download, _explain,
+         _discover_motifs, _score_variants, _demo_data)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all sub-commands."""
+    parser = argparse.ArgumentParser(prog="tfbinding", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    steps = parser.add_subparsers(dest="step", required=True)
+    for add_step in STEPS:
+        add_step(steps)
     return parser
 
 

@@ -19,6 +19,9 @@ ALL_MODELS = TRAINED_MODELS + (MOTIF_BASELINE,)
 LABEL_MODES = ("overlap", "summit")
 SPLIT_METHODS = ("random", "chromosome", "blocks")
 WEIGHTS_MODES = ("balanced", "none")
+#: how a signal bigWig's values are transformed, and what a missing value (NaN, chromosome) does
+SIGNAL_TRANSFORMS = ("none", "log1p")
+SIGNAL_MISSING = ("error", "zero")
 
 #: a config's ``peaks`` naming a file with these endings is a task table (name, peaks)
 TASK_TABLE_SUFFIXES = (".tsv", ".tsv.gz")

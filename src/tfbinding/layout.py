@@ -100,6 +100,22 @@ def read_arrays(path: str | os.PathLike, keys: tuple[str, ...] | None = None) ->
         return {key: archive[key] for key in (keys or archive.files)}
 
 
+#: the stems of a chromosome's onehot and signals files in its folder
+#: (``results/<name>/chromosomes/<chrom>/X.<split>.npy``, ``.../signals.S.<split>.npy``)
+ONEHOT_STEM = "X"
+SIGNALS_STEM = "signals"
+
+
+def onehot_prefix_in(folder: PathLike) -> str:
+    """The onehot step's prefix in a chromosome's folder: ``<folder>/X``."""
+    return f"{folder}/{ONEHOT_STEM}"
+
+
+def signal_prefix_in(folder: PathLike) -> str:
+    """The signals step's prefix in a chromosome's folder: ``<folder>/signals``."""
+    return f"{folder}/{SIGNALS_STEM}"
+
+
 def onehot_path(prefix: PathLike, split: str) -> Path:
     """Where the onehot step writes a chromosome's windows of one split: ``<prefix>.<split>.npy``."""
     return Path(f"{prefix}.{split}.npy")

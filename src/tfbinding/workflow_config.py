@@ -172,7 +172,7 @@ def task_dirs(names: Iterable[str]) -> list[str]:
 def tasks_arg(tasks: Iterable[str]) -> str:
     """The steps' task names for several tasks; "" for one task (the single-task command line)."""
     tasks = task_names(list(tasks))
-    return "--task-names " + " ".join(shlex.quote(name) for name in tasks) if is_multi_task(tasks) else ""
+    return "--tasks " + " ".join(shlex.quote(name) for name in tasks) if is_multi_task(tasks) else ""
 
 
 def signals_args(signals: list[Mapping[str, Any]], bigwigs: list[str], missing: str) -> str:

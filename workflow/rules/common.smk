@@ -18,11 +18,10 @@ from tfbinding.layout import (
     SPLITS,
     dataset_files,
     onehot_path,
-    onehot_prefix,
-    onehot_prefixes,
+    onehot_prefix_in,
     signal_counts_path,
     signal_path,
-    signal_prefix,
+    signal_prefix_in,
 )
 from tfbinding.workflow_config import (
     GENOME_STEM,
@@ -79,6 +78,8 @@ content_id = ContentIds(DOWNLOADS)
 NAME = config["name"]
 RESULTS = f"results/{NAME}"
 CHROMOSOMES = config["chromosomes"]
+# a chromosome's intermediates: windows.npz, labels.npz, X.<split>.npy, signals.S.<split>.npy
+CHROM_DIR = f"{RESULTS}/chromosomes/{{chrom}}"
 DATASET = f"{RESULTS}/dataset"
 DATASET_MANIFEST = f"{DATASET}/{MANIFEST}"
 DATASET_ENV = "../../envs/dataset.yaml"

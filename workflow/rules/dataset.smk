@@ -5,7 +5,7 @@ rule windows:
         bed=optional_input(WINDOWS_BED),
         blacklist=optional_input(BLACKLIST),
     output:
-        f"{RESULTS}/chromosomes/{{chrom}}/windows.npz",
+        f"{CHROM_DIR}/windows.npz",
     log:
         f"{RESULTS}/logs/windows/{{chrom}}.log",
     benchmark:
@@ -38,7 +38,7 @@ rule labels:
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
     output:
-        f"{RESULTS}/chromosomes/{{chrom}}/labels.npz",
+        f"{CHROM_DIR}/labels.npz",
     log:
         f"{RESULTS}/logs/labels/{{chrom}}.log",
     benchmark:
@@ -106,10 +106,7 @@ rule onehot:
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
     output:
-        [
-            str(onehot_path(f"{RESULTS}/chromosomes/{{chrom}}/X", split))
-            for split in SPLITS
-        ],
+        [str(onehot_path(onehot_prefix_in(CHROM_DIR), split)) for split in SPLITS],
     log:
         f"{RESULTS}/logs/onehot/{{chrom}}.log",
     benchmark:
@@ -121,10 +118,10 @@ rule onehot:
         mem_mb=chrom_mem_mb,
         runtime=30,
     params:
-        prefix=lambda wildcards, output: onehot_prefix(output[0]),
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
     shell:
         "tfbinding onehot --split-table {input.split_table:q} --fasta {input.fasta:q}"
-        " --chrom {wildcards.chrom:q} --out-prefix {params.prefix:q} > {log:q} 2>&1"
+        " --chrom {wildcards.chrom:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule signals:
@@ -134,11 +131,8 @@ rule signals:
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
     output:
-        [
-            str(signal_path(f"{RESULTS}/chromosomes/{{chrom}}/signals", split))
-            for split in SPLITS
-        ],
-        counts=str(signal_counts_path(f"{RESULTS}/chromosomes/{{chrom}}/signals")),
+        [str(signal_path(signal_prefix_in(CHROM_DIR), split)) for split in SPLITS],
+        counts=str(signal_counts_path(signal_prefix_in(CHROM_DIR))),
     log:
         f"{RESULTS}/logs/signals/{{chrom}}.log",
     benchmark:
@@ -150,14 +144,14 @@ rule signals:
         mem_mb=1000,
         runtime=30,
     params:
-        prefix=lambda wildcards, output: signal_prefix(output.counts),
+        out_dir=lambda wildcards, output: os.path.dirname(output.counts),
         transforms=[signal.get("transform", "none") for signal in SIGNALS],
         missing=config["signals_missing"],
         content=[content_id(p) for p in SIGNAL_BIGWIGS],
     shell:
         "tfbinding signals --split-table {input.split_table:q} --bigwigs {input.bigwigs:q}"
         " --transforms {params.transforms} --fasta {input.fasta:q} --chrom {wildcards.chrom:q}"
-        " --out-prefix {params.prefix:q} --missing {params.missing} > {log:q} 2>&1"
+        " --out-dir {params.out_dir:q} --signals-missing {params.missing} > {log:q} 2>&1"
 
 
 rule dataset:
@@ -198,15 +192,12 @@ rule dataset:
     params:
         blacklist=lambda wildcards, input: input.blacklist or "",
         bed=lambda wildcards, input: input.bed or "",
-        prefixes=lambda wildcards, input: onehot_prefixes(input.onehot),
+        chrom_dirs=[CHROM_DIR.format(chrom=chrom) for chrom in CHROMOSOMES],
         name=NAME,
-        out=lambda wildcards, output: os.path.dirname(output.manifest),
+        out_dir=lambda wildcards, output: os.path.dirname(output.manifest),
         config_json=json.dumps(DATASET_CONFIG, sort_keys=True),
         urls_json=json.dumps(WORKFLOW.urls(), sort_keys=True),
         tasks=tasks_args(),
-        signal_prefixes=lambda wildcards, input: [
-            signal_prefix(p) for p in input.signals
-        ],
         # each channel with its local bigWig ("file"), for the manifest's inputs.signals
         signals_json=WORKFLOW.signals_json(),
         content=[
@@ -215,9 +206,9 @@ rule dataset:
         ],
     shell:
         "tfbinding dataset --name {params.name:q} --split-table {input.split_table:q}"
-        " --onehot-prefixes {params.prefixes:q} --out {params.out:q}"
+        " --chrom-dirs {params.chrom_dirs:q} --out-dir {params.out_dir:q}"
         " --genome-info {input.genome_info:q} --peaks {input.peaks:q}"
         " --blacklist={params.blacklist:q} --windows-bed={params.bed:q}"
         " --config-json {params.config_json:q} --urls-json {params.urls_json:q} {params.tasks}"
-        " --signal-prefixes {params.signal_prefixes:q} --signals-json {params.signals_json:q}"
+        " --signals-json {params.signals_json:q}"
         " > {log:q} 2>&1"

@@ -9,6 +9,7 @@ from tfbinding.atomic import save_json
 from tfbinding.config import uses_reverse_complement
 from tfbinding.data.loader import load_dataset
 from tfbinding.errors import InputError
+from tfbinding.genomewide.tracks import read_thresholds  # noqa: F401  (re-exported)
 from tfbinding.models.inference import load_model, predict_probabilities, signal_channels, task_names
 from tfbinding.models.metrics import threshold_at_fdr
 
@@ -61,15 +62,3 @@ def calibrate_threshold(model_dir: str | os.PathLike, model_name: str, dataset_d
                                                    f"windows of task {task}, so no site is called for it")
     save_json(out, result, reasons=reasons)
     return result
-
-
-def read_thresholds(result: dict) -> float | dict[str, float]:
-    """The threshold(s) of a ``threshold.json``: a float, or one per task; a null (no
-    threshold reached the FDR) is +inf, so no site is called.
-    """
-    def value(entry):
-        return float("inf") if entry["threshold"] is None else float(entry["threshold"])
-
-    if "tasks" in result:
-        return {task: value(entry) for task, entry in result["tasks"].items()}
-    return value(result)

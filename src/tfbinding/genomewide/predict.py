@@ -18,7 +18,14 @@ from tfbinding.data.encoding import encode_windows
 from tfbinding.data.label_rule import LabelRule, label_windows
 from tfbinding.data.tiling import select_windows, tile
 from tfbinding.errors import InputError
-from tfbinding.genomewide.tracks import call_sites, mean_track, write_bedgraph, write_bigwig, write_sites
+from tfbinding.genomewide.tracks import (
+    call_sites,
+    mean_track,
+    read_threshold_file,
+    write_bedgraph,
+    write_bigwig,
+    write_sites,
+)
 from tfbinding.intervals import overlap_bp
 from tfbinding.io.bed import merge_intervals, read_intervals
 from tfbinding.io.bigwig import SignalTracks, require_signals
@@ -191,3 +198,17 @@ def held_out_metrics(peaks: str | os.PathLike, sizes: Mapping[str, int], chrom: 
             "roc_auc": roc_auc(labels, scores), "pr_auc": average_precision(labels, scores),
             "site_precision": float(site_hits_peak.mean()) if len(site_hits_peak) else None,
             "site_recall": float(peak_hit_by_site.mean())}
+
+
+def predict_step(model_dir: str | os.PathLike, model_name: str, fasta: str | os.PathLike, chrom: str,
+                 out_dir: str | os.PathLike, *, threshold_file: str | os.PathLike,
+                 peaks: Sequence[str | os.PathLike] = (), **options) -> dict:
+    """The predict step from its files: :func:`predict_chromosome` with the calibrate step's
+    ``threshold.json`` and the peaks given (none, one, or one per task; empty names skipped).
+
+    ``options`` are :func:`predict_chromosome`'s keyword arguments.
+    """
+    threshold = read_threshold_file(threshold_file)
+    peaks = [path for path in peaks if path]
+    return predict_chromosome(model_dir, model_name, fasta, chrom, out_dir, threshold=threshold,
+                              peaks=(peaks[0] if len(peaks) == 1 else peaks) or None, **options)

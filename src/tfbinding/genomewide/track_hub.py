@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from tfbinding.atomic import atomic_path
+from tfbinding.config import task_names
 from tfbinding.errors import InputError
 
 #: UCSC assembly names (hg19, mm10, GCF_000001405.40, …) and hub/track names: no spaces
@@ -93,3 +94,21 @@ def write_track_hub(out_dir: str | os.PathLike, genome: str, bigwigs: Mapping[st
         (tmp / "genomes.txt").write_text(f"genome {genome}\ntrackDb {genome}/trackDb.txt\n")
         (tmp / genome / "trackDb.txt").write_text(track_db(urls, model, name))
     return out_dir
+
+
+def track_hub_step(out_dir: str | os.PathLike, genome: str, bigwigs: Sequence[str | os.PathLike],
+                   tasks: Sequence[str] | None = None, **options) -> Path:
+    """The track-hub step: one track per bigWig, named by ``tasks`` (none for one task).
+
+    ``options`` are :func:`write_track_hub`'s keyword arguments.
+
+    Raises
+    ------
+    InputError
+        Not one task name per bigWig of a multi-task model.
+    """
+    names = task_names(tasks)
+    if len(names) != len(bigwigs):
+        raise InputError(f"{len(bigwigs)} bigWig files but {len(names)} task names: give one "
+                         "name per bigWig of a multi-task model (none for a single-task one)")
+    return write_track_hub(out_dir, genome, dict(zip(names, bigwigs)), **options)

@@ -136,3 +136,32 @@ def write_sites(path: str | os.PathLike, chrom: str, sites: Sites) -> None:
                 sites.starts.tolist(), sites.ends.tolist(), sites.scores.tolist(), sites.summits.tolist())):
             handle.write(f"{chrom}\t{start}\t{end}\t{chrom}_site{index + 1}\t{int(round(score * 1000))}"
                          f"\t.\t{score:.4f}\t-1\t-1\t{summit - start}\n")
+
+
+def read_thresholds(result: dict) -> float | dict[str, float]:
+    """The threshold(s) of a ``threshold.json``: a float, or one per task; a null (no
+    threshold reached the FDR) is +inf, so no site is called.
+    """
+    def value(entry):
+        return float("inf") if entry["threshold"] is None else float(entry["threshold"])
+
+    if "tasks" in result:
+        return {task: value(entry) for task, entry in result["tasks"].items()}
+    return value(result)
+
+
+def read_threshold_file(path: str | os.PathLike) -> float | dict[str, float]:
+    """The threshold(s) of the calibrate step's ``threshold.json`` (:func:`read_thresholds`);
+    a task that no threshold calibrated (+inf) is logged, as it calls no site.
+    """
+    import json
+    import logging
+
+    with open(path) as handle:
+        threshold = read_thresholds(json.load(handle))
+    for task, value in (threshold if isinstance(threshold, dict) else {"": threshold}).items():
+        if value == float("inf"):  # strict JSON's null for +Infinity: no threshold reached the FDR
+            logging.getLogger(__name__).warning(
+                "%s: no threshold reached the FDR on the validation split%s; no site is called",
+                path, f" for task {task}" if task else "")
+    return threshold

@@ -21,10 +21,8 @@ from typing import Iterator, Mapping, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from tfbinding.config import SIGNAL_MISSING, SIGNAL_TRANSFORMS
 from tfbinding.errors import InputError, located
-
-SIGNAL_TRANSFORMS = ("none", "log1p")
-SIGNAL_MISSING = ("error", "zero")
 
 #: windows whose spans lie within this many bases are read with one ``values()`` call
 #: (bounds the float32 buffer at 16 MB however sparse the windows are)
