@@ -42,10 +42,24 @@ def test_a_multi_task_hub_has_one_track_per_task(tmp_path):
     ("hg19", "nobody", {"": "x.bw"}, "no email address"),
     ("hg19", "a@b.org", {}, "at least one bigWig"),
     ("hg19", "a@b.org", {"bad task": "x.bw"}, "'bad task' may hold only"),
+    # issue 22: nothing may add a line (a hub directive) to a hub file
+    ("hg19", "me@example.org\nuseOneFile on", {"": "x.bw"}, r"predict.hub.email: .*control character"),
+    ("hg19", "me@example.org\tx", {"": "x.bw"}, "control character"),
+    ("hg19", "me @example.org", {"": "x.bw"}, "no email address"),
+    ("hg19", "a@b@c.org", {"": "x.bw"}, "no email address"),
+    ("hg19\ntrackDb x", "a@b.org", {"": "x.bw"}, "may hold only"),
+    ("hg19", "a@b.org", {"": "x\nuseOneFile on.bw"}, "bigWig path.*control character"),
 ])
 def test_bad_settings_are_clear_errors_and_write_nothing(tmp_path, genome, email, bigwigs, message):
     with pytest.raises(InputError, match=message):
         write_track_hub(tmp_path / "hub", genome, bigwigs, name="n", email=email, model="full")
+    assert not (tmp_path / "hub").exists()
+
+
+def test_model_and_hub_names_cannot_inject_lines(tmp_path):
+    for options in ({"name": "n", "model": "full\nuseOneFile on"}, {"name": "n\nx", "model": "full"}):
+        with pytest.raises(InputError, match="control character|may hold only"):
+            write_track_hub(tmp_path / "hub", "hg19", {"": "x.bw"}, email="a@b.org", **options)
     assert not (tmp_path / "hub").exists()
 
 

@@ -158,3 +158,17 @@ def test_merging_in_small_blocks_copies_intervals_across_block_edges_once(tmp_pa
         assert merged.intervals("chr1") == single.intervals("chr1")
         merged.close()
         single.close()
+
+
+def test_a_chromosome_name_that_would_break_a_line_is_refused(tmp_path):
+    """Issue 22: names written into narrowPeak/bedGraph lines go through tfbinding.text."""
+    from tfbinding.errors import InputError
+
+    sites = call_sites(np.array([0, 50]), 100, np.array([0.9, 0.2]), 0.5)
+    track = mean_track(np.array([0, 50]), 100, np.array([0.9, 0.2]))
+    for chrom in ("chr1\nchr2\t0\t10", "chr1\tx", 'chr"1', "chr 1"):
+        with pytest.raises(InputError, match="chromosome name"):
+            write_sites(tmp_path / "s.narrowPeak", chrom, sites)
+        with pytest.raises(InputError, match="chromosome name"):
+            write_bedgraph(tmp_path / "t.bedGraph", chrom, track)
+    assert not list(tmp_path.iterdir())

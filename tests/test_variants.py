@@ -225,3 +225,26 @@ def test_a_vcf_without_records_gives_empty_outputs(planted, tmp_path):
     assert json.loads((out / "m.summary.json").read_text())["scored"] == 0
     with pysam.VariantFile(str(out / "m.vcf.gz")) as annotated:
         assert "TFB_REF" in annotated.header.info and list(annotated.fetch("chr1")) == []
+
+
+def test_task_names_and_paths_cannot_break_vcf_or_table_lines(planted, tmp_path):
+    """Issue 22: task names go into INFO descriptions and TSV headers; the model path into a
+    quoted header value: control characters are refused, a quote is escaped."""
+    from tfbinding.interpret.score_variants import tsv_columns
+    from tfbinding.io.vcf import info_lines
+
+    for task in ("JUND\n##INFO=<ID=X>", "a\tb", "a\rb"):
+        with pytest.raises(InputError, match="task.*control character"):
+            info_lines(["ok", task])
+        with pytest.raises(InputError, match="task.*control character"):
+            tsv_columns(["ok", task])
+    assert info_lines(["ok", 'a"b'])[4].endswith('with REF, task a\\"b">')
+    quoted = tmp_path / 'my "model"'
+    quoted.mkdir()
+    (quoted / "model.keras").write_bytes((planted["model"] / "model.keras").read_bytes())
+    out = tmp_path / "variants"
+    score_vcf(quoted, planted["vcf"], planted["fasta"], out / "m.tsv", out / "m.vcf.gz")
+    with pysam.VariantFile(str(out / "m.vcf.gz")) as annotated:
+        assert len(list(annotated)) == len(planted["variants"])
+        note = [r for r in annotated.header.records if r.key == "tfbinding_variants"]
+        assert len(note) == 1 and 'my \\"model\\"' in str(note[0])

@@ -70,7 +70,16 @@ from tfbinding.config import is_multi_task
 from tfbinding.data.encoding import centred_windows
 from tfbinding.errors import InputError
 from tfbinding.io.bigwig import SignalTracks, require_signals
-from tfbinding.io.vcf import BASE_CODES, SnvTable, allele_codes, info_suffixes, read_snvs, write_annotated_vcf
+from tfbinding.io.vcf import (
+    BASE_CODES,
+    SnvTable,
+    allele_codes,
+    info_suffixes,
+    read_snvs,
+    vcf_quoted,
+    write_annotated_vcf,
+)
+from tfbinding.text import check_line_value
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +90,14 @@ SCORE_COLUMNS = ("ref_score", "alt_score", "delta", "log2_odds_ratio")
 def tsv_columns(tasks: Sequence[str] = ("",)) -> tuple[str, ...]:
     """The table's columns: :data:`SCORE_COLUMNS` once (one unnamed task), or
     ``<column>_<task>`` for each task in turn.
+
+    Raises
+    ------
+    InputError
+        A task name with a tab, newline or other control character.
     """
+    for task in tasks:
+        check_line_value(task, "task name")
     scores = [f"{column}_{task}" if task else column for task in tasks for column in SCORE_COLUMNS]
     return ("chrom", "pos", "id", "ref", "alt", *scores, "flag")
 
@@ -299,10 +315,14 @@ def score_vcf(model_dir: str | os.PathLike, vcf: str | os.PathLike, fasta: str |
     ref_score, alt_score = score_snvs(model, genome, snvs, rc_average, batch_size, signals, zeroed)
     scoring_seconds = time.perf_counter() - scoring_started
     write_table(snvs, ref_score, alt_score, mismatch, out_tsv, names)
-    note = (f"##tfbinding_variants=<model=\"{model_dir}\",rc_average={str(rc_average).lower()},"
+    quoted = {"model": vcf_quoted(model_dir, "model path"),
+              "tasks": vcf_quoted(",".join(names), "task names"),
+              "signals": vcf_quoted(",".join(map(str, signals.names or signals.bigwigs)), "signal names")
+              if signals else ""}
+    note = (f"##tfbinding_variants=<model=\"{quoted['model']}\",rc_average={str(rc_average).lower()},"
             f"window={model.input_shape[1]},score=\"probability\""
-            + (f",tasks=\"{','.join(names)}\"" if is_multi_task(names) else "")
-            + (f",signals=\"{','.join(signals.names or signals.bigwigs)}\"" if signals else "") + ">")
+            + (f",tasks=\"{quoted['tasks']}\"" if is_multi_task(names) else "")
+            + (f",signals=\"{quoted['signals']}\"" if signals else "") + ">")
     write_annotated_vcf(vcf, scan, score_columns(ref_score, alt_score), mismatch, out_vcf, note, names)
     summary = {
         "vcf": str(vcf), "model": str(model_dir), "fasta": str(fasta), "rc_average": rc_average,

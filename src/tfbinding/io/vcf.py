@@ -19,6 +19,7 @@ import numpy as np
 
 from tfbinding.atomic import atomic_path
 from tfbinding.errors import InputError
+from tfbinding.text import check_line_value
 
 log = logging.getLogger(__name__)
 SKIP_REASONS = ("indel", "mnv", "symbolic", "no_alt", "non_acgt", "missing_chromosome")
@@ -43,11 +44,28 @@ def info_suffixes(tasks: Sequence[str] = ("",)) -> list[str]:
     return suffixes
 
 
+def vcf_quoted(value: object, what: str) -> str:
+    r"""``value`` for a quoted VCF header string: ``\\`` and ``"`` escaped (VCF 4.3, 1.4).
+
+    Raises
+    ------
+    InputError
+        A newline, tab or other control character (:func:`tfbinding.text.check_line_value`).
+    """
+    return check_line_value(value, what).replace("\\", "\\\\").replace('"', '\\"')
+
+
 def info_lines(tasks: Sequence[str] = ("",)) -> list[str]:
-    """The ``##INFO`` header lines of the annotated VCF, one set per task."""
+    """The ``##INFO`` header lines of the annotated VCF, one set per task.
+
+    Raises
+    ------
+    InputError
+        A task name with a control character, or two that give the same INFO IDs.
+    """
     lines = []
     for task, sfx in zip(tasks, info_suffixes(tasks)):
-        what = f", task {task}" if task else ""
+        what = f", task {vcf_quoted(task, 'task name')}" if task else ""
         lines += [
             (f'##INFO=<ID=TFB_REF{sfx},Number=1,Type=Float,Description="tfbinding: model probability of '
              f'the window centred on the variant, with REF{what}">'),
