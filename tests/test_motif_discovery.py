@@ -16,12 +16,16 @@ from scipy.stats import false_discovery_control
 
 from tfbinding.interpret.discover_motifs import (
     MATCH_COLUMNS,
+    Match,
     ModiscoSettings,
     Pattern,
     benjamini_hochberg,
     discover_motifs,
+    discovery_summary,
     jaspar_matrices,
     match_jaspar,
+    motifs_page,
+    no_pattern_note,
     trim_span,
     write_meme,
 )
@@ -163,3 +167,22 @@ def test_a_motif_reported_once_per_strand_is_merged_into_one_pattern():
     assert "TGACTCA" in merged[0].consensus and merged[0].consensus.startswith("A")  # the flank joined
     assert merged[0].seqlets[30:, 3].tolist() == [1] * 20  # the guest's seqlets, strand flipped
     assert merged[1].consensus == "CCGCGG"
+
+
+def test_summary_and_page_are_built_from_the_results_alone():
+    ppm = np.eye(4)[[3, 2, 0, 1, 3, 1, 0]] * 0.9 + 0.025
+    found = [pattern(1, 42, ppm), pattern(2, 7, ppm[::-1, ::-1], "negative")]
+    best = Match("pattern_1", 1, "MA0491.3", "JUND", 1e-6, 1e-4, 1e-3, "+", 0, 7, "Jun-related", "bZIP",
+                 "JASPAR2026")
+    settings = ModiscoSettings.for_length(LENGTH)
+    summary = discovery_summary("a.npz", (300, LENGTH, 4), settings, 0.3, "JASPAR2026", 900, found, [best],
+                                versions={}, modisco_seconds=1.23456, total_seconds=2.0, task="<jund>")
+    assert (summary["windows"], summary["length"], summary["patterns"]) == (300, LENGTH, 2)
+    assert summary["pattern_list"][0]["best_match"]["jaspar_id"] == "MA0491.3"
+    assert summary["pattern_list"][1]["best_match"] is None and "note" not in summary
+    assert summary["modisco_seconds"] == 1.235 and summary["task"] == "<jund>"
+    page = motifs_page(found, [best], {"pattern_1": b"png1", "pattern_2": b"png2"}, summary)
+    assert page.count("data:image/png;base64,") == 2 and "of task &lt;jund&gt;" in page and "JUND" in page
+    empty = discovery_summary("a.npz", (5, LENGTH, 4), settings, 0.3, "JASPAR2026", 900, [], [], versions={},
+                              modisco_seconds=0, total_seconds=0, note=no_pattern_note(5, settings))
+    assert "No pattern found in 5 windows" in motifs_page([], [], {}, empty)

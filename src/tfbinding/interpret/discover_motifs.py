@@ -490,9 +490,25 @@ def draw_logo(pattern: Pattern, path: str | os.PathLike) -> None:
     plt.close(figure)
 
 
-def write_html(patterns: list[Pattern], matches: list[Match], logos: dict[str, Path],
-               summary: dict, path: str | os.PathLike) -> None:
-    """One self-contained page: every pattern's logo (embedded) and its JASPAR matches."""
+def motifs_page(patterns: list[Pattern], matches: list[Match], logos: dict[str, bytes], summary: dict) -> str:
+    """The text of the self-contained page: every pattern's logo (embedded) and its JASPAR matches.
+
+    Parameters
+    ----------
+    patterns : list of Pattern
+        The patterns, in page order.
+    matches : list of Match
+        Their JASPAR matches (:func:`match_jaspar`), listed under each pattern.
+    logos : dict of str to bytes
+        Pattern name to its PNG logo, embedded as base64.
+    summary : dict
+        The step's summary (:func:`discovery_summary`): the heading and the note come from it.
+
+    Returns
+    -------
+    str
+        The HTML page.
+    """
     by_pattern: dict[str, list[Match]] = {}
     for match in matches:
         by_pattern.setdefault(match.pattern, []).append(match)
@@ -511,7 +527,7 @@ def write_html(patterns: list[Pattern], matches: list[Match], logos: dict[str, P
     if not patterns:
         parts.append(f"<p class='note'>{esc(summary.get('note', 'No pattern found.'))}</p>")
     for pattern in patterns:
-        image = base64.b64encode(Path(logos[pattern.name]).read_bytes()).decode("ascii")
+        image = base64.b64encode(logos[pattern.name]).decode("ascii")
         rows = "".join(
             f"<tr><td>{m.rank}</td><td>{esc(m.jaspar_id)}</td><td>{esc(m.name)}</td>"
             f"<td>{esc(m.tf_family)}</td><td>{m.p_value:.3g}</td><td>{m.q_value:.3g}</td>"
@@ -523,8 +539,92 @@ def write_html(patterns: list[Pattern], matches: list[Match], logos: dict[str, P
             "<table><tr><th>rank</th><th>JASPAR</th><th>name</th><th>family</th><th>p</th>"
             f"<th>q</th><th>strand</th><th>offset</th></tr>{rows}</table></section>")
     parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def write_html(patterns: list[Pattern], matches: list[Match], logos: dict[str, Path],
+               summary: dict, path: str | os.PathLike) -> None:
+    """Write :func:`motifs_page` to ``path``, reading each pattern's logo from ``logos`` (PNG paths)."""
+    images = {pattern.name: Path(logos[pattern.name]).read_bytes() for pattern in patterns}
     with atomic_path(path) as tmp:
-        tmp.write_text("".join(parts))
+        tmp.write_text(motifs_page(patterns, matches, images, summary))
+
+
+# ---------------------------------------------------------------------------------------
+# the summary
+
+
+def _pattern_entry(pattern: Pattern, best: Match | None) -> dict:
+    """One pattern in the summary's ``pattern_list``, with its best JASPAR match (or None)."""
+    return {
+        "name": pattern.name, "sign": pattern.sign, "seqlets": pattern.n_seqlets, "consensus": pattern.consensus,
+        "width": pattern.trim[1] - pattern.trim[0], "modisco_name": pattern.modisco_name,
+        "best_match": ({key: getattr(best, key) for key in ("jaspar_id", "name", "tf_family", "p_value", "q_value")}
+                       if best is not None else None),
+    }
+
+
+def no_pattern_note(n_windows: int, settings: ModiscoSettings) -> str:
+    """What the summary and the page say when TF-MoDISco finds no pattern in ``n_windows`` windows."""
+    return (f"No pattern found in {n_windows} windows: too few or too weak seqlets "
+            f"(a pattern needs {settings.final_min_cluster_size} seqlets, a sign "
+            f"{settings.min_metacluster_size}). Explain more windows, or a better model")
+
+
+def discovery_summary(attributions: str | os.PathLike, shape: tuple[int, ...], settings: ModiscoSettings,
+                      trim_threshold: float, jaspar_release: str, n_matrices: int, patterns: list[Pattern],
+                      matches: list[Match], *, versions: dict[str, str], modisco_seconds: float,
+                      total_seconds: float, note: str = "", task: str = "") -> dict:
+    """The step's summary (``motif_discovery.json``), from what it found; draws and reads nothing.
+
+    Parameters
+    ----------
+    attributions : path
+        The ``attributions.npz`` read.
+    shape : tuple of int
+        Shape of its ``one_hot`` array: windows, length, 4.
+    settings : ModiscoSettings
+        The TF-MoDISco settings used.
+    trim_threshold : float
+        See :func:`trim_span`.
+    jaspar_release : str
+        The JASPAR release compared with.
+    n_matrices : int
+        Number of JASPAR matrices in that comparison.
+    patterns : list of Pattern
+        The patterns found, in rank order.
+    matches : list of Match
+        Their JASPAR matches; each pattern's rank-1 match is its ``best_match``.
+    versions : dict of str to str
+        Versions of the packages involved.
+    modisco_seconds, total_seconds : float
+        Time in TF-MoDISco, and in the whole step (rounded to ms here).
+    note : str, default ""
+        A note (e.g. :func:`no_pattern_note`); the ``note`` key is left out when empty.
+    task : str, default ""
+        The task of a multi-task model's attributions; the ``task`` key is left out when empty.
+
+    Returns
+    -------
+    dict
+        The summary, JSON-ready.
+    """
+    best = {m.pattern: m for m in matches if m.rank == 1}
+    summary = {
+        "attributions": str(attributions), "windows": int(shape[0]), "length": int(shape[1]),
+        "settings": asdict(settings), "trim_threshold": trim_threshold,
+        "jaspar_release": jaspar_release, "jaspar_collection": "CORE vertebrates",
+        "jaspar_matrices": n_matrices, "patterns": len(patterns),
+        "pattern_list": [_pattern_entry(p, best.get(p.name)) for p in patterns],
+        "versions": versions,
+        "modisco_seconds": round(modisco_seconds, 3),
+        "total_seconds": round(total_seconds, 3),
+    }
+    if note:
+        summary["note"] = note
+    if task:
+        summary["task"] = task
+    return summary
 
 
 # ---------------------------------------------------------------------------------------
@@ -541,6 +641,18 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
     return versions
+
+
+def _load_attributions(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """``one_hot``, ``hypothetical`` and the task name ("" unless a multi-task model's) of ``path``."""
+    try:
+        with np.load(path) as data:
+            one_hot, hypothetical = data["one_hot"], data["hypothetical"]
+            task = str(data["task"]) if "task" in data.files else ""  # a multi-task model's
+    except (FileNotFoundError, KeyError) as err:
+        raise InputError(f"{path}: no attributions with 'one_hot' and 'hypothetical' arrays here "
+                         f"({err}). Run the attribution step first") from err
+    return one_hot, hypothetical, task
 
 
 def _save_patterns(patterns: list[Pattern], path: Path) -> None:
@@ -591,13 +703,7 @@ def discover_motifs(attributions: str | os.PathLike, out_dir: str | os.PathLike,
     """
     started = time.perf_counter()
     path = Path(attributions)
-    try:
-        with np.load(path) as data:
-            one_hot, hypothetical = data["one_hot"], data["hypothetical"]
-            task = str(data["task"]) if "task" in data.files else ""  # a multi-task model's
-    except (FileNotFoundError, KeyError) as err:
-        raise InputError(f"{path}: no attributions with 'one_hot' and 'hypothetical' arrays here "
-                         f"({err}). Run the attribution step first") from err
+    one_hot, hypothetical, task = _load_attributions(path)
     if threads:
         import numba
 
@@ -610,9 +716,7 @@ def discover_motifs(attributions: str | os.PathLike, out_dir: str | os.PathLike,
                                          trim_threshold=trim_threshold)
     modisco_seconds = time.perf_counter() - modisco_started
     if not patterns:
-        note = (f"No pattern found in {len(one_hot)} windows: too few or too weak seqlets "
-                f"(a pattern needs {settings.final_min_cluster_size} seqlets, a sign "
-                f"{settings.min_metacluster_size}). Explain more windows, or a better model")
+        note = no_pattern_note(len(one_hot), settings)
         log.warning(note)
     matches = match_jaspar(patterns, matrices, jaspar_release, n_matches)
     out = Path(out_dir)
@@ -620,32 +724,15 @@ def discover_motifs(attributions: str | os.PathLike, out_dir: str | os.PathLike,
     write_meme(patterns, out / "motifs.meme")
     write_matches(matches, out / "jaspar_matches.tsv")
     _save_patterns(patterns, out / "patterns.npz")
-    logos = {}
     with atomic_path(out / "logos") as folder:
         folder.mkdir()
+        logos = {}
         for pattern in patterns:
             logos[pattern.name] = folder / f"{pattern.name}.png"
             draw_logo(pattern, logos[pattern.name])
-        best = {m.pattern: m for m in matches if m.rank == 1}
-        summary = {
-            "attributions": str(path), "windows": int(len(one_hot)), "length": int(one_hot.shape[1]),
-            "settings": asdict(settings), "trim_threshold": trim_threshold,
-            "jaspar_release": jaspar_release, "jaspar_collection": "CORE vertebrates",
-            "jaspar_matrices": len(matrices), "patterns": len(patterns),
-            "pattern_list": [{
-                "name": p.name, "sign": p.sign, "seqlets": p.n_seqlets, "consensus": p.consensus,
-                "width": p.trim[1] - p.trim[0], "modisco_name": p.modisco_name,
-                "best_match": ({key: getattr(best[p.name], key) for key in
-                                ("jaspar_id", "name", "tf_family", "p_value", "q_value")}
-                               if p.name in best else None)} for p in patterns],
-            "versions": _versions(),
-            "modisco_seconds": round(modisco_seconds, 3),
-            "total_seconds": round(time.perf_counter() - started, 3),
-        }
-        if note:
-            summary["note"] = note
-        if task:
-            summary["task"] = task
+        summary = discovery_summary(path, one_hot.shape, settings, trim_threshold, jaspar_release, len(matrices),
+                                    patterns, matches, versions=_versions(), modisco_seconds=modisco_seconds,
+                                    total_seconds=time.perf_counter() - started, note=note, task=task)
         write_html(patterns, matches, logos, summary, out / "motifs.html")
     save_json(out / "motif_discovery.json", summary)
     log.info("%d pattern(s) from %d windows in %.1f s", len(patterns), len(one_hot),
