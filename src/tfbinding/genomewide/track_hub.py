@@ -9,22 +9,13 @@ Only bigWig tracks: a hub shows intervals only as bigBed, which needs UCSC's
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from tfbinding.atomic import atomic_path
 from tfbinding.config import task_names
 from tfbinding.errors import InputError
-
-#: UCSC assembly names (hg19, mm10, GCF_000001405.40, …) and hub/track names: no spaces
-_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-
-
-def _checked_name(value: str, what: str) -> str:
-    if not _NAME.fullmatch(value):
-        raise InputError(f"{what}: {value!r} may hold only letters, digits, '_', '.' and '-'")
-    return value
+from tfbinding.text import check_email, check_identifier, check_line_value
 
 
 def track_db(tracks: Mapping[str, str], model: str, name: str) -> str:
@@ -69,22 +60,26 @@ def write_track_hub(out_dir: str | os.PathLike, genome: str, bigwigs: Mapping[st
     Raises
     ------
     InputError
-        For a name with spaces or odd characters, an email without ``@``, or no track.
+        For a genome, hub or task name other than letters, digits, ``_``, ``.``, ``-``;
+        a model name or bigWig path with a newline or other control character; an email
+        that is not one plain address; or no track.
     """
-    _checked_name(genome, "predict.hub.genome")
-    _checked_name(name, "hub name")
+    # every value written into a hub file is one field of one line (tfbinding.text)
+    check_identifier(genome, "predict.hub.genome")
+    check_identifier(name, "hub name")
+    check_line_value(model, "model")
     for label in bigwigs:
         if label:
-            _checked_name(label, "task")
-    if "@" not in email:
-        raise InputError(f"predict.hub.email: {email!r} is no email address; the hub specification "
-                         "requires a contact")
+            check_identifier(label, "task")
+    check_email(email, "predict.hub.email")
     if not bigwigs:
         raise InputError("a track hub needs at least one bigWig")
     out_dir = Path(out_dir)
     track_folder = out_dir / genome
     urls = {label: Path(os.path.relpath(Path(path).absolute(), track_folder.absolute())).as_posix()
             for label, path in bigwigs.items()}
+    for label, url in urls.items():
+        check_line_value(url, f"bigWig path {bigwigs[label]!r} (relative to the hub)", forbid=" ")
     with atomic_path(out_dir) as tmp:
         (tmp / genome).mkdir(parents=True)
         (tmp / "hub.txt").write_text(

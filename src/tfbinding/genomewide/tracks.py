@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tfbinding.atomic import atomic_path
+from tfbinding.text import check_line_value
 
 
 @dataclass
@@ -59,7 +60,14 @@ def mean_track(starts: np.ndarray, length: int, scores: np.ndarray, decimals: in
 
 
 def write_bedgraph(path: str | os.PathLike, chrom: str, track: Track, decimals: int = 4) -> None:
-    """A bedGraph file (sorted, non-overlapping) that UCSC and IGV load."""
+    """A bedGraph file (sorted, non-overlapping) that UCSC and IGV load.
+
+    Raises
+    ------
+    InputError
+        A chromosome name that would break a line (:mod:`tfbinding.text`).
+    """
+    check_line_value(chrom, "chromosome name", forbid=' "')
     with atomic_path(path) as tmp, open(tmp, "w") as handle:
         handle.write(f'track type=bedGraph name="{chrom} binding" visibility=full\n')
         for first in range(0, len(track.starts), 1 << 18):
@@ -130,7 +138,13 @@ def call_sites(starts: np.ndarray, length: int, scores: np.ndarray, threshold: f
 def write_sites(path: str | os.PathLike, chrom: str, sites: Sites) -> None:
     """Sites as BED in narrowPeak layout: name, score 0-1000, strand '.', the best
     probability as signalValue, -1 p/q values, and the summit offset.
+
+    Raises
+    ------
+    InputError
+        A chromosome name that would break a line (:mod:`tfbinding.text`).
     """
+    check_line_value(chrom, "chromosome name", forbid=' "')
     with atomic_path(path) as tmp, open(tmp, "w") as handle:
         for index, (start, end, score, summit) in enumerate(zip(
                 sites.starts.tolist(), sites.ends.tolist(), sites.scores.tolist(), sites.summits.tolist())):
