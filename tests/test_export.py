@@ -181,3 +181,53 @@ def test_workflow_rule_exports_the_built_dataset(tmp_path):
         ids = np.concatenate([np.load(tmp_path / "results/export/deepchem" / split / row["ids"]) for row in rows])
         np.testing.assert_array_equal(ids, getattr(data, split)["ids"])
     assert (tmp_path / "results/export/logs/export_deepchem.log").exists()
+
+
+def _fake_dataset(folder, tasks=("JUND", "CTCF"), signals=2, n=7, length=10):
+    """A built dataset's folder with T tasks and S signal channels, written by hand."""
+    from tfbinding.layout import MANIFEST, array_path
+
+    rng = np.random.default_rng(0)
+    for split in SPLITS:
+        (folder / split).mkdir(parents=True)
+        arrays = {"X": np.eye(4, dtype=np.uint8)[rng.integers(0, 4, (n, length))],
+                  "y": rng.integers(0, 2, (n, len(tasks))).astype(np.float32),
+                  "w": np.ones((n, len(tasks)), np.float32),
+                  "ids": np.array([f"c:{i * length}-{(i + 1) * length}" for i in range(n)])}
+        if signals:
+            arrays["S"] = rng.random((n, length, signals), dtype=np.float32)
+        for key, value in arrays.items():
+            np.save(array_path(folder, split, key), value)
+    manifest = {"tasks": list(tasks)}
+    if signals:
+        manifest["signals"] = {"channels": [{"name": f"sig{i}", "transform": "log1p"} for i in range(signals)]}
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    return folder
+
+
+def test_signal_channels_are_exported_in_x_and_task_names_in_tasks_json(tmp_path):
+    """Issue 22: S is not dropped (X = A, C, G, T then the signal channels, float32), and a
+    multi-task export's tasks.json names the tasks."""
+    dataset = _fake_dataset(tmp_path / "dataset")
+    summary = export_deepchem(dataset, tmp_path / "out", shard_size=3)
+    data = load_dataset(dataset)
+    for split in SPLITS:
+        folder = tmp_path / "out" / split
+        assert json.loads((folder / "tasks.json").read_text()) == ["JUND", "CTCF"]
+        rows = _metadata(folder)
+        X = np.concatenate([np.load(folder / row["X"]) for row in rows])
+        ours = getattr(data, split)
+        assert X.shape == ours["X"].shape[:2] + (6,) and X.dtype == np.float32
+        np.testing.assert_array_equal(X[..., :4], ours["X"])
+        np.testing.assert_array_equal(X[..., 4:], ours["S"])
+        assert [ast.literal_eval(row["X_shape"])[2] for row in rows] == [6] * len(rows)
+        assert summary[split]["channels"] == ["A", "C", "G", "T", "sig0", "sig1"]
+
+
+def test_single_task_export_without_signals_keeps_its_format(tmp_path):
+    dataset = _fake_dataset(tmp_path / "dataset", tasks=("only",), signals=0)
+    summary = export_deepchem(dataset, tmp_path / "out")
+    assert json.loads((tmp_path / "out/train/tasks.json").read_text()) == [0]
+    assert summary["train"]["channels"] == ["A", "C", "G", "T"]
+    X = np.load(tmp_path / "out/train" / _metadata(tmp_path / "out/train")[0]["X"])
+    assert X.dtype == np.uint8 and X.shape[-1] == 4

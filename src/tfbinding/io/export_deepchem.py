@@ -15,7 +15,17 @@ writes it in ``DiskDataset.create_dataset``:
 
 ``dc.data.DiskDataset(folder)`` then loads a folder as it loads one that DeepChem wrote.
 The arrays keep our dtypes: ``X`` uint8 one-hot (n, L + 2·flank, 4), ``y`` and ``w``
-float32 (n, 1), ``ids`` unicode ``chrom:start-end``.
+float32 (n, T), ``ids`` unicode ``chrom:start-end``.
+
+Signal channels and tasks
+-------------------------
+A dataset with signal channels (``S.npy``) is exported with them as extra channels of
+``X``, as our signal models read them (:func:`tfbinding.models.inference.with_signals`):
+``X`` is then float32 (n, L + 2·flank, 4 + S), channels A, C, G, T and then the signals
+in the manifest's order (``manifest["signals"]["channels"]``; their transforms are the
+dataset's). The export's summary lists the channels (``channels``). A multi-task
+dataset's ``tasks.json`` holds its task names (``["JUND", "CTCF"]``); a single-task one
+keeps DeepChem's default ``[0]``.
 """
 from __future__ import annotations
 
@@ -32,7 +42,8 @@ import numpy as np
 from tfbinding.atomic import atomic_path
 from tfbinding.data.loader import load_dataset
 from tfbinding.errors import located
-from tfbinding.layout import ARRAYS, SPLITS
+from tfbinding.layout import ARRAYS, SIGNALS, SPLITS
+from tfbinding.models.inference import with_signals
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +69,8 @@ def write_disk_dataset(arrays: dict[str, np.ndarray], out: str | os.PathLike,
     ----------
     arrays : dict of array
         ``X``, ``y``, ``w`` and ``ids``, one row per example (memory maps are read a
-        shard at a time).
+        shard at a time), and optionally ``S``: signal channels, written as channels
+        ``4:`` of a float32 ``X``.
     out : path
         The folder, written atomically (a half-written folder never has the final name).
     shard_size : int or None
@@ -93,6 +105,8 @@ def write_disk_dataset(arrays: dict[str, np.ndarray], out: str | os.PathLike,
             names, shapes = {}, {}
             for key in ARRAYS:
                 block = np.ascontiguousarray(arrays[key][first:last])
+                if key == "X" and arrays.get(SIGNALS) is not None:
+                    block = with_signals(block, arrays[SIGNALS][first:last])
                 names[key] = f"shard-{shard}-{key}.npy"
                 shapes[key] = str(tuple(block.shape))  # what pandas writes for a tuple
                 np.save(tmp / names[key], block, allow_pickle=False)
@@ -113,6 +127,14 @@ def _write_metadata(path: Path, rows: list[list[str]]) -> None:
         handle.write(text.getvalue().encode())
 
 
+def _signal_names(data) -> list[str]:
+    """The signal channels' names, in ``S``'s order (``signal<i>`` where unnamed)."""
+    count = data.channels - 4
+    listed = (data.manifest.get("signals") or {}).get("channels") or []
+    names = [entry.get("name") if isinstance(entry, dict) else None for entry in listed]
+    return [str(names[i]) if i < len(names) and names[i] else f"signal{i}" for i in range(count)]
+
+
 def export_deepchem(dataset: str | os.PathLike, out_dir: str | os.PathLike,
                     shard_size: int | None = None) -> dict[str, dict]:
     """Write each split of a built dataset as a DeepChem ``DiskDataset`` folder.
@@ -130,12 +152,18 @@ def export_deepchem(dataset: str | os.PathLike, out_dir: str | os.PathLike,
     Returns
     -------
     dict
-        Per split: ``rows``, ``shards`` and ``tasks``.
+        Per split: ``rows``, ``shards``, ``tasks`` and ``channels`` (``A, C, G, T`` and
+        the signal channels' names, in ``X``'s order).
     """
     data = load_dataset(dataset)
+    tasks = data.tasks
+    names = None if tasks == [""] else list(tasks)
+    channels = ["A", "C", "G", "T"] + _signal_names(data)
     summary = {}
     for split in SPLITS:
-        summary[split] = write_disk_dataset(getattr(data, split), Path(out_dir) / split, shard_size)
+        summary[split] = write_disk_dataset(getattr(data, split), Path(out_dir) / split, shard_size,
+                                            tasks=names)
+        summary[split]["channels"] = channels
         log.info("%s: %d windows in %d shards -> %s", split, summary[split]["rows"],
                  summary[split]["shards"], Path(out_dir) / split)
     return summary
