@@ -55,6 +55,43 @@ def test_cross_key_checks(config, change, message):
         wc.check_config(config)
 
 
+@pytest.mark.parametrize("change, targets, message", [
+    # issue 22: every key that names a model is checked against models before any job runs
+    (lambda c: c.update(models=["full"]), (), r"variants.model 'improved' is not in models \['full'\]"),
+    (lambda c: c.update(models=["full"]) or c["variants"].update(model="full"), ["interpret"],
+     r"interpret.model 'improved' is not in models \['full'\]"),
+    (lambda c: c.update(models=["full", "motif_baseline"]) or c["variants"].update(model="full")
+     or c["interpret"].update(model="motif_baseline"), ["interpret"], "interpret.model 'motif_baseline'"),
+    # a hub without predicted chromosomes would silently be no hub
+    (lambda c: c["predict"].update(chromosomes=[], hub={"genome": "hg19", "email": "a@b.org"}), (),
+     "predict.hub is set but predict.chromosomes is empty"),
+    # hub values are checked before any job runs, as the hub step checks them
+    (lambda c: c["predict"].update(chromosomes=["chr1"], model="improved",
+                                   hub={"genome": "hg19", "email": "me@example.org\nuseOneFile on"}), (),
+     "config: predict.hub.email: .*control character"),
+    (lambda c: c["predict"].update(chromosomes=["chr1"], model="improved",
+                                   hub={"genome": "hg 19", "email": "a@b.org"}), (),
+     "config: predict.hub.genome: 'hg 19' may hold only"),
+])
+def test_model_keys_and_hub_checks(config, change, targets, message):
+    config = copy.deepcopy(config)
+    change(config)
+    with pytest.raises(ValueError, match=message):
+        wc.check_config(config, targets)
+
+
+def test_model_keys_that_are_not_used_are_not_checked(config):
+    config = copy.deepcopy(config)
+    config.update(models=["full"])
+    config["variants"].update(vcf=None)
+    wc.check_config(config)  # interpret.model 'improved' matters only for the interpret target
+    config.update(models=[])
+    config["variants"].update(vcf="x.vcf")
+    wc.check_config(config)  # models: [] builds the dataset only
+    with pytest.raises(ValueError, match="variants.model"):
+        wc.check_config(config, ["interpret"])
+
+
 def test_sources_register_urls_only(tmp_path):
     sources = wc.Sources("downloads")
     assert sources.local(None, "blacklist") is None
@@ -157,3 +194,24 @@ def test_shell_prefix_finds_the_package():
     assert plain.startswith("export PATH=/venv/bin:") and "TFBINDING_CONSOLE_FD=9" in plain
     conda = wc.shell_prefix(True, "/repo", "/venv/bin/python")
     assert "PYTHONPATH=/repo/src:" in conda and "python -m tfbinding" in conda
+
+
+def test_every_rule_that_reads_a_configured_input_has_its_content_checksum():
+    """Issue 22: a configured input replaced by other content with an older mtime reruns
+    every rule that reads it: each such rule takes content_id(<input>) as a parameter."""
+    import re
+
+    inputs = ('VARIANTS["vcf"]', 'config["motif"]', "SIGNAL_BIGWIGS", "TASKS.values()", "BLACKLIST",
+              "WINDOWS_BED", "GENOME_FASTA")
+    missing = []
+    for path in sorted((REPO / "workflow/rules").glob("*.smk")):
+        for name, body in re.findall(r"^rule (\w+):\n((?:[ \t].*\n|\n)*)", path.read_text(), re.M):
+            sections = dict(re.findall(r"^    (\w+):\n((?:        .*\n|\n)*)", body, re.M))
+            if "shell" not in sections and "run" not in sections:
+                continue  # a target rule (interpret): it reads other rules' outputs only
+            params = sections.get("params", "")
+            for key in inputs:
+                if key in sections.get("input", "") and not re.search(
+                        r"content\w*=.*" + re.escape(key), params, re.S):
+                    missing.append(f"{path.name}: rule {name} reads {key}")
+    assert not missing, missing

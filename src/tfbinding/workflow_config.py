@@ -38,10 +38,14 @@ def coerce_overrides(config: Mapping[str, Any], overridden: Iterable[str], schem
     return coerce_to_schema({key: config[key] for key in overridden if key in config}, schema)
 
 
-def check_config(config: Mapping[str, Any]) -> None:
+def check_config(config: Mapping[str, Any], targets: Iterable[str] = ()) -> None:
     """The package's checks of a schema-valid config, and the checks across keys.
 
     The split step repeats the leak check on the windows' real spans, where they are known.
+    Every key that names a model is checked against ``models`` where it is used:
+    ``predict.model`` when ``predict.chromosomes`` is set, ``variants.model`` when
+    ``variants.vcf`` is set and models are trained (or ``interpret`` is a target), and
+    ``interpret.model`` when ``interpret`` is a target (``targets``: Snakemake's).
 
     Raises
     ------
@@ -61,6 +65,7 @@ def check_config(config: Mapping[str, Any]) -> None:
     if predict["chromosomes"] and predict["model"] not in config["models"]:
         raise ValueError(f"config: predict.model {predict['model']!r} is not in models "
                          f"{config['models']}; add it")
+    check_model_keys(config, interpreting="interpret" in set(targets or ()))
     if GENOME_STEM in predict["chromosomes"]:
         raise ValueError(
             f"config: predict.chromosomes names a chromosome '{GENOME_STEM}', whose files would be "
@@ -69,6 +74,38 @@ def check_config(config: Mapping[str, Any]) -> None:
     hub = predict["hub"]
     if hub.get("genome") and not hub.get("email"):
         raise ValueError("config: predict.hub.email is not set; a track hub needs a contact email")
+    if hub.get("genome"):
+        from tfbinding.text import check_email, check_identifier
+
+        try:  # the values the hub step writes, checked before any job runs
+            check_identifier(hub["genome"], "predict.hub.genome")
+            check_email(hub["email"], "predict.hub.email")
+        except InputError as err:
+            raise ValueError(f"config: {err}") from None
+        if not predict["chromosomes"]:
+            raise ValueError("config: predict.hub is set but predict.chromosomes is empty, so no track "
+                             "would be predicted and no hub built; list the chromosomes to predict in "
+                             "predict.chromosomes, or remove predict.hub")
+
+
+def check_model_keys(config: Mapping[str, Any], interpreting: bool = False) -> None:
+    """``variants.model`` (when ``variants.vcf`` is set and models are trained, or when
+    ``interpreting``) and ``interpret.model`` (when ``interpreting``: the ``interpret``
+    target) must be trained models of ``models``.
+
+    Raises
+    ------
+    ValueError
+        ``config: <key>.model <model> is not in models ...``: one line, with what to do.
+    """
+    trained = [model for model in config["models"] if model != "motif_baseline"]
+    for key, used in (("variants", bool(config["variants"]["vcf"]) and (bool(config["models"]) or interpreting)),
+                      ("interpret", interpreting)):
+        model = config[key]["model"]
+        if used and model not in trained:
+            raise ValueError(f"config: {key}.model {model!r} is not in models {config['models']} (or is "
+                             f"not a trained model); add it to models, or set {key}.model to one of "
+                             f"{trained or 'the models you train'}")
 
 
 def genome_stem(path: str) -> str:
@@ -287,10 +324,12 @@ class WorkflowConfig:
     ----------
     config : mapping
         The validated config (defaults filled by the schema).
+    targets : iterable of str, default ()
+        Snakemake's requested targets (``interpret`` turns on its model checks).
     """
 
-    def __init__(self, config: Mapping[str, Any]):
-        check_config(config)
+    def __init__(self, config: Mapping[str, Any], targets: Iterable[str] = ()):
+        check_config(config, targets)
         self.config = config
         self.sources = Sources(config["downloads"]["folder"])
         local = self.sources.local

@@ -29,6 +29,7 @@ from tfbinding.workflow_config import (
     WorkflowConfig,
     alternatives,
     chrom_memory_mb,
+    check_model_keys,
     coerce_overrides,
     dataset_config,
     shell_prefix,
@@ -136,6 +137,13 @@ def final_targets():
             for suffix in ("bw", "sites.narrowPeak")
         ]
     return targets + HUB_FILES
+
+
+def checked_interpret_models(wildcards):
+    """No file: checks interpret.model and variants.model against models when the
+    `interpret` target is built (one line, before any job runs)."""
+    check_model_keys(config, interpreting=True)
+    return []
 
 
 def tasks_args():

@@ -107,6 +107,11 @@ rule score_variants:
         aliases=aliases_json(),
         tasks=tasks_args(),
         signals=signals_args(),
+        # the inputs' sha256: a VCF (or bigWig) replaced with an older mtime still rescores
+        content=[
+            content_id(VARIANTS["vcf"]),
+            *(content_id(path) for path in SIGNAL_BIGWIGS),
+        ],
     shell:
         "tfbinding score-variants --model {wildcards.model} --model-dir {params.model_dir:q}"
         " --vcf {input.vcf:q} --fasta {input.fasta:q} --out-tsv {output.tsv:q}"
@@ -125,3 +130,4 @@ rule interpret:
         expand(rules.score_variants.output, model=VARIANTS["model"])
         if VARIANTS["vcf"]
         else [],
+        checked_interpret_models,

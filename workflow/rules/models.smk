@@ -33,6 +33,12 @@ rule train:
         out_dir=lambda wildcards, output: os.path.dirname(output.model),
         training=json.dumps(config["training"], sort_keys=True),
         motif=lambda wildcards, input: input.motif or "",
+        # the motif's sha256: a matrix replaced with an older mtime still retrains
+        content=lambda wildcards: (
+            content_id(config["motif"])
+            if wildcards.model == "improved" and config["motif"]
+            else ""
+        ),
     shell:
         "tfbinding train --dataset {params.dataset:q} --model {wildcards.model}"
         " --out-dir {params.out_dir:q} --training-json {params.training:q} --motif={params.motif:q}"
@@ -83,6 +89,11 @@ rule evaluate:
         motif=lambda wildcards, input: input.motif or "",
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
         evaluation=config["evaluation"],
+        content=(
+            content_id(config["motif"])
+            if "motif_baseline" in MODELS and config["motif"]
+            else ""
+        ),
     shell:
         "tfbinding evaluate --dataset {params.dataset:q} --models {params.models:q}"
         " --model-dirs {params.model_dirs:q} --motif={params.motif:q} --out-dir {params.out_dir:q}"
