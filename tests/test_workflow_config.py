@@ -57,7 +57,8 @@ def test_cross_key_checks(config, change, message):
 
 @pytest.mark.parametrize("change, targets, message", [
     # issue 22: every key that names a model is checked against models before any job runs
-    (lambda c: c.update(models=["full"]), (), r"variants.model 'improved' is not in models \['full'\]"),
+    (lambda c: c.update(models=["full"]) or c["interpret"].update(model="full"), ["interpret"],
+     r"variants.model 'improved' is not in models \['full'\]"),
     (lambda c: c.update(models=["full"]) or c["variants"].update(model="full"), ["interpret"],
      r"interpret.model 'improved' is not in models \['full'\]"),
     (lambda c: c.update(models=["full", "motif_baseline"]) or c["variants"].update(model="full")
@@ -85,9 +86,9 @@ def test_model_keys_that_are_not_used_are_not_checked(config):
     config.update(models=["full"])
     config["variants"].update(vcf=None)
     wc.check_config(config)  # interpret.model 'improved' matters only for the interpret target
-    config.update(models=[])
     config["variants"].update(vcf="x.vcf")
-    wc.check_config(config)  # models: [] builds the dataset only
+    wc.check_config(config)  # the default target does not score variants
+    config["interpret"].update(model="full")
     with pytest.raises(ValueError, match="variants.model"):
         wc.check_config(config, ["interpret"])
 

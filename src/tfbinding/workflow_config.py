@@ -43,9 +43,9 @@ def check_config(config: Mapping[str, Any], targets: Iterable[str] = ()) -> None
 
     The split step repeats the leak check on the windows' real spans, where they are known.
     Every key that names a model is checked against ``models`` where it is used:
-    ``predict.model`` when ``predict.chromosomes`` is set, ``variants.model`` when
-    ``variants.vcf`` is set and models are trained (or ``interpret`` is a target), and
-    ``interpret.model`` when ``interpret`` is a target (``targets``: Snakemake's).
+    ``predict.model`` when ``predict.chromosomes`` is set; ``interpret.model`` and
+    ``variants.model`` (with ``variants.vcf``) when ``interpret`` is among ``targets``
+    (the workflow checks these in the ``interpret`` rule's input function).
 
     Raises
     ------
@@ -89,9 +89,10 @@ def check_config(config: Mapping[str, Any], targets: Iterable[str] = ()) -> None
 
 
 def check_model_keys(config: Mapping[str, Any], interpreting: bool = False) -> None:
-    """``variants.model`` (when ``variants.vcf`` is set and models are trained, or when
-    ``interpreting``) and ``interpret.model`` (when ``interpreting``: the ``interpret``
-    target) must be trained models of ``models``.
+    """When ``interpreting`` (the ``interpret`` target, whose jobs read them),
+    ``interpret.model`` and (if ``variants.vcf`` is set) ``variants.model`` must be trained
+    models of ``models``; other targets do not read them, so a config that trains other
+    models still builds.
 
     Raises
     ------
@@ -99,7 +100,7 @@ def check_model_keys(config: Mapping[str, Any], interpreting: bool = False) -> N
         ``config: <key>.model <model> is not in models ...``: one line, with what to do.
     """
     trained = [model for model in config["models"] if model != "motif_baseline"]
-    for key, used in (("variants", bool(config["variants"]["vcf"]) and (bool(config["models"]) or interpreting)),
+    for key, used in (("variants", bool(config["variants"]["vcf"]) and interpreting),
                       ("interpret", interpreting)):
         model = config[key]["model"]
         if used and model not in trained:
