@@ -132,9 +132,11 @@ def test_two_tasks_train_predict_and_evaluate_each_task(two_tasks, tmp_path):
         assert result["tasks"][task]["windows"] == int((test_w[:, index] > 0).sum())
         for name in dirs:
             values = result["models"][name]["tasks"][task]
-            assert values["status"] in ("ok", "collapsed")
+            assert values["status"] in ("ok", "collapsed", "not learned")  # one epoch on tiny data
             if values["status"] == "ok":
                 assert {"roc_auc", "pr_auc", "recall_at_10_fdr", "recall_at_50_fdr"} <= set(values)
+            else:
+                assert values["reason"] and "roc_auc" not in values
         assert (tmp_path / "evaluation" / "tasks" / task / "roc.png").stat().st_size > 0
     table = (tmp_path / "evaluation" / "metrics.md").read_text()
     assert "## jund" in table and "## ctcf" in table

@@ -69,3 +69,13 @@ def test_two_chromosomes_merge_into_one_genome_wide_track(trained, tmp_path):
     assert {row[0] for row in rows} <= set(chroms) and all(len(row) == 10 for row in rows)
     keys = [(row[0], int(row[1]), int(row[2])) for row in rows]
     assert keys == sorted(keys)
+
+
+def test_a_window_that_does_not_fit_the_model_is_refused_before_any_work(trained, tmp_path):
+    from tfbinding.errors import InputError
+
+    root, genome = trained
+    with pytest.raises(InputError, match=f"reads {PREDICT_LENGTH} bp") as error:
+        predict_chromosome(root / "full", "full", genome, "chrA", tmp_path / "pred", length=PREDICT_LENGTH,
+                           flank=20, stride=PREDICT_LENGTH)
+    assert "\n" not in str(error.value) and not (tmp_path / "pred").exists()

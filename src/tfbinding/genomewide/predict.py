@@ -30,7 +30,7 @@ from tfbinding.intervals import overlap_bp
 from tfbinding.io.bed import merge_intervals, read_intervals
 from tfbinding.io.bigwig import SignalTracks, require_signals
 from tfbinding.io.fasta import Genome
-from tfbinding.models.inference import load_model, predict_probabilities, task_names
+from tfbinding.models.inference import check_input_length, load_model, predict_probabilities, task_names
 from tfbinding.models.metrics import average_precision, roc_auc
 
 log = logging.getLogger(__name__)
@@ -102,12 +102,13 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
         Signal tracks that do not fit the model, a chromosome a bigWig lacks (unless
         ``signals.missing == "zero"``), peaks not one per task.
     """
+    model = load_model(model_dir)
+    check_input_length(model, length, flank, model_dir)
     genome = Genome(fasta)
     sequence = genome.sequence(chrom)
     selection = select_windows(sequence, tile(len(sequence), length, stride), length, max_n_fraction,
                                name=f"{fasta}: {chrom}")
     starts = selection.starts
-    model = load_model(model_dir)
     signals = require_signals(model, signals, "genome-wide prediction")
     names = task_names(model, model_dir, tasks)
     peak_files = _peaks_per_task(peaks, names)
