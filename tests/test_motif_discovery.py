@@ -186,3 +186,97 @@ def test_summary_and_page_are_built_from_the_results_alone():
     empty = discovery_summary("a.npz", (5, LENGTH, 4), settings, 0.3, "JASPAR2026", 900, [], [], versions={},
                               modisco_seconds=0, total_seconds=0, note=no_pattern_note(5, settings))
     assert "No pattern found in 5 windows" in motifs_page([], [], {}, empty)
+
+
+# ---------------------------------------------------------------------------------------
+# small data (issue 24, item 6)
+
+
+def test_seqlet_thresholds_scale_to_the_number_of_windows():
+    settings = ModiscoSettings.for_length(LENGTH)
+    assert (settings.final_min_cluster_size, settings.min_metacluster_size) == (20, 30)
+    small = settings.scaled_to(139)
+    assert (small.final_min_cluster_size, small.min_metacluster_size) == (7, 14)
+    assert (settings.scaled_to(40).final_min_cluster_size, settings.scaled_to(40).min_metacluster_size) == (5, 10)
+    assert settings.scaled_to(5000) == settings  # never above the settings' own
+    assert small.sliding_window_size == settings.sliding_window_size
+
+
+def test_matrix_aligned_pattern_takes_the_windows_own_letters(tmp_path):
+    from tfbinding.interpret.discover_motifs import matrix_aligned_pattern
+
+    starts = planted_attributions(tmp_path / "a.npz", n=60)
+    with np.load(tmp_path / "a.npz") as data:
+        one_hot = data["one_hot"]
+    zero = np.zeros(one_hot.shape, np.float32)
+    found, what = matrix_aligned_pattern(one_hot, zero, jund(), "MA0491.3 JUND")
+    assert len(found) == 1 and "of 60 windows have a match of MA0491.3 JUND" in what
+    top = found[0]
+    assert top.n_seqlets >= 45 and top.trim == (5, 14) and top.modisco_name.endswith("(MA0491.3 JUND)")
+    assert any(core in top.consensus for core in ("TGACTCA", "TGAGTCA")), top.consensus
+    # the seqlets span their window's planted site, with 5 bp each side (a random match may beat one)
+    rows = top.seqlets[:, 0]
+    assert np.mean(top.seqlets[:, 1] + 5 == starts[rows]) >= 0.9
+    assert not top.cwm.any()  # no attributions, no contribution
+    # with attributions, only matches the model uses count
+    with np.load(tmp_path / "a.npz") as data:
+        hypothetical = data["hypothetical"].copy()
+    hypothetical[::2] = -np.abs(hypothetical[::2]) * one_hot[::2]  # half the windows: negative contributions
+    used, _ = matrix_aligned_pattern(one_hot, hypothetical, jund(), "JUND")
+    assert set(used[0].seqlets[:, 0] % 2) == {1}
+    assert matrix_aligned_pattern(one_hot[:3], zero[:3], jund(), "JUND")[0] == []
+
+
+def test_all_zero_attributions_are_named_and_the_matrix_answers(tmp_path):
+    planted_attributions(tmp_path / "a.npz", n=60)
+    with np.load(tmp_path / "a.npz") as data:
+        np.savez(tmp_path / "zero.npz", one_hot=data["one_hot"], hypothetical=np.zeros(data["one_hot"].shape))
+    silent = discover_motifs(tmp_path / "zero.npz", tmp_path / "silent", small_data=False)
+    assert silent["patterns"] == 0 and "attributions are all zero" in silent["note"]
+    motif = tmp_path / "jund.jaspar"
+    counts = (jund() * 1000).round().T
+    motif.write_text(">MA0491.3 JUND\n" + "".join(f"{b} [ {' '.join(str(int(v)) for v in row)} ]\n"
+                                                 for b, row in zip("ACGT", counts, strict=True)))
+    summary = discover_motifs(tmp_path / "zero.npz", tmp_path / "out", motif=motif, n_matches=3)
+    assert summary["method"] == "seqlets aligned to the factor's matrix" and summary["patterns"] == 1
+    assert [p["method"] for p in summary["passes"]] == ["TF-MoDISco-lite", "seqlets aligned to the factor's matrix"]
+    assert summary["passes"][0]["detail"] == "attributions all zero"  # no scaled pass on zero attributions
+    assert "attributions are all zero" in summary["note"] and "placement the matrix's" in summary["note"]
+    page = (tmp_path / "out" / "motifs.html").read_text()
+    assert "Patterns from: <b>seqlets aligned to the factor&#x27;s matrix</b>" in page
+    assert any(f in summary["pattern_list"][0]["best_match"]["tf_family"] for f in AP1_FAMILIES)
+
+
+def _jund_chr22_positives(shared) -> np.ndarray:
+    """The 139 positive windows of ../shared/data/jund_chr22 (a window overlapping a region
+    by at least 1 bp), one-hot, read straight from the files."""
+    import gzip
+
+    with gzip.open(shared / "chr22.partial.fa.gz", "rb") as handle:
+        sequence = np.frombuffer(b"".join(line for line in handle.read().split(b"\n")
+                                          if not line.startswith(b">")), np.uint8)
+    windows = np.loadtxt(shared / "jund_chr22.windows.bed", usecols=(1, 2), dtype=np.int64)
+    regions = np.loadtxt(shared / "jund_chr22.regions.narrowPeak", usecols=(1, 2), dtype=np.int64)
+    regions = regions[np.argsort(regions[:, 0])]
+    # the first region ending after the window's start must start before its end
+    after = np.searchsorted(np.maximum.accumulate(regions[:, 1]), windows[:, 0], side="right")
+    bound = (after < len(regions)) & (regions[np.minimum(after, len(regions) - 1), 0] < windows[:, 1])
+    letters = np.stack([sequence[start:end] for start, end in windows[bound]])
+    return (letters[..., None] == np.frombuffer(b"ACGT", np.uint8)).astype(np.uint8)
+
+
+@pytest.mark.slow
+def test_jund_chr22_positives_give_an_ap1_pattern_matched_to_bzip(shared_jund, tmp_path):
+    # the motif-informed improved model that kept its motif scan has all-zero attributions
+    # (the scan's rounded score has no gradient), as on the hidden data of issue 24
+    one_hot = _jund_chr22_positives(shared_jund)
+    assert one_hot.shape == (139, 101, 4)
+    np.savez(tmp_path / "attributions.npz", one_hot=one_hot, hypothetical=np.zeros(one_hot.shape, np.float32))
+    summary = discover_motifs(tmp_path / "attributions.npz", tmp_path / "out",
+                              motif="resources/motifs/MA0491.3.jaspar", threads=2)
+    assert summary["windows"] == 139 and summary["patterns"] == 1
+    top = summary["pattern_list"][0]
+    assert top["seqlets"] >= 30 and any(core in top["consensus"] for core in ("TGACTCA", "TGAGTCA"))
+    with open(tmp_path / "out" / "jaspar_matches.tsv") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert rows[0]["tf_class"] == "Basic leucine zipper factors (bZIP)" and float(rows[0]["q_value"]) < 0.05

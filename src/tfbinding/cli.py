@@ -481,6 +481,10 @@ def _discover_motifs(steps) -> None:
     step.add_argument("--out-dir", required=True)
     step.add_argument("--jaspar-release", default="JASPAR2026")
     step.add_argument("--matches", type=int, default=10, help="JASPAR matches listed per pattern")
+    step.add_argument("--motif", type=_optional_path, default=None,
+                      help="the factor's JASPAR matrix: when TF-MoDISco finds nothing, report its aligned matches")
+    step.add_argument("--no-small-data", dest="small_data", action="store_false",
+                      help="stop after TF-MoDISco's own settings (no scaled thresholds, no matrix-aligned seqlets)")
     _add_threads(step)
     step.set_defaults(run=_run_discover_motifs)
 
@@ -488,7 +492,8 @@ def _discover_motifs(steps) -> None:
 def _run_discover_motifs(args: argparse.Namespace) -> None:
     from tfbinding.interpret.discover_motifs import discover_motifs
     discover_motifs(args.attributions, args.out_dir, jaspar_release=args.jaspar_release,
-                    n_matches=args.matches, threads=args.threads)
+                    n_matches=args.matches, threads=args.threads, motif=args.motif,
+                    small_data=args.small_data)
 
 
 def _score_variants(steps) -> None:

@@ -41,10 +41,13 @@ rule explain:
 
 rule discover_motifs:
     input:
-        rules.explain.output[0],
+        attributions=rules.explain.output[0],
+        # the factor's matrix: reported aligned to its matches when TF-MoDISco finds nothing
+        motif=config["motif"] or [],
     output:
         meme=f"{RESULTS}/interpretation/{{model}}/{{task_dir}}motifs.meme",
         matches=f"{RESULTS}/interpretation/{{model}}/{{task_dir}}jaspar_matches.tsv",
+        patterns=f"{RESULTS}/interpretation/{{model}}/{{task_dir}}patterns.npz",
         html=report(
             f"{RESULTS}/interpretation/{{model}}/{{task_dir}}motifs.html",
             caption="../report/motifs.rst",
@@ -66,9 +69,12 @@ rule discover_motifs:
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output.meme),
         settings=INTERPRET,
+        motif=lambda wildcards, input: input.motif or "",
+        # the motif's sha256: a matrix replaced with an older mtime still reruns
+        content=content_id(config["motif"]) if config["motif"] else "",
     shell:
-        "tfbinding discover-motifs --attributions {input:q} --out-dir {params.out_dir:q}"
-        " --jaspar-release {params.settings[jaspar_release]}"
+        "tfbinding discover-motifs --attributions {input.attributions:q} --out-dir {params.out_dir:q}"
+        " --jaspar-release {params.settings[jaspar_release]} --motif={params.motif:q}"
         " --threads {threads} > {log:q} 2>&1"
 
 

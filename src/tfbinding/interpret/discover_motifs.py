@@ -24,9 +24,27 @@ into one folder (each file atomically):
 ``motif_discovery.json``
     Parameters, the JASPAR release, counts, each pattern's best match, timings, notes.
 
-When TF-MoDISco finds no pattern (too few or too weak seqlets), the files are still
-written: a MEME header without motifs, a TSV header without rows, and a page and summary
-that say so.
+Small data. TF-MoDISco's defaults need 30 seqlets of a sign and 20 per pattern, which a
+few hundred windows may not give. When its defaults find nothing, the step goes on, and the
+summary's ``method`` and ``passes`` (and the page) say which pass answered:
+
+1. ``TF-MoDISco-lite, thresholds scaled to the windows``: again with the seqlet thresholds
+   scaled to the number of windows (:meth:`ModiscoSettings.scaled_to`: a pattern needs
+   5% of the windows, at least 5, a sign 10%, at least 10), when the attributions are not
+   all zero;
+2. ``seqlets aligned to the factor's matrix`` (given the factor's JASPAR matrix, the
+   config's ``motif``): each window's best match of the matrix on either strand, where it
+   reaches a relative score of 0.8 (:func:`matrix_aligned_pattern`), taken with 5 bp on
+   each side, reverse-strand matches turned over; with non-zero attributions only the
+   matches whose summed contribution is positive (the model uses them). The letters are
+   the windows' own, but the placement is the matrix's: this pattern says how the
+   factor's sites in these windows look, not that the model found them unaided.
+
+All-zero attributions are named as such (the model's gradient vanishes everywhere, e.g. a
+motif-informed ``improved`` model that kept its pre-training motif scan, whose rounded
+score has no gradient), not as weak seqlets. When no pass finds a pattern, the files are
+still written: a MEME header without motifs, a TSV header without rows, and a page and
+summary that say so.
 
 Trimming: a pattern's matrix is cut to the span from the first to the last position whose
 total absolute contribution reaches ``trim_threshold`` (0.3) of the pattern's highest, as
@@ -122,6 +140,17 @@ class ModiscoSettings:
         }
         values.update(overrides)
         return cls(**values)
+
+    def scaled_to(self, n_windows: int) -> "ModiscoSettings":
+        """These settings with the seqlet thresholds scaled to ``n_windows`` windows: a
+        pattern needs 5% of them (at least 5, at most this ``final_min_cluster_size``), a
+        sign 10% (at least 10, at most this ``min_metacluster_size``). On 139 windows: 7
+        and 14 instead of 20 and 30.
+        """
+        values = asdict(self)
+        values["final_min_cluster_size"] = int(np.clip(round(0.05 * n_windows), 5, self.final_min_cluster_size))
+        values["min_metacluster_size"] = int(np.clip(round(0.1 * n_windows), 10, self.min_metacluster_size))
+        return ModiscoSettings(**values)
 
 
 @dataclass
@@ -340,6 +369,100 @@ def merge_reverse_complements(patterns: list[Pattern], min_correlation: float = 
     return merged
 
 
+#: a matrix matches where its log-odds reach this fraction of the way from its lowest to its
+#: highest possible score (TFBSTools' and many scanners' customary 80%)
+MATCH_RELATIVE_SCORE = 0.8
+METHOD_MODISCO = "TF-MoDISco-lite"
+METHOD_SCALED = "TF-MoDISco-lite, thresholds scaled to the windows"
+METHOD_ALIGNED = "seqlets aligned to the factor's matrix"
+
+
+def matrix_aligned_pattern(one_hot: np.ndarray, hypothetical: np.ndarray, ppm: np.ndarray, name: str,
+                           flank: int = 5, relative_score: float = MATCH_RELATIVE_SCORE,
+                           min_seqlets: int = 5) -> tuple[list[Pattern], str]:
+    """One pattern from each window's best match of the factor's matrix, and what was done.
+
+    Every window is scanned with the matrix's log-odds (pseudocount 0.01, uniform
+    background) on both strands; its best match is a seqlet when it reaches
+    ``relative_score`` of the way from the matrix's lowest possible score to its highest
+    (and, where the attributions are not all zero, when the window's contributions over
+    the match sum to more than 0). Seqlets span the match and ``flank`` bp on each side;
+    a reverse-strand match is reverse-complemented, so all stand in the matrix's
+    orientation. The pattern's letter probabilities are the seqlets' bases (positions off
+    a window's ends are left out of the counts), its contribution matrices their mean
+    attributions; it is trimmed to the contributions' core (:func:`trim_span`), or to the
+    matrix's span when the attributions are all zero.
+
+    Parameters
+    ----------
+    one_hot, hypothetical : array (n, L, 4)
+        The windows and their hypothetical contributions.
+    ppm : array (w, 4)
+        The factor's letter probabilities.
+    name : str
+        The matrix's name, for the pattern's ``modisco_name`` and the description.
+    flank : int, default 5
+    relative_score : float, default 0.8
+    min_seqlets : int, default 5
+        Fewer matches give no pattern.
+
+    Returns
+    -------
+    (list of Pattern, str)
+        No pattern or one (rank 1, positive), and a sentence saying what was done.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    ppm = np.asarray(ppm, dtype=np.float64)
+    pwm = np.log2((ppm + 0.01) / (1 + 4 * 0.01) / 0.25)
+    width, length = len(pwm), one_hot.shape[1]
+    if length < width:
+        return [], f"windows of {length} bp are shorter than {name} ({width} bp)"
+    cutoff = pwm.min(axis=1).sum() + relative_score * (pwm.max(axis=1).sum() - pwm.min(axis=1).sum())
+    view = sliding_window_view(np.asarray(one_hot, np.float64), (width, 4), axis=(1, 2))[:, :, 0]
+    scores = np.stack((np.einsum("nlkc,kc->nl", view, pwm), np.einsum("nlkc,kc->nl", view, pwm[::-1, ::-1])))
+    flat = scores.transpose(1, 0, 2).reshape(len(one_hot), -1)  # (n, 2 * positions): strand-major
+    best = flat.argmax(axis=1)
+    strand, start = np.divmod(best, scores.shape[2])
+    passing = flat.max(axis=1) >= cutoff
+    contributions = one_hot * hypothetical
+    with_attributions = bool(np.any(contributions))
+    rows = np.arange(len(one_hot))
+    if with_attributions:
+        support = np.array([contributions[row, s:s + width].sum() for row, s in zip(rows, start, strict=True)])
+        passing &= support > 0
+    chosen = rows[passing]
+    what = (f"{len(chosen)} of {len(one_hot)} windows have a match of {name} at relative score "
+            f">= {relative_score}" + (" whose contributions sum to more than 0" if with_attributions else "")
+            + f" (seqlets: the match and {flank} bp each side, in the matrix's orientation)")
+    if len(chosen) < min_seqlets:
+        return [], what + f"; a pattern needs {min_seqlets}"
+    span = width + 2 * flank
+    stacks = {key: np.zeros((len(chosen), span, 4)) for key in ("ppm", "cwm", "hypothetical")}
+    covered = np.zeros((len(chosen), span, 1))
+    seqlets = np.zeros((len(chosen), 4), np.int64)
+    for index, row in enumerate(chosen):
+        first, last = start[row] - flank, start[row] + width + flank
+        low, high = max(first, 0), min(last, length)
+        for key, source in (("ppm", one_hot), ("cwm", contributions), ("hypothetical", hypothetical)):
+            stacks[key][index, low - first:high - first] = source[row, low:high]
+        covered[index, low - first:high - first] = 1
+        if strand[row]:
+            for key in stacks:
+                stacks[key][index] = stacks[key][index, ::-1, ::-1]
+            covered[index] = covered[index, ::-1]
+        seqlets[index] = (row, first, last, strand[row])
+    counts = np.maximum(covered.sum(axis=0), 1)
+    ppm_out = stacks["ppm"].sum(axis=0) / counts
+    ppm_out = np.where(ppm_out.sum(axis=1, keepdims=True) > 0, ppm_out, 0.25)
+    ppm_out = ppm_out / ppm_out.sum(axis=1, keepdims=True)
+    cwm = stacks["cwm"].sum(axis=0) / counts
+    trim = trim_span(cwm) if with_attributions else (flank, flank + width)
+    pattern = Pattern(1, "positive", seqlets, ppm_out, cwm, stacks["hypothetical"].sum(axis=0) / counts, trim,
+                      f"{METHOD_ALIGNED} ({name})")
+    return [pattern], what
+
+
 # ---------------------------------------------------------------------------------------
 # MEME
 
@@ -524,7 +647,13 @@ def motifs_page(patterns: list[Pattern], matches: list[Match], logos: dict[str, 
         f"{summary['patterns']} pattern(s); JASPAR: {esc(summary['jaspar_release'])} CORE "
         f"vertebrates ({summary['jaspar_matrices']} matrices), compared with memelite's Tomtom.</p>",
     ]
-    if not patterns:
+    passes = summary.get("passes", [])
+    if len(passes) > 1 or summary.get("method", METHOD_MODISCO) != METHOD_MODISCO:
+        steps = "".join(f"<li>{esc(p['method'])}: {p['patterns']} pattern(s)"
+                        f"{esc(': ' + p['detail']) if p.get('detail') else ''}</li>" for p in passes)
+        parts.append(f"<p class='note'>Patterns from: <b>{esc(summary.get('method', METHOD_MODISCO))}</b>. "
+                     f"Passes tried, in order:</p><ol>{steps}</ol>")
+    if not patterns or summary.get("note"):
         parts.append(f"<p class='note'>{esc(summary.get('note', 'No pattern found.'))}</p>")
     for pattern in patterns:
         image = base64.b64encode(logos[pattern.name]).decode("ascii")
@@ -564,8 +693,14 @@ def _pattern_entry(pattern: Pattern, best: Match | None) -> dict:
     }
 
 
-def no_pattern_note(n_windows: int, settings: ModiscoSettings) -> str:
-    """What the summary and the page say when TF-MoDISco finds no pattern in ``n_windows`` windows."""
+def no_pattern_note(n_windows: int, settings: ModiscoSettings, zero: bool = False) -> str:
+    """What the summary and the page say when TF-MoDISco finds no pattern in ``n_windows``
+    windows (``zero``: because the attributions are all zero)."""
+    if zero:
+        return (f"No pattern found in {n_windows} windows: the attributions are all zero (the model's "
+                "gradient vanishes, e.g. a motif-informed improved model that kept its pre-training motif "
+                "scan). Give the factor's matrix (the config's motif) to report its matches in these "
+                "windows, or explain a trained model")
     return (f"No pattern found in {n_windows} windows: too few or too weak seqlets "
             f"(a pattern needs {settings.final_min_cluster_size} seqlets, a sign "
             f"{settings.min_metacluster_size}). Explain more windows, or a better model")
@@ -574,7 +709,8 @@ def no_pattern_note(n_windows: int, settings: ModiscoSettings) -> str:
 def discovery_summary(attributions: str | os.PathLike, shape: tuple[int, ...], settings: ModiscoSettings,
                       trim_threshold: float, jaspar_release: str, n_matrices: int, patterns: list[Pattern],
                       matches: list[Match], *, versions: dict[str, str], modisco_seconds: float,
-                      total_seconds: float, note: str = "", task: str = "") -> dict:
+                      total_seconds: float, note: str = "", task: str = "", method: str = METHOD_MODISCO,
+                      passes: list[dict] | None = None) -> dict:
     """The step's summary (``motif_discovery.json``), from what it found; draws and reads nothing.
 
     Parameters
@@ -603,6 +739,10 @@ def discovery_summary(attributions: str | os.PathLike, shape: tuple[int, ...], s
         A note (e.g. :func:`no_pattern_note`); the ``note`` key is left out when empty.
     task : str, default ""
         The task of a multi-task model's attributions; the ``task`` key is left out when empty.
+    method : str, default "TF-MoDISco-lite"
+        What found the reported patterns (see the module's docstring on small data).
+    passes : list of dict or None, default None
+        Each pass tried, in order: ``method``, ``patterns`` and what it used.
 
     Returns
     -------
@@ -614,7 +754,8 @@ def discovery_summary(attributions: str | os.PathLike, shape: tuple[int, ...], s
         "attributions": str(attributions), "windows": int(shape[0]), "length": int(shape[1]),
         "settings": asdict(settings), "trim_threshold": trim_threshold,
         "jaspar_release": jaspar_release, "jaspar_collection": "CORE vertebrates",
-        "jaspar_matrices": n_matrices, "patterns": len(patterns),
+        "jaspar_matrices": n_matrices, "patterns": len(patterns), "method": method,
+        "passes": passes if passes is not None else [{"method": method, "patterns": len(patterns)}],
         "pattern_list": [_pattern_entry(p, best.get(p.name)) for p in patterns],
         "versions": versions,
         "modisco_seconds": round(modisco_seconds, 3),
@@ -671,7 +812,8 @@ def _save_patterns(patterns: list[Pattern], path: Path) -> None:
 def discover_motifs(attributions: str | os.PathLike, out_dir: str | os.PathLike, *,
                     settings: ModiscoSettings | None = None, jaspar_release: str = JASPAR_RELEASE,
                     n_matches: int = 10, trim_threshold: float = 0.3,
-                    threads: int | None = None) -> dict:
+                    threads: int | None = None, motif: str | os.PathLike | None = None,
+                    small_data: bool = True) -> dict:
     """Run TF-MoDISco-lite on ``attributions.npz`` and write the motif outputs.
 
     Parameters
@@ -695,6 +837,12 @@ def discover_motifs(attributions: str | os.PathLike, out_dir: str | os.PathLike,
         See :func:`trim_span`.
     threads : int or None, default None
         Numba threads for TF-MoDISco and Tomtom (None leaves numba's default).
+    motif : path or None, default None
+        The factor's JASPAR count matrix (the config's ``motif``), for the last small-data
+        pass (seqlets aligned to it).
+    small_data : bool, default True
+        When TF-MoDISco's settings find nothing, try the small-data passes (see the
+        module's docstring); False stops after the first.
 
     Returns
     -------
@@ -711,12 +859,43 @@ def discover_motifs(attributions: str | os.PathLike, out_dir: str | os.PathLike,
     settings = settings or ModiscoSettings.for_length(one_hot.shape[1])
     matrices = jaspar_matrices(jaspar_release)
     note = ""
+    zero = not np.any(one_hot * hypothetical)
     modisco_started = time.perf_counter()
     patterns = merge_reverse_complements(run_modisco(one_hot, hypothetical, settings, trim_threshold),
                                          trim_threshold=trim_threshold)
+    method, passes = METHOD_MODISCO, [{"method": METHOD_MODISCO, "patterns": len(patterns),
+                                       "detail": "attributions all zero" if zero else ""}]
+    scaled = settings.scaled_to(len(one_hot))
+    if not patterns and small_data and not zero and scaled != settings:
+        patterns = merge_reverse_complements(run_modisco(one_hot, hypothetical, scaled, trim_threshold),
+                                             trim_threshold=trim_threshold)
+        passes.append({"method": METHOD_SCALED, "patterns": len(patterns), "settings": asdict(scaled),
+                       "detail": f"a pattern needs {scaled.final_min_cluster_size} seqlets, a sign "
+                                 f"{scaled.min_metacluster_size}"})
+        if patterns:
+            method, settings = METHOD_SCALED, scaled
+            note = (f"TF-MoDISco's thresholds found no pattern in {len(one_hot)} windows; with thresholds "
+                    f"scaled to them (a pattern needs {scaled.final_min_cluster_size} seqlets, a sign "
+                    f"{scaled.min_metacluster_size}) it found {len(patterns)}")
+            log.warning(note)
     modisco_seconds = time.perf_counter() - modisco_started
+    if not patterns and small_data and motif is not None:
+        from tfbinding.models.motif_baseline import read_jaspar
+
+        header, counts = read_jaspar(motif)
+        patterns, detail = matrix_aligned_pattern(one_hot, hypothetical, counts / counts.sum(axis=1, keepdims=True),
+                                                  header.strip() or Path(motif).stem)
+        passes.append({"method": METHOD_ALIGNED, "patterns": len(patterns), "detail": detail,
+                       "matrix": str(motif)})
+        if patterns:
+            method = METHOD_ALIGNED
+            note = (f"TF-MoDISco found no pattern in {len(one_hot)} windows"
+                    + (" (the attributions are all zero)" if zero else "")
+                    + f"; reported instead: {detail}. The letters are the windows' own, the placement the "
+                      "matrix's")
+            log.warning(note)
     if not patterns:
-        note = no_pattern_note(len(one_hot), settings)
+        note = no_pattern_note(len(one_hot), settings, zero)
         log.warning(note)
     matches = match_jaspar(patterns, matrices, jaspar_release, n_matches)
     out = Path(out_dir)
@@ -732,7 +911,8 @@ def discover_motifs(attributions: str | os.PathLike, out_dir: str | os.PathLike,
             draw_logo(pattern, logos[pattern.name])
         summary = discovery_summary(path, one_hot.shape, settings, trim_threshold, jaspar_release, len(matrices),
                                     patterns, matches, versions=_versions(), modisco_seconds=modisco_seconds,
-                                    total_seconds=time.perf_counter() - started, note=note, task=task)
+                                    total_seconds=time.perf_counter() - started, note=note, task=task,
+                                    method=method, passes=passes)
         write_html(patterns, matches, logos, summary, out / "motifs.html")
     save_json(out / "motif_discovery.json", summary)
     log.info("%d pattern(s) from %d windows in %.1f s", len(patterns), len(one_hot),
