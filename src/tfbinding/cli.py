@@ -206,6 +206,8 @@ def _split(steps) -> None:
     group.add_argument("--gc-bin-width", type=float, default=SPLIT.gc_bin_width)
     group.add_argument("--gc-ratio", type=float, default=SPLIT.gc_ratio)
     group.add_argument("--gc-match-test", action="store_true", help="GC-match the test split too")
+    group.add_argument("--folds", type=int, default=None,
+                       help="K >= 3 leak-free parts (blocks or chromosome); fold k tests on part k")
     step.add_argument("--weights", choices=WEIGHTS_MODES, default=WEIGHTS_MODES[0])
     step.set_defaults(run=_run_split)
 
@@ -216,7 +218,7 @@ def _run_split(args: argparse.Namespace) -> None:
                       valid=tuple(args.valid), test=tuple(args.test), block_size=args.block_size,
                       negative_fraction=args.negative_fraction, negatives=args.negatives,
                       gc_bin_width=args.gc_bin_width, gc_ratio=args.gc_ratio,
-                      gc_match_test=args.gc_match_test)
+                      gc_match_test=args.gc_match_test, folds=args.folds)
     split_windows(args.chroms, args.labels, args.out, length=args.length, flank=args.flank,
                   split=split, weights=args.weights)
 

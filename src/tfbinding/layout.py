@@ -5,7 +5,9 @@ The package, the workflow's rules and the tests take every file name from here.
 A dataset folder, ``results/<name>/dataset/``: :data:`MANIFEST` and one folder per split
 (:data:`SPLITS`) holding one ``<key>.npy`` per key of :data:`ARRAYS` (``X``, ``y``, ``w``,
 ``ids``) and, when the dataset has signal channels, ``S.npy`` (:data:`SIGNALS`); see
-:func:`array_path` and :func:`dataset_files`.
+:func:`array_path` and :func:`dataset_files`. With ``split.folds: K`` the dataset folder
+holds a folds manifest (:data:`MANIFEST`, ``"folds": K``) and K such dataset folders,
+``fold<k>/`` (:func:`fold_dir`), whose splits are parts of the windows (:func:`fold_parts`).
 
 Per chromosome, ``results/<name>/chromosomes/<chrom>/``:
 
@@ -16,7 +18,8 @@ Per chromosome, ``results/<name>/chromosomes/<chrom>/``:
   and, with several tasks, :data:`TASKS` (names, in config order); then :data:`LABELS`,
   :data:`OVERLAP` are (N, T) and :data:`PEAKS` is (T,). A label of -1 is masked (ambiguous
   for that task);
-- ``X.<split>.npy`` (onehot step): the split's one-hot rows, ordered by start.
+- ``X.<split>.npy`` (onehot step): the split's one-hot rows, ordered by start; with folds
+  one ``X.part<k>.npy`` per part instead (:func:`part_names`).
 
 Per dataset, ``results/<name>/split.npz`` (split step): the split table, all windows in
 chromosome order then by start, with :data:`CHROMS`, :data:`CHROM_INDEX`, :data:`STARTS`,
@@ -59,6 +62,9 @@ PER_CHROM = "per_chrom"
 SPEC = "spec"
 GC = "gc"
 TASKS = "tasks"
+#: split table with ``split.folds``: K; :data:`SPLIT` then holds each window's part
+#: (0 .. K-1, -1 dropped) and :data:`WEIGHTS` is (K, N) or (K, N, T), one row per fold
+FOLDS = "folds"
 
 
 PathLike = str | os.PathLike
@@ -81,6 +87,42 @@ def dataset_files(dataset: str, splits: tuple[str, ...] = SPLITS, keys: tuple[st
     """
     return ([f"{dataset}/{MANIFEST}"] if manifest else []) + [
         f"{dataset}/{split}/{array_file(key)}" for split in splits for key in keys]
+
+
+def part_names(folds: int | None = None) -> tuple[str, ...]:
+    """The names of the parts that the onehot step encodes (``X.<part>.npy``): the splits
+    (:data:`SPLITS`) without folds; ``part0`` .. ``part<K-1>`` with K folds.
+    """
+    return SPLITS if not folds else tuple(f"part{k}" for k in range(folds))
+
+
+def table_folds(split_table: PathLike) -> int | None:
+    """K when the split table was made with ``split.folds: K``, else None."""
+    with np.load(split_table) as archive:
+        return int(archive[FOLDS]) if FOLDS in archive.files else None
+
+
+def fold_dir(dataset: PathLike, fold: int) -> Path:
+    """Fold ``fold``'s dataset folder: ``<dataset>/fold<fold>`` (a normal dataset folder)."""
+    return Path(dataset) / f"fold{fold}"
+
+
+def fold_parts(fold: int, folds: int) -> dict[str, list[int]]:
+    """The parts of each split of fold ``fold`` of ``folds``: test is part ``fold``, valid
+    part ``(fold + 1) % folds``, train the others (ascending).
+    """
+    valid = (fold + 1) % folds
+    return {"train": [p for p in range(folds) if p not in (fold, valid)], "valid": [valid], "test": [fold]}
+
+
+def fold_dataset_files(dataset: str, folds: int, keys: tuple[str, ...] = ARRAYS) -> list[str]:
+    """A K-fold dataset's files: ``<dataset>/manifest.json`` and every fold folder's
+    (:func:`dataset_files` of ``<dataset>/fold<k>``).
+    """
+    files = [f"{dataset}/{MANIFEST}"]
+    for fold in range(folds):
+        files += dataset_files(f"{dataset}/fold{fold}", keys=keys)
+    return files
 
 
 def drop_arrays(dropped: Mapping[str, int]) -> dict[str, np.ndarray]:

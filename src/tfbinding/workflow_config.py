@@ -336,6 +336,9 @@ class WorkflowConfig:
         local = self.sources.local
         self.genome_fasta = local(config["genome"]["fasta"], "genome.fasta")
         self.tasks = read_tasks(config, self.sources)
+        if config["split"].get("folds") and len(self.tasks) > 1:
+            raise ValueError("config: split.folds with several tasks is not supported yet (out-of-fold "
+                             "metrics and ensembles are single-task); use one peaks file, or no folds")
         self.interpret_tasks = interpret_tasks(config, self.tasks)
         self.signals = list(config["signals"])
         self.signal_bigwigs = [local(signal["bigwig"], f"signals.{signal['name']}") for signal in self.signals]

@@ -17,6 +17,8 @@ from tfbinding.layout import (
     SIGNALS as SIGNAL_ARRAY,
     SPLITS,
     dataset_files,
+    fold_dataset_files,
+    part_names,
     onehot_path,
     onehot_prefix_in,
     signal_counts_path,
@@ -83,6 +85,14 @@ CHROMOSOMES = config["chromosomes"]
 CHROM_DIR = f"{RESULTS}/chromosomes/{{chrom}}"
 DATASET = f"{RESULTS}/dataset"
 DATASET_MANIFEST = f"{DATASET}/{MANIFEST}"
+# split.folds: K -> the onehot step writes one file per part, the dataset step one dataset
+# folder per fold (dataset/fold<k>/), and models, evaluation and predictions go per fold;
+# unset: one split (SPLITS), every path as before
+FOLDS = config["split"].get("folds")
+FOLD_IDS = list(range(FOLDS)) if FOLDS else []
+PARTS = part_names(FOLDS)
+FOLD_DATASET = f"{DATASET}/fold{{fold}}"
+OUT_OF_FOLD = f"{RESULTS}/evaluation/out_of_fold"
 DATASET_ENV = "../../envs/dataset.yaml"
 MODELS_ENV = "../../envs/models.yaml"
 # Only these keys shape the dataset; the manifest records them, and changing the others
@@ -116,6 +126,8 @@ HUB_FILES = (
 def final_targets():
     """The default target's files: the dataset, the evaluation when models are set, and
     the genome-wide predictions (per chromosome and merged, per task) with their hub."""
+    if FOLDS:
+        return fold_targets()
     targets = dataset_files(DATASET)
     if MODELS:
         targets += [
@@ -137,6 +149,43 @@ def final_targets():
             for suffix in ("bw", "sites.narrowPeak")
         ]
     return targets + HUB_FILES
+
+
+def fold_targets():
+    """With split.folds: the fold datasets, each fold's evaluation, the out-of-fold
+    evaluation and the ensemble's genome-wide predictions."""
+    targets = fold_dataset_files(DATASET, FOLDS)
+    if MODELS:
+        targets += [
+            f"{EVALUATION}/fold{fold}/{f}"
+            for fold in FOLD_IDS
+            for f in ("metrics.json", "metrics.md", "ablation.md")
+        ] + [f"{OUT_OF_FOLD}/{f}" for f in OUT_OF_FOLD_FILES]
+    chromosomes = PREDICT["chromosomes"]
+    targets += [
+        f"{PREDICTIONS}/{chrom}.{suffix}"
+        for chrom in chromosomes
+        for suffix in ("bedGraph", "bw", "sites.narrowPeak", "metrics.json")
+    ]
+    if chromosomes:
+        targets += [f"{PREDICTIONS}/{GENOME_STEM}.{s}" for s in ("bw", "sites.narrowPeak")]
+    return targets + HUB_FILES
+
+
+#: the out-of-fold step's files (evaluation/out_of_fold/)
+OUT_OF_FOLD_FILES = (
+    "metrics.json",
+    "metrics.md",
+    "roc.png",
+    "pr.png",
+    "scores.npz",
+    "ablation.md",
+)
+
+
+def fold_model_files(model, name="model.keras"):
+    """Every fold's file of one trained model: models/fold<k>/<model>/<name>."""
+    return [f"{RESULTS}/models/fold{fold}/{model}/{name}" for fold in FOLD_IDS]
 
 
 def checked_interpret_models(wildcards):
@@ -174,3 +223,4 @@ def chrom_mem_mb(wildcards, input, attempt, bytes_per_base=6):
 
 wildcard_constraints:
     model="|".join(TRAINED_MODELS),
+    fold=r"\d+",

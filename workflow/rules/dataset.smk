@@ -88,6 +88,7 @@ rule split:
         window=config["windows"],
         split=config["split"],
         gc_match_test="--gc-match-test" if config["split"]["gc_match_test"] else "",
+        folds=f" --folds {FOLDS}" if FOLDS else "",
         weights=config["weights"],
     shell:
         "tfbinding split --chroms {params.chroms:q} --labels {input.labels:q} --out {output:q}"
@@ -97,7 +98,7 @@ rule split:
         " --block-size {params.split[block_size]} --negative-fraction {params.split[negative_fraction]}"
         " --negatives {params.split[negatives]} --gc-bin-width {params.split[gc_bin_width]}"
         " --gc-ratio {params.split[gc_ratio]} {params.gc_match_test}"
-        " --weights {params.weights} > {log:q} 2>&1"
+        " --weights {params.weights}{params.folds} > {log:q} 2>&1"
 
 
 rule onehot:
@@ -106,7 +107,8 @@ rule onehot:
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
     output:
-        [str(onehot_path(onehot_prefix_in(CHROM_DIR), split)) for split in SPLITS],
+        # one file per split; with split.folds, one per part (each encoded once)
+        [str(onehot_path(onehot_prefix_in(CHROM_DIR), part)) for part in PARTS],
     log:
         f"{RESULTS}/logs/onehot/{{chrom}}.log",
     benchmark:
@@ -131,7 +133,7 @@ rule signals:
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
     output:
-        [str(signal_path(signal_prefix_in(CHROM_DIR), split)) for split in SPLITS],
+        [str(signal_path(signal_prefix_in(CHROM_DIR), part)) for part in PARTS],
         counts=str(signal_counts_path(signal_prefix_in(CHROM_DIR))),
     log:
         f"{RESULTS}/logs/signals/{{chrom}}.log",
@@ -171,9 +173,22 @@ rule dataset:
             caption="../report/dataset.rst",
             category="Dataset",
         ),
-        arrays=dataset_files(DATASET, manifest=False),
+        # with split.folds: dataset/fold<k>/ per fold, each with its own manifest
+        arrays=(
+            fold_dataset_files(DATASET, FOLDS)[1:]
+            if FOLDS
+            else dataset_files(DATASET, manifest=False)
+        ),
         signals=(
-            dataset_files(DATASET, keys=(SIGNAL_ARRAY,), manifest=False)
+            (
+                [
+                    f
+                    for f in fold_dataset_files(DATASET, FOLDS, keys=(SIGNAL_ARRAY,))[1:]
+                    if f.endswith(f"/{SIGNAL_ARRAY}.npy")
+                ]
+                if FOLDS
+                else dataset_files(DATASET, keys=(SIGNAL_ARRAY,), manifest=False)
+            )
             if SIGNALS
             else []
         ),

@@ -9,7 +9,14 @@ Output layout (see the README's output contract)::
     <out>/{train,valid,test}/ids.npy  (N,) unicode 'chrom:start-end', 0-based half-open
     <out>/manifest.json
 
-Read it back with :func:`tfbinding.data.loader.load_dataset`.
+With ``split.folds: K`` (see :func:`tfbinding.data.split.assign_folds`)::
+
+    <out>/fold<k>/...                 one such dataset folder per fold k = 0 .. K-1: test is
+                                      part k, valid part (k + 1) mod K, train the rest
+    <out>/manifest.json               the folds manifest: each part's chromosomes or blocks,
+                                      windows and positives, each fold's parts and counts
+
+Read it back with :func:`tfbinding.data.loader.load_dataset` (``fold=k`` for a fold).
 """
 from __future__ import annotations
 
@@ -46,6 +53,8 @@ from tfbinding.layout import (
 log = logging.getLogger(__name__)
 
 FORMAT = "tfbinding-dataset/1"
+#: the top manifest of a K-fold dataset (``split.folds``)
+FOLDS_FORMAT = "tfbinding-folds/1"
 _PACKAGES = ("tfbinding", "numpy", "pysam", "pyfaidx", "pybedtools", "snakemake", "jsonschema")
 
 
@@ -187,32 +196,119 @@ def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[o
     """
     table = read_arrays(split_table)
     chroms = table[keys.CHROMS].tolist()
-    length, flank = int(table[keys.LENGTH]), int(table[keys.FLANK])
-    span = length + 2 * flank
     if len(onehot_prefixes) != len(chroms):
         raise InputError(f"{split_table} lists {len(chroms)} chromosomes but {len(onehot_prefixes)} "
                          "one-hot prefixes were given")
-    summaries = {}
+    if keys.FOLDS in table:
+        return _assemble_folds(table, onehot_prefixes, out_dir, provenance or {}, signal_prefixes, signals)
     with atomic_path(out_dir) as tmp:
-        for value, name in enumerate(SPLITS):
-            folder = tmp / name
-            folder.mkdir(parents=True)
-            pieces = _split_pieces(table, chroms, value, [onehot_path(p, name) for p in onehot_prefixes],
-                                   span, 4, 1)
-            rows = np.flatnonzero(table[keys.SPLIT] == value)
-            _write_split_X(folder / array_file("X"), pieces, len(rows), span)
-            if signal_prefixes:
-                n_signals = len(signals) if signals else None
-                pieces = _split_pieces(table, chroms, value,
-                                       [signal_path(p, name) for p in signal_prefixes],
-                                       span, n_signals, 4)
-                channels = n_signals or (np.load(pieces[0][0], mmap_mode="r").shape[-1])
-                _write_split_X(folder / array_file(SIGNALS), pieces, len(rows), span, channels, np.float32)
-            summaries[name] = _write_labels(folder, table, rows, chroms, length)
-        manifest = _manifest(table, summaries, provenance or {})
+        parts = {name: [(value, name)] for value, name in enumerate(SPLITS)}
+        manifest = _write_dataset(tmp, table, table, parts, onehot_prefixes, provenance or {},
+                                  signal_prefixes, signals)
+    return manifest
+
+
+def _write_dataset(folder: Path, parts_table: Mapping[str, np.ndarray], table: Mapping[str, np.ndarray],
+                   parts: Mapping[str, list[tuple[int, str]]], onehot_prefixes, provenance: dict,
+                   signal_prefixes, signals) -> dict:
+    """One dataset folder: each split's arrays from its parts' per-chromosome files, rows
+    chromosome by chromosome, part by part within one (without folds each split is its
+    own part), and ``manifest.json``.
+
+    ``parts_table`` is the split table (its :data:`~tfbinding.layout.SPLIT` the part of
+    each row); ``table`` the same with the split of each row (0, 1, 2) and its weights.
+    """
+    chroms = table[keys.CHROMS].tolist()
+    length, flank = int(table[keys.LENGTH]), int(table[keys.FLANK])
+    span = length + 2 * flank
+    summaries = {}
+    for name, members in parts.items():
+        split_folder = folder / name
+        split_folder.mkdir(parents=True)
+        pieces, signal_pieces, rows = [], [], []
+        for index, chrom in enumerate(chroms):
+            for value, part in members:
+                pieces += _split_pieces(parts_table, [chrom], value, [onehot_path(onehot_prefixes[index], part)],
+                                        span, 4, 1)
+                if signal_prefixes:
+                    signal_pieces += _split_pieces(parts_table, [chrom], value,
+                                                   [signal_path(signal_prefixes[index], part)], span,
+                                                   len(signals) if signals else None, 4)
+                rows.append(rows_for_chrom(parts_table, chrom, value))
+        rows = np.concatenate(rows)
+        _write_split_X(split_folder / array_file("X"), pieces, len(rows), span)
         if signal_prefixes:
-            manifest["signals"] = _signals_summary(chroms, signal_prefixes, signals)
-            manifest.setdefault("inputs", {})["signals"] = _signal_inputs(signals or [])
+            channels = len(signals) if signals else np.load(signal_pieces[0][0], mmap_mode="r").shape[-1]
+            _write_split_X(split_folder / array_file(SIGNALS), signal_pieces, len(rows), span, channels,
+                           np.float32)
+        summaries[name] = _write_labels(split_folder, table, rows, chroms, length)
+    manifest = _manifest(table, summaries, provenance)
+    if signal_prefixes:
+        manifest["signals"] = _signals_summary(chroms, signal_prefixes, signals)
+        manifest.setdefault("inputs", {})["signals"] = _signal_inputs(signals or [])
+    (folder / MANIFEST).write_text(strict_json(manifest))
+    return manifest
+
+
+def fold_table(table: Mapping[str, np.ndarray], fold: int) -> dict[str, np.ndarray]:
+    """Fold ``fold``'s view of a K-fold split table: each row's split in that fold (0 train,
+    1 valid, 2 test, -1 dropped) and that fold's weights.
+    """
+    folds = int(table[keys.FOLDS])
+    split_of_part = np.full(folds + 1, -1, dtype=np.int8)  # index -1: dropped
+    for value, name in enumerate(SPLITS):
+        split_of_part[keys.fold_parts(fold, folds)[name]] = value
+    return {**table, keys.SPLIT: split_of_part[table[keys.SPLIT]], keys.WEIGHTS: table[keys.WEIGHTS][fold]}
+
+
+def _assemble_folds(table, onehot_prefixes, out_dir, provenance, signal_prefixes, signals) -> dict:
+    """A K-fold dataset: ``fold<k>/`` dataset folders and the folds manifest (written last)."""
+    folds = int(table[keys.FOLDS])
+    part_name = keys.part_names(folds)
+    chroms = table[keys.CHROMS].tolist()
+    with atomic_path(out_dir) as tmp:
+        fold_manifests = []
+        for fold in range(folds):
+            view = fold_table(table, fold)
+            parts = {name: [(p, part_name[p]) for p in members]
+                     for name, members in keys.fold_parts(fold, folds).items()}
+            fold_info = {"fold": fold, "of": folds, **{f"{name}_parts": members
+                                                       for name, members in keys.fold_parts(fold, folds).items()}}
+            fold_manifests.append(_write_dataset(keys.fold_dir(tmp, fold), table, view, parts, onehot_prefixes,
+                                                 {**provenance, "fold": fold_info}, signal_prefixes, signals))
+        spec = json.loads(str(table[keys.SPEC]))
+        positive = (table[keys.LABELS] == 1) if table[keys.LABELS].ndim == 1 else np.any(table[keys.LABELS] == 1,
+                                                                                           axis=1)
+        parts_summary = []
+        for entry in spec["parts"]:
+            rows = table[keys.SPLIT] == entry["part"]
+            parts_summary.append({**entry, "windows": int(rows.sum()),
+                                  "positives": int(np.count_nonzero(rows & positive)),
+                                  "windows_by_chromosome": {chrom: int(np.count_nonzero(
+                                      rows & (table[keys.CHROM_INDEX] == i))) for i, chrom in enumerate(chroms)}})
+        first = fold_manifests[0]
+        manifest = {
+            "format": FOLDS_FORMAT, "folds": folds,
+            "layout": ("fold<k>/ is a dataset folder (load_dataset(path, fold=k)): its test split is "
+                       "part k, its valid split part (k + 1) mod K, its train split the other parts; "
+                       "every kept window is in exactly one part, so in exactly one fold's test split"),
+            **({"tasks": first["tasks"]} if "tasks" in first else {}),
+            "window": first["window"],
+            "split": {key: value for key, value in spec.items() if key != "parts"},
+            "parts": parts_summary,
+            "folds_summary": [{"fold": fold, **{f"{name}_parts": members for name, members in
+                                                 keys.fold_parts(fold, folds).items()},
+                               **{name: {"windows": m["splits"][name]["windows"],
+                                         "positives": m["splits"][name]["positives"]} for name in SPLITS}}
+                              for fold, m in enumerate(fold_manifests)],
+            "totals": {"considered": first["totals"]["considered"], "windows": sum(p["windows"] for p in parts_summary),
+                       "positives": sum(p["positives"] for p in parts_summary),
+                       "dropped": first["totals"]["dropped"]},
+            "chromosomes": {chrom: {key: value for key, value in info.items() if key != "windows_by_split"}
+                            for chrom, info in first["chromosomes"].items()},
+            "versions": first["versions"],
+            **provenance,
+        }
         (tmp / MANIFEST).write_text(strict_json(manifest))
     return manifest
 

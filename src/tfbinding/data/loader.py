@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tfbinding.errors import InputError
-from tfbinding.layout import ARRAYS, MANIFEST, SIGNALS, SPLITS, array_path
+from tfbinding.layout import ARRAYS, MANIFEST, SIGNALS, SPLITS, array_path, fold_dir
 
 
 class Dataset:
@@ -32,6 +32,9 @@ class Dataset:
             raise InputError(f"{self.path}: no {MANIFEST}, so no complete dataset is here. "
                              "Build it with 'snakemake --cores 8'")
         self.manifest = json.loads(manifest.read_text())
+        if "folds" in self.manifest:
+            raise InputError(f"{self.path}: a dataset of {self.manifest['folds']} folds; open one fold "
+                             f"with load_dataset(path, fold=k), k in 0 .. {self.manifest['folds'] - 1}")
         for name in SPLITS:
             arrays = {key: np.load(array_path(self.path, name, key), mmap_mode="r") for key in ARRAYS}
             if array_path(self.path, name, SIGNALS).exists():
@@ -65,13 +68,31 @@ class Dataset:
         return f"Dataset({str(self.path)!r}: {sizes})"
 
 
-def load_dataset(path: os.PathLike | str) -> Dataset:
-    """Open a built dataset.
+def dataset_folds(path: os.PathLike | str) -> int | None:
+    """K for a dataset built with ``split.folds: K``, None for one split.
+
+    Raises
+    ------
+    InputError
+        When the folder holds no ``manifest.json``.
+    """
+    manifest = Path(path) / MANIFEST
+    if not manifest.exists():
+        raise InputError(f"{path}: no {MANIFEST}, so no complete dataset is here. "
+                         "Build it with 'snakemake --cores 8'")
+    return json.loads(manifest.read_text()).get("folds")
+
+
+def load_dataset(path: os.PathLike | str, fold: int | None = None) -> Dataset:
+    """Open a built dataset, or one fold of a K-fold dataset.
 
     Parameters
     ----------
     path : str or path
         The dataset folder, ``results/<name>/dataset``.
+    fold : int or None, default None
+        With ``split.folds: K``, the fold to open (0 .. K-1): ``<path>/fold<k>``, whose
+        test split is part k (``load_dataset(path / "fold<k>")`` is the same).
 
     Returns
     -------
@@ -82,6 +103,13 @@ def load_dataset(path: os.PathLike | str) -> Dataset:
     Raises
     ------
     InputError
-        When the folder holds no ``manifest.json`` (no complete dataset).
+        When the folder holds no ``manifest.json`` (no complete dataset), a K-fold dataset
+        opened without ``fold``, or a fold out of range or of a one-split dataset.
     """
-    return Dataset(path)
+    if fold is None:
+        return Dataset(path)
+    folds = dataset_folds(path)
+    if folds is None or not 0 <= fold < folds:
+        raise InputError(f"{path}: fold {fold} does not exist ("
+                         + (f"folds 0 .. {folds - 1})" if folds else "a one-split dataset; omit fold)"))
+    return Dataset(fold_dir(path, fold))

@@ -25,7 +25,7 @@ from tfbinding.data.encoding import (  # noqa: F401  (re-exported: the encoders'
     one_hot,
 )
 from tfbinding.io.fasta import Genome
-from tfbinding.layout import SPLITS, onehot_path, read_arrays, rows_for_chrom
+from tfbinding.layout import onehot_path, part_names, read_arrays, rows_for_chrom, table_folds
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +34,15 @@ PathLike = str | os.PathLike
 
 def build_onehot(split_table: PathLike, fasta: PathLike, chrom: str, prefix: PathLike) -> list[Path]:
     """One-hot encode the windows of ``chrom`` (with flanks), one ``<prefix>.<split>.npy``
-    per split, rows ordered by start. Returns the three paths.
+    per split (per part ``<prefix>.part<k>.npy`` with folds), rows ordered by start.
+    Returns the paths.
     """
     sequence = Genome(fasta).sequence(chrom)  # its alphabet was checked by the windows step
     table = read_arrays(split_table, (keys.CHROMS, keys.CHROM_INDEX, keys.SPLIT, keys.STARTS,
                                       keys.LENGTH, keys.FLANK))
     length, flank = int(table[keys.LENGTH]), int(table[keys.FLANK])
     written = []
-    for value, name in enumerate(SPLITS):
+    for value, name in enumerate(part_names(table_folds(split_table))):
         starts = table[keys.STARTS][rows_for_chrom(table, chrom, value)]
         out = onehot_path(prefix, name)
         # written as a stream, not through a memory map: a full disk must raise ENOSPC

@@ -17,7 +17,7 @@ from tfbinding import layout as keys
 from tfbinding.atomic import atomic_path, write_npy_header
 from tfbinding.io.bigwig import SignalTracks
 from tfbinding.io.fasta import Genome
-from tfbinding.layout import SPLITS, read_arrays, rows_for_chrom, signal_counts_path, signal_path
+from tfbinding.layout import part_names, read_arrays, table_folds, rows_for_chrom, signal_counts_path, signal_path
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,13 @@ def build_signals(split_table: PathLike, bigwigs: Sequence[PathLike], transforms
     span = length + 2 * flank
     # one pass along the chromosome for all splits: each base is read once, and each
     # block's rows go to their split's file (rows stay in start order within a split)
-    rows = np.concatenate([rows_for_chrom(table, chrom, value) for value in range(len(SPLITS))])
+    parts = part_names(table_folds(split_table))  # the splits, or the parts with folds
+    rows = np.concatenate([rows_for_chrom(table, chrom, value) for value in range(len(parts))])
     rows.sort()
     starts, split_of = table[keys.STARTS][rows], table[keys.SPLIT][rows]
     with tracks.open(chrom, chrom_size) as reader, ExitStack() as stack:
         outputs = []
-        for value, name in enumerate(SPLITS):
+        for value, name in enumerate(parts):
             tmp = stack.enter_context(atomic_path(signal_path(prefix, name)))
             outputs.append(stack.enter_context(open(tmp, "wb")))
             write_npy_header(outputs[-1], (int((split_of == value).sum()), span, len(tracks)), np.float32)

@@ -59,7 +59,9 @@ class SplitSpec:
     InputError
         For an unknown method or negatives mode, fractions that are not three numbers in
         [0, 1] summing to 1, a chromosome in both valid and test, a fraction, size, bin
-        width or ratio out of range, or ``gc_matched`` with ``negative_fraction`` < 1.
+        width or ratio out of range, or ``gc_matched`` with ``negative_fraction`` < 1;
+        ``folds`` below 3, with the random method, with held-out chromosomes or with
+        negatives dropped.
     """
 
     method: str = "random"
@@ -73,6 +75,7 @@ class SplitSpec:
     gc_bin_width: float = 0.05
     gc_ratio: float = 1.0
     gc_match_test: bool = False
+    folds: int | None = None
 
     def __post_init__(self) -> None:
         check_choice(self.method, SPLIT_METHODS, "split.method")
@@ -103,6 +106,25 @@ class SplitSpec:
                              "(gc_ratio sets how many negatives GC matching keeps)")
         if self.gc_match_test and self.negatives != "gc_matched":
             raise InputError("split.gc_match_test: true needs split.negatives: gc_matched")
+        if self.folds is not None:
+            self._check_folds()
+
+    def _check_folds(self) -> None:
+        if int(self.folds) != self.folds or self.folds < 3:
+            raise InputError(f"split.folds: {self.folds} must be an integer of at least 3 (each fold "
+                             "needs a test part, a validation part and a training part)")
+        if self.method == "random":
+            raise InputError(
+                "split.folds needs split.method: blocks or chromosome. A random assignment puts the "
+                "adjacent windows of one peak (and overlapping flanks) into different folds, so each "
+                "test fold would share peaks and bases with its training folds")
+        if self.valid or self.test:
+            raise InputError("split.folds: fold k tests on part k and validates on part k+1; "
+                             "remove split.valid and split.test")
+        if self.negative_fraction < 1.0 or self.negatives != "all":
+            raise InputError("split.folds: every part is a test part once and a training part in "
+                             "other folds, so negatives cannot be dropped from training only; "
+                             "remove split.negative_fraction and split.negatives with folds")
 
 
 def _counts(total: int, fractions: Sequence[float]) -> tuple[int, int]:
@@ -286,6 +308,117 @@ def assign_splits(windows: LabelledWindows, spec: SplitSpec, length: int, flank:
     return assignment
 
 
+def chromosome_folds(chroms: Sequence[str], chrom_index: np.ndarray, folds: int) -> tuple[np.ndarray, list]:
+    """Whole chromosomes dealt into ``folds`` parts, balanced by windows: the chromosomes
+    from most to fewest windows (ties in config order), each to the part that holds the
+    fewest windows so far (ties: the lowest part). Deterministic.
+
+    Returns
+    -------
+    (numpy.ndarray, list)
+        The part of each window, and each part's chromosomes (config order).
+    """
+    if len(chroms) < folds:
+        raise InputError(f"split.folds {folds} with method 'chromosome' needs at least {folds} "
+                         f"chromosomes; {len(chroms)} given ({', '.join(chroms)})")
+    counts = np.bincount(chrom_index, minlength=len(chroms))
+    load = np.zeros(folds, dtype=np.int64)
+    part_of = np.empty(len(chroms), dtype=np.int8)
+    for index in sorted(range(len(chroms)), key=lambda i: (-counts[i], i)):
+        part_of[index] = int(np.argmin(load))
+        load[part_of[index]] += counts[index]
+    members = [[chrom for i, chrom in enumerate(chroms) if part_of[i] == k] for k in range(folds)]
+    return part_of[chrom_index].astype(np.int8), members
+
+
+def block_folds(chroms: np.ndarray, starts: np.ndarray, positive: np.ndarray, kept: np.ndarray,
+                block_size: int, folds: int, seed: int) -> tuple[np.ndarray, list]:
+    """Blocks of ``block_size`` bp dealt into ``folds`` parts, balanced by positives.
+
+    The blocks are shuffled with ``seed``, stably ordered by their kept positives (most
+    first), then dealt in a snake (0 .. K-1, K-1 .. 0, ...), so that every part gets a
+    near-equal share of the positives and a random share of the rest. Deterministic.
+
+    Returns
+    -------
+    (numpy.ndarray, list)
+        The part of each window, and each part's blocks as ``chrom:start-end``.
+    """
+    blocks = block_ids(chroms, starts, block_size)
+    n_blocks = int(blocks.max(initial=-1)) + 1
+    if n_blocks < folds:
+        raise InputError(f"split.folds {folds}: the windows fall into {n_blocks} blocks of "
+                         f"{block_size:,} bp; use a smaller split.block_size or fewer folds")
+    positives = np.bincount(blocks[kept], weights=positive[kept], minlength=n_blocks)
+    order = np.random.default_rng(seed).permutation(n_blocks)
+    order = order[np.argsort(-positives[order], kind="stable")]
+    rank = np.arange(n_blocks)
+    lap, place = np.divmod(rank, folds)
+    part_of = np.empty(n_blocks, dtype=np.int8)
+    part_of[order] = np.where(lap % 2 == 0, place, folds - 1 - place)
+    first_row = np.unique(blocks, return_index=True)[1]
+    names = [f"{chroms[row]}:{starts[row] // block_size * block_size}-"
+             f"{(starts[row] // block_size + 1) * block_size}" for row in first_row]
+    members = [[names[b] for b in range(n_blocks) if part_of[b] == k] for k in range(folds)]
+    return part_of[blocks], members
+
+
+def assign_folds(windows: LabelledWindows, spec: SplitSpec, length: int,
+                 flank: int) -> tuple[np.ndarray, list]:
+    """The part (0 .. K-1) of each window, or :data:`DROPPED` for windows dropped at block
+    boundaries, and each part's chromosomes or blocks.
+    """
+    names = np.array(windows.chroms, dtype=str)[windows.chrom_index]
+    if spec.method == "chromosome":
+        return chromosome_folds(windows.chroms, windows.chrom_index, spec.folds)
+    crossing = crosses_block(windows.starts, -flank, length + flank, spec.block_size)
+    parts, members = block_folds(names, windows.starts, windows.any_positive, ~crossing,
+                                 spec.block_size, spec.folds, spec.seed)
+    parts[crossing] = DROPPED
+    windows.count_by_chrom(crossing, BLOCK_BOUNDARY)
+    return parts, members
+
+
+def check_parts_leak(chrom_index: np.ndarray, starts: np.ndarray, parts: np.ndarray, length: int,
+                     flank: int) -> dict[str, Any]:
+    """Refuse parts whose X rows share bases: any two kept rows whose real spans
+    ``[start - flank, start + length + flank)`` overlap must be in the same part.
+
+    Rows are ordered by chromosome, then start, and all spans have one length, so checking
+    each pair of neighbouring kept rows covers every overlapping pair. Every fold's train,
+    valid and test are unions of parts, so no fold shares a base between them.
+
+    Raises
+    ------
+    InputError
+        When two overlapping spans are in different parts.
+    """
+    span = length + 2 * flank
+    kept = np.flatnonzero(parts != DROPPED)
+    index, begin, part = chrom_index[kept], starts[kept], parts[kept]
+    overlapping = (index[1:] == index[:-1]) & (np.diff(begin) < span)
+    across = int(np.count_nonzero(overlapping & (part[1:] != part[:-1])))
+    if across:
+        raise InputError(f"split.folds: {across} pairs of windows whose {span}-bp spans overlap are in "
+                         "different parts; use a larger split.block_size")
+    return {"checked": True, "row_span_bp": span,
+            "neighbour_pairs_sharing_bases": int(np.count_nonzero(overlapping)),
+            "pairs_sharing_bases_across_parts": across, "leak_free": True,
+            "rule": "kept rows whose spans [start - flank, end + flank) overlap are in the same part"}
+
+
+def fold_weights(labels: np.ndarray, parts: np.ndarray, folds: int, mode: str) -> np.ndarray:
+    """Each fold's weights, computed within its train, valid and test: (K, N) or (K, N, T)."""
+    rows = []
+    for fold in range(folds):
+        assignment = np.full(len(parts), DROPPED, dtype=np.int8)
+        for value, name in enumerate(SPLITS):
+            assignment[np.isin(parts, keys.fold_parts(fold, folds)[name])] = value
+        rows.append(split_weights(labels, assignment, mode) if labels.ndim == 1
+                    else task_weights(labels, assignment, mode))
+    return np.stack(rows)
+
+
 def downsample_negatives(windows: LabelledWindows, assignment: np.ndarray, spec: SplitSpec) -> None:
     """Keep a seeded ``negative_fraction`` of the negatives of train and valid (test stays
     whole, so evaluation sees the real class balance); mark the others dropped and count them.
@@ -388,6 +521,8 @@ def split_windows(chroms: Sequence[str], label_files: Sequence[os.PathLike | str
     """
     check_choice(weights, WEIGHTS_MODES, "weights")
     windows = LabelledWindows.read(chroms, label_files)
+    if split.folds:
+        return _split_folds(windows, out, length, flank, split, weights)
     leak_check = check_no_leak(split, windows.chrom_index, windows.starts, length, flank)
     assignment = assign_splits(windows, split, length, flank)
     downsample_negatives(windows, assignment, split)
@@ -397,6 +532,7 @@ def split_windows(chroms: Sequence[str], label_files: Sequence[os.PathLike | str
             raise InputError(f"split {name!r} is empty: {len(assignment)} windows, {split}. "
                              "Give more chromosomes or windows, or change 'split'")
     spec = {**asdict(split), "weights": weights, "leak_check": leak_check}
+    del spec["folds"]  # one split: the spec (and manifest) as before folds existed
     if gc_matching is not None:
         spec["gc_matching"] = gc_matching
     if windows.labels.ndim == 1:
@@ -404,7 +540,12 @@ def split_windows(chroms: Sequence[str], label_files: Sequence[os.PathLike | str
         weight_array = split_weights(windows.labels, assignment, weights, split.negative_fraction)
     else:
         weight_array = task_weights(windows.labels, assignment, weights, split.negative_fraction)
-    extra = {}
+    _save_table(out, windows, assignment, weight_array, length, flank, spec)
+    return windows.per_chrom
+
+
+def _save_table(out, windows: LabelledWindows, assignment: np.ndarray, weight_array: np.ndarray,
+                length: int, flank: int, spec: dict, **extra) -> None:
     if windows.gc is not None:
         extra[keys.GC] = windows.gc
     if windows.tasks is not None:
@@ -415,4 +556,24 @@ def split_windows(chroms: Sequence[str], label_files: Sequence[os.PathLike | str
         keys.WEIGHTS: weight_array, keys.LENGTH: np.int64(length), keys.FLANK: np.int64(flank),
         keys.PER_CHROM: np.array(json.dumps(windows.per_chrom, sort_keys=True)),
         keys.SPEC: np.array(json.dumps(spec, sort_keys=True))}, **extra)
+
+
+def _split_folds(windows: LabelledWindows, out, length: int, flank: int, split: SplitSpec,
+                 weights: str) -> dict[str, Any]:
+    """:func:`split_windows` with ``split.folds``: the split table holds each window's part
+    (:data:`tfbinding.layout.FOLDS`), and one row of weights per fold.
+    """
+    parts, members = assign_folds(windows, split, length, flank)
+    leak_check = check_parts_leak(windows.chrom_index, windows.starts, parts, length, flank)
+    for part in range(split.folds):
+        if not np.any(parts == part):
+            raise InputError(f"split.folds: part {part} of {split.folds} holds no window; give more "
+                             "chromosomes or blocks, or fewer folds")
+    spec = {**asdict(split), "weights": weights, "leak_check": leak_check,
+            "parts": [{"part": k, ("chromosomes" if split.method == "chromosome" else "blocks"): member}
+                      for k, member in enumerate(members)]}
+    del spec["fractions"]
+    weight_array = fold_weights(windows.labels, parts, split.folds, weights)
+    _save_table(out, windows, parts, weight_array, length, flank, spec,
+                **{keys.FOLDS: np.int64(split.folds)})
     return windows.per_chrom
