@@ -19,6 +19,7 @@ include: "workflow/rules/dataset.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/predict.smk"
 include: "workflow/rules/interpret.smk"
+include: "workflow/rules/insilico.smk"
 include: "workflow/rules/export.smk"
 
 
@@ -26,3 +27,9 @@ rule all:
     default_target: True
     input:
         final_targets(),
+        # in-silico experiments of interpret.model, when insilico.default_target is true
+        (
+            expand(rules.insilico.output, model=INTERPRET["model"])
+            if config["insilico"]["default_target"]
+            else []
+        ),

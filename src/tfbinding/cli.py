@@ -498,6 +498,39 @@ def _run_discover_motifs(args: argparse.Namespace) -> None:
                     small_data=args.small_data)
 
 
+def _insilico(steps) -> None:
+    from tfbinding.interpret.insilico import BACKGROUND_MODES, InsilicoSettings
+    defaults = InsilicoSettings()
+    step = steps.add_parser("insilico", help="in-silico marginalization, spacing and ablation experiments")
+    _add_model(step)
+    step.add_argument("--dataset", required=True, help="the dataset whose negative windows give the backgrounds")
+    step.add_argument("--out-dir", required=True)
+    step.add_argument("--motif", type=_optional_path, default=None, help="the factor's JASPAR count matrix")
+    step.add_argument("--patterns", type=_optional_path, default=None, help="patterns.npz of discover-motifs")
+    step.add_argument("--attributions", type=_optional_path, default=None,
+                      help="the attributions.npz of those patterns (its windows are ablated)")
+    step.add_argument("--backgrounds", type=int, default=defaults.backgrounds)
+    step.add_argument("--background", choices=BACKGROUND_MODES, default=defaults.background)
+    step.add_argument("--max-spacing", type=int, default=defaults.max_spacing)
+    step.add_argument("--spacing-motifs", type=int, default=defaults.spacing_motifs)
+    step.add_argument("--max-patterns", type=int, default=defaults.max_patterns)
+    step.add_argument("--ablations", type=int, default=defaults.ablations)
+    step.add_argument("--bootstrap", type=int, default=defaults.bootstrap)
+    step.add_argument("--seed", type=int, default=defaults.seed)
+    step.add_argument("--task", type=_optional_path, default=None, help="a multi-task model's task")
+    _add_threads(step)
+    step.set_defaults(run=_run_insilico)
+
+
+def _run_insilico(args: argparse.Namespace) -> None:
+    from tfbinding.interpret.insilico import InsilicoSettings, insilico
+    settings = InsilicoSettings(args.backgrounds, args.background, args.max_spacing, args.spacing_motifs,
+                                args.max_patterns, args.ablations, args.bootstrap, args.seed)
+    insilico(args.model_dir, args.dataset, args.out_dir, motif=args.motif, patterns=args.patterns,
+             attributions=args.attributions, settings=settings,
+             rc_average=uses_reverse_complement(args.model), threads=args.threads, task=args.task)
+
+
 def _score_variants(steps) -> None:
     step = steps.add_parser("score-variants", help="ref/alt scores of the SNVs of a VCF")
     _add_model(step)
@@ -536,7 +569,7 @@ def _run_demo_data(args: argparse.Namespace) -> None:
 #: one argument builder per step, in the order of the workflow
 STEPS = (_prepare_genome, _windows, _labels, _split, _onehot, _dataset, _signals, _train, _evaluate,
          _calibrate, _predict, _merge_predictions, _track_hub, _export_deepchem, _download, _explain,
-         _discover_motifs, _score_variants, _demo_data)
+         _discover_motifs, _insilico, _score_variants, _demo_data)
 
 
 def build_parser() -> argparse.ArgumentParser:

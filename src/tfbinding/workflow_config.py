@@ -20,7 +20,7 @@ from tfbinding.io.sources import download_path, is_url, source_key, source_spec
 
 #: config keys that do not shape the dataset; changing them does not rebuild it
 NOT_DATASET_KEYS = ("models", "training", "evaluation", "motif", "downloads", "predict", "interpret",
-                    "variants")
+                    "variants", "insilico")
 #: where the content checksums of local inputs are cached, relative to the working folder
 CHECKSUM_CACHE = Path(".snakemake/tfbinding/checksums.json")
 #: the merged genome-wide files' stem; no chromosome may take it

@@ -695,7 +695,8 @@ def _pattern_entry(pattern: Pattern, best: Match | None) -> dict:
 
 def no_pattern_note(n_windows: int, settings: ModiscoSettings, zero: bool = False) -> str:
     """What the summary and the page say when TF-MoDISco finds no pattern in ``n_windows``
-    windows (``zero``: because the attributions are all zero)."""
+    windows (``zero``: because the attributions are all zero).
+    """
     if zero:
         return (f"No pattern found in {n_windows} windows: the attributions are all zero (the model's "
                 "gradient vanishes, e.g. a motif-informed improved model that kept its pre-training motif "
