@@ -333,6 +333,26 @@ def _run_evaluate(args: argparse.Namespace) -> None:
                     seed=args.seed)
 
 
+def _cross_validate(steps) -> None:
+    step = steps.add_parser("cross-validate", help="out-of-fold metrics of K-fold models")
+    step.add_argument("--scores", nargs="+", required=True, help="evaluation/fold<k>/test_scores.npz, k = 0 ..")
+    step.add_argument("--metrics", nargs="+", required=True, help="evaluation/fold<k>/metrics.json, same order")
+    step.add_argument("--fold-dirs", nargs="+", required=True, help="models/fold<k>, same order")
+    step.add_argument("--models", nargs="*", default=[], choices=TRAINED_MODELS, help="trained models")
+    step.add_argument("--out-dir", required=True)
+    step.add_argument("--bootstrap", type=int, default=1000)
+    step.add_argument("--seed", type=int, default=0)
+    step.add_argument("--fdr", type=float, default=PREDICT_FDR, help="the ensemble site threshold's FDR")
+    step.set_defaults(run=_run_cross_validate)
+
+
+def _run_cross_validate(args: argparse.Namespace) -> None:
+    from tfbinding.models.cross_validate import cross_validate
+    model_dirs = [{model: os.path.join(folder, model) for model in args.models} for folder in args.fold_dirs]
+    cross_validate(args.scores, args.metrics, model_dirs, args.out_dir, bootstrap=args.bootstrap,
+                   seed=args.seed, fdr=args.fdr)
+
+
 def _calibrate(steps) -> None:
     step = steps.add_parser("calibrate", help="choose the site threshold on the validation split")
     step.add_argument("--dataset", required=True)
@@ -568,7 +588,7 @@ def _run_demo_data(args: argparse.Namespace) -> None:
 
 #: one argument builder per step, in the order of the workflow
 STEPS = (_prepare_genome, _windows, _labels, _split, _onehot, _dataset, _signals, _train, _evaluate,
-         _calibrate, _predict, _merge_predictions, _track_hub, _export_deepchem, _download, _explain,
+         _cross_validate, _calibrate, _predict, _merge_predictions, _track_hub, _export_deepchem, _download, _explain,
          _discover_motifs, _insilico, _score_variants, _demo_data)
 
 

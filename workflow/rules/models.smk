@@ -98,3 +98,90 @@ rule evaluate:
         "tfbinding evaluate --dataset {params.dataset:q} --models {params.models:q}"
         " --model-dirs {params.model_dirs:q} --motif={params.motif:q} --out-dir {params.out_dir:q}"
         " --bootstrap {params.evaluation[bootstrap]} --seed {params.evaluation[seed]} > {log:q} 2>&1"
+
+
+# split.folds: K -> each model trained and evaluated once per fold (K x models jobs, each
+# schedulable on its own node), then the out-of-fold step over every fold's test scores
+use rule train as train_fold with:
+    input:
+        manifest=f"{FOLD_DATASET}/{MANIFEST}",
+        arrays=dataset_files(FOLD_DATASET, splits=SPLITS[:2], manifest=False),
+        motif=lambda wildcards: (
+            config["motif"]
+            if wildcards.model == "improved" and config["motif"]
+            else []
+        ),
+    output:
+        model=f"{RESULTS}/models/fold{{fold}}/{{model}}/model.keras",
+        history=f"{RESULTS}/models/fold{{fold}}/{{model}}/history.csv",
+        curves=f"{RESULTS}/models/fold{{fold}}/{{model}}/curves.png",
+    log:
+        f"{RESULTS}/logs/train/fold{{fold}}/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/fold{{fold}}/{{model}}.tsv"
+
+
+use rule evaluate as evaluate_fold with:
+    input:
+        manifest=f"{FOLD_DATASET}/{MANIFEST}",
+        test=dataset_files(FOLD_DATASET, splits=("test",), manifest=False),
+        models=[f"{RESULTS}/models/fold{{fold}}/{m}/model.keras" for m in TRAINED_MODELS],
+        histories=[
+            f"{RESULTS}/models/fold{{fold}}/{m}/history.csv" for m in TRAINED_MODELS
+        ],
+        motif=config["motif"] if "motif_baseline" in MODELS and config["motif"] else [],
+    output:
+        metrics=f"{EVALUATION}/fold{{fold}}/metrics.json",
+        table=f"{EVALUATION}/fold{{fold}}/metrics.md",
+        roc=f"{EVALUATION}/fold{{fold}}/roc.png",
+        pr=f"{EVALUATION}/fold{{fold}}/pr.png",
+        ablation=f"{EVALUATION}/fold{{fold}}/ablation.md",
+        scores=f"{EVALUATION}/fold{{fold}}/test_scores.npz",
+    log:
+        f"{RESULTS}/logs/evaluate/fold{{fold}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/evaluate/fold{{fold}}.tsv"
+
+
+rule cross_validate:
+    input:
+        scores=expand(rules.evaluate_fold.output.scores, fold=FOLD_IDS),
+        metrics=expand(rules.evaluate_fold.output.metrics, fold=FOLD_IDS),
+        histories=[
+            f"{RESULTS}/models/fold{fold}/{m}/history.csv"
+            for fold in FOLD_IDS
+            for m in TRAINED_MODELS
+        ],
+    output:
+        metrics=f"{OUT_OF_FOLD}/metrics.json",
+        table=report(
+            f"{OUT_OF_FOLD}/metrics.md",
+            caption="../report/metrics.rst",
+            category="Evaluation",
+        ),
+        roc=f"{OUT_OF_FOLD}/roc.png",
+        pr=f"{OUT_OF_FOLD}/pr.png",
+        scores=f"{OUT_OF_FOLD}/scores.npz",
+        ablation=f"{OUT_OF_FOLD}/ablation.md",
+        thresholds=[f"{OUT_OF_FOLD}/{m}.threshold.json" for m in TRAINED_MODELS],
+    log:
+        f"{RESULTS}/logs/cross_validate.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/cross_validate.tsv"
+    conda:
+        MODELS_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        fold_dirs=[f"{RESULTS}/models/fold{fold}" for fold in FOLD_IDS],
+        models=TRAINED_MODELS,
+        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
+        evaluation=config["evaluation"],
+        fdr=PREDICT["fdr"],
+    shell:
+        "tfbinding cross-validate --scores {input.scores:q} --metrics {input.metrics:q}"
+        " --fold-dirs {params.fold_dirs:q} --models {params.models:q} --out-dir {params.out_dir:q}"
+        " --bootstrap {params.evaluation[bootstrap]} --seed {params.evaluation[seed]}"
+        " --fdr {params.fdr} > {log:q} 2>&1"

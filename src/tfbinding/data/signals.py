@@ -17,7 +17,14 @@ from tfbinding import layout as keys
 from tfbinding.atomic import atomic_path, write_npy_header
 from tfbinding.io.bigwig import SignalTracks
 from tfbinding.io.fasta import Genome
-from tfbinding.layout import part_names, read_arrays, table_folds, rows_for_chrom, signal_counts_path, signal_path
+from tfbinding.layout import (
+    part_names,
+    read_arrays,
+    rows_for_chrom,
+    signal_counts_path,
+    signal_path,
+    table_folds,
+)
 
 log = logging.getLogger(__name__)
 
