@@ -91,11 +91,14 @@ def _label_rule(args: argparse.Namespace) -> LabelRule:
                      exclude_ambiguous=getattr(args, "exclude_ambiguous", False))
 
 
-def _add_model(step: argparse.ArgumentParser, *, model_dir: bool = True) -> None:
-    """--model (a trained model's name) and --model-dir (its folder)."""
+def _add_model(step: argparse.ArgumentParser, *, model_dir: bool = True, ensemble: bool = False) -> None:
+    """--model (a trained model's name) and --model-dir (its folder; with ``ensemble``, one
+    or more: the K fold models, averaged)."""
     step.add_argument("--model", required=True, choices=TRAINED_MODELS)
     if model_dir:
-        step.add_argument("--model-dir", required=True)
+        step.add_argument("--model-dir", required=True, nargs="+" if ensemble else None,
+                          help="several: the fold models of split.folds, scored as their mean" if ensemble
+                          else None)
 
 
 def _add_tasks(step: argparse.ArgumentParser, help: str, nargs: str = "*") -> None:
@@ -373,7 +376,7 @@ def _run_calibrate(args: argparse.Namespace) -> None:
 
 def _predict(steps) -> None:
     step = steps.add_parser("predict", help="score every window of a chromosome; write tracks and sites")
-    _add_model(step)
+    _add_model(step, ensemble=True)
     step.add_argument("--threshold", required=True, help="threshold.json from calibrate")
     _add_genome(step)
     step.add_argument("--out-dir", required=True)
@@ -389,7 +392,8 @@ def _predict(steps) -> None:
 
 def _run_predict(args: argparse.Namespace) -> None:
     from tfbinding.genomewide.predict import predict_step
-    predict_step(args.model_dir, args.model, args.fasta, args.chrom, args.out_dir,
+    model_dirs = args.model_dir[0] if len(args.model_dir) == 1 else args.model_dir
+    predict_step(model_dirs, args.model, args.fasta, args.chrom, args.out_dir,
                  threshold_file=args.threshold, peaks=args.peaks, length=args.length, flank=args.flank,
                  stride=args.stride, max_n_fraction=args.max_n_fraction, aliases=args.aliases,
                  rule=_label_rule(args), signals=_signal_tracks(args), tasks=args.tasks or None)

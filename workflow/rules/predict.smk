@@ -29,8 +29,18 @@ rule calibrate:
 
 rule predict:
     input:
-        model=f"{RESULTS}/models/{PREDICT['model']}/model.keras",
-        threshold=f"{RESULTS}/models/{PREDICT['model']}/threshold.json",
+        # with split.folds: the K fold models as one ensemble (their mean), its site
+        # threshold from their out-of-fold scores
+        model=(
+            fold_model_files(PREDICT["model"])
+            if FOLDS
+            else f"{RESULTS}/models/{PREDICT['model']}/model.keras"
+        ),
+        threshold=(
+            f"{OUT_OF_FOLD}/{PREDICT['model']}.threshold.json"
+            if FOLDS
+            else f"{RESULTS}/models/{PREDICT['model']}/threshold.json"
+        ),
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
         peaks=list(TASKS.values()),
@@ -62,7 +72,10 @@ rule predict:
         runtime=240,
     params:
         model=PREDICT["model"],
-        model_dir=lambda wildcards, input: os.path.dirname(input.model),
+        model_dir=lambda wildcards, input: [
+            os.path.dirname(m)
+            for m in ([input.model] if isinstance(input.model, str) else input.model)
+        ],
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
         stride=PREDICT["stride"],
         content=[content_id(path) for path in (*TASKS.values(), *SIGNAL_BIGWIGS)],

@@ -30,7 +30,7 @@ from tfbinding.intervals import overlap_bp
 from tfbinding.io.bed import merge_intervals, read_intervals
 from tfbinding.io.bigwig import SignalTracks, require_signals
 from tfbinding.io.fasta import Genome
-from tfbinding.models.inference import check_input_length, load_model, predict_probabilities, task_names
+from tfbinding.models.inference import check_input_length, load_ensemble, predict_ensemble, task_names
 from tfbinding.models.metrics import average_precision, roc_auc
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,9 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
 
     Parameters
     ----------
-    model_dir : path
-        A trained model's folder.
+    model_dir : path, or sequence of paths
+        A trained model's folder; several (the K fold models of ``split.folds``) predict
+        as one ensemble: each window's score is the mean of theirs.
     model_name : str
         Its name (decides reverse-complement averaging).
     fasta : path
@@ -102,7 +103,9 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
         Signal tracks that do not fit the model, a chromosome a bigWig lacks (unless
         ``signals.missing == "zero"``), peaks not one per task.
     """
-    model = load_model(model_dir)
+    model_dirs = [model_dir] if isinstance(model_dir, (str, os.PathLike)) else list(model_dir)
+    ensemble = load_ensemble(model_dirs)
+    model, model_dir = ensemble[0], model_dirs[0]
     check_input_length(model, length, flank, model_dir)
     genome = Genome(fasta)
     sequence = genome.sequence(chrom)
@@ -120,14 +123,16 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
             part = starts[first:first + chunk]
             block = encode_windows(sequence, part, length, flank)
             S = reader.read(part, length + 2 * flank, flank) if reader else None
-            scores[first:first + len(part)] = predict_probabilities(model, block, rc,
-                                                                    signals=S).reshape(len(part), -1)
+            scores[first:first + len(part)] = predict_ensemble(ensemble, block, rc,
+                                                               signals=S)[0].reshape(len(part), -1)
     out = Path(out_dir)
     single = not is_multi_task(names)
     arrays = {"starts": starts, "scores": scores[:, 0] if single else scores, "length": np.int64(length)}
     save_npz(out / f"{chrom}.windows.npz", **arrays, **({} if single else {"tasks": np.array(names)}))
     metrics = {"chrom": chrom, "model": model_name, "windows": int(len(starts)), "stride": stride,
                "skipped_windows": selection.dropped}
+    if len(ensemble) > 1:
+        metrics["ensemble"] = {"models": len(ensemble), "scores": "mean of the models' probabilities"}
     per_task = {task: _task_outputs(prediction_stem(out, chrom, task), chrom, starts, length,
                                     scores[:, index], thresholds[task], genome.sizes, peak_files[task],
                                     aliases, rule)
@@ -201,7 +206,7 @@ def held_out_metrics(peaks: str | os.PathLike, sizes: Mapping[str, int], chrom: 
             "site_recall": float(peak_hit_by_site.mean())}
 
 
-def predict_step(model_dir: str | os.PathLike, model_name: str, fasta: str | os.PathLike, chrom: str,
+def predict_step(model_dir: str | os.PathLike | Sequence[str | os.PathLike], model_name: str, fasta: str | os.PathLike, chrom: str,
                  out_dir: str | os.PathLike, *, threshold_file: str | os.PathLike,
                  peaks: Sequence[str | os.PathLike] = (), **options) -> dict:
     """The predict step from its files: :func:`predict_chromosome` with the calibrate step's

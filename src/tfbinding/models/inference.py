@@ -247,3 +247,54 @@ def predict_probabilities(model, X: np.ndarray, reverse_complement_average: bool
             p = (p + np.asarray(model.predict_on_batch(reverse_complement(block))).reshape(len(block), -1)) / 2
         out[first:first + len(block)] = p[:, 0] if tasks == 1 else p
     return out
+
+
+def load_ensemble(model_dirs: Sequence[str | os.PathLike], seed: int = 0, threads: int | None = None) -> list:
+    """Load the models of an ensemble (e.g. the K fold models of ``split.folds``).
+
+    Parameters
+    ----------
+    model_dirs : sequence of paths
+        Model folders (or ``.keras`` files), one per member; at least one.
+    seed, threads
+        Passed to :func:`load_model`.
+
+    Returns
+    -------
+    list of keras.Model
+
+    Raises
+    ------
+    InputError
+        No folder given, or members that differ in input length, channels or outputs.
+    """
+    if not len(model_dirs):
+        raise InputError("an ensemble needs at least one model folder")
+    models = [load_model(folder, seed, threads) for folder in model_dirs]
+    shapes = {(tuple(m.input_shape[1:]), output_tasks(m)) for m in models}
+    if len(shapes) > 1:
+        raise InputError(f"the ensemble's models differ in input or outputs ({sorted(shapes)}): "
+                         f"{', '.join(map(str, model_dirs))}. Give the folds of one model")
+    return models
+
+
+def predict_ensemble(models: Sequence, X: np.ndarray, reverse_complement_average: bool = False,
+                     batch_size: int = 4096, signals: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ensemble's probabilities: the mean over its models, and each model's.
+
+    Parameters
+    ----------
+    models : sequence of keras.Model
+        The members (:func:`load_ensemble`).
+    X, reverse_complement_average, batch_size, signals
+        As in :func:`predict_probabilities`, for every member.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The mean, ``(n,)`` or ``(n, T)`` float32, and the members' scores, ``(K, n)`` or
+        ``(K, n, T)`` float32 (for the folds' spread, or a sign that differs between them).
+    """
+    members = np.stack([predict_probabilities(model, X, reverse_complement_average, batch_size, signals)
+                        for model in models])
+    return members.mean(axis=0, dtype=np.float64).astype(np.float32), members
