@@ -93,7 +93,8 @@ def _label_rule(args: argparse.Namespace) -> LabelRule:
 
 def _add_model(step: argparse.ArgumentParser, *, model_dir: bool = True, ensemble: bool = False) -> None:
     """--model (a trained model's name) and --model-dir (its folder; with ``ensemble``, one
-    or more: the K fold models, averaged)."""
+    or more: the K fold models, averaged).
+    """
     step.add_argument("--model", required=True, choices=TRAINED_MODELS)
     if model_dir:
         step.add_argument("--model-dir", required=True, nargs="+" if ensemble else None,
