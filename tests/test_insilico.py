@@ -149,6 +149,7 @@ def test_spacing_recovers_a_planted_preferred_gap():
     at_gap = next(r for r in rows if r["orientation"] == "++" and r["spacing"] == gap)
     assert at_gap["excess"] == pytest.approx(3.0, abs=0.1)
     assert best["+-"]["mean_delta"] < 1.0  # the other orientations do not make the pair
+    assert best["++"]["preferred"] and not best["+-"]["preferred"]  # a flat curve prefers no gap
 
 
 def test_ablation_drops_the_planted_site_and_not_the_control():
@@ -178,6 +179,10 @@ def test_run_experiments_is_reproducible_with_a_seed():
     assert {(r["motif_a"], r["motif_b"]) for r in first["spacing"]} == {("ap1", "ap1"), ("ap1", "ebox"),
                                                                           ("ebox", "ebox")}
     assert [r["motif"] for r in first["ablation"]] == ["ap1"]
+    # a motif of the same sequence as a better-ranked one is not paired again
+    twins = motifs + [Motif("pattern_1", "x", AP1)]
+    paired = run_experiments(score, backgrounds, twins, None, settings, np.random.default_rng(1))["spacing"]
+    assert {(r["motif_a"], r["motif_b"]) for r in paired} == {(r["motif_a"], r["motif_b"]) for r in first["spacing"]}
 
 
 # ---------------------------------------------------------------------------------------

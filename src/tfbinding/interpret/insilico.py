@@ -322,7 +322,10 @@ def space(score: ScoreFunction, backgrounds: np.ndarray, motif_a: Motif, motif_b
 
 def preferred_spacings(rows: Sequence[dict]) -> list[dict]:
     """For each pair and orientation of :func:`space`'s rows, the spacing of the largest
-    mean change, that change, and the median change over all spacings.
+    mean change, that change, the median change over all spacings, and ``preferred``:
+    whether the largest change's interval lies above that median (a flat curve, as a
+    model without cooperativity gives, has no preferred spacing; its ``spacing`` is then
+    merely the first of ties).
     """
     groups: dict[tuple[str, str, str], list[dict]] = {}
     for row in rows:
@@ -333,6 +336,7 @@ def preferred_spacings(rows: Sequence[dict]) -> list[dict]:
         best.append({"motif_a": a, "motif_b": b, "orientation": orientation, "spacing": top["spacing"],
                      "mean_delta": top["mean_delta"], "ci_low": top["ci_low"], "ci_high": top["ci_high"],
                      "median_delta": float(np.median([row["mean_delta"] for row in group]))})
+        best[-1]["preferred"] = bool(top["ci_low"] > best[-1]["median_delta"])
     return best
 
 
@@ -687,7 +691,9 @@ def run_experiments(score: ScoreFunction, backgrounds: np.ndarray, motifs: Seque
     marginal = marginalize(score, backgrounds, motifs, rng, settings.bootstrap)
     effect = {row["motif"]: row["mean_delta"] for row in marginal}
     by_name = {motif.name: motif for motif in motifs}
-    top = [by_name[row["motif"]] for row in marginal[:settings.spacing_motifs]]
+    # the top motifs of distinct sequences (a pattern may be the factor's consensus itself)
+    distinct = list({row["sequence"]: by_name[row["motif"]] for row in marginal[::-1]}.values())[::-1]
+    top = distinct[:settings.spacing_motifs]
     spacing = []
     for a, b in combinations_with_replacement(top, 2):
         spacing += space(score, backgrounds, a, b, range(settings.max_spacing + 1), rng,
