@@ -292,7 +292,9 @@ def _run_dataset(args: argparse.Namespace) -> None:
                                 args.out_dir, provenance=inputs,
                                 signal_prefixes=[signal_prefix_in(d) for d in args.chrom_dirs] if signals else None,
                                 signals=signals)
-    for name, summary in manifest["splits"].items():
+    for part in manifest.get("parts", []):  # split.folds: each part, then each fold's splits
+        log.info("part %d: %d windows, %d positive", part["part"], part["windows"], part["positives"])
+    for name, summary in manifest.get("splits", {}).items():
         log.info("%s: %d windows, %d positive, weights %s / %s", name, summary["windows"],
                  summary["positives"], summary.get("weight_negative"), summary.get("weight_positive"))
 
