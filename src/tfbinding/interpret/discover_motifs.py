@@ -599,8 +599,13 @@ def draw_logo(pattern: Pattern, path: str | os.PathLike) -> None:
     ppm = ppm.div(ppm.sum(axis=1), axis=0)
     information = logomaker.transform_matrix(ppm, from_type="probability", to_type="information")
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(max(4.0, 0.45 * len(cwm) + 1), 4.2))
-    logomaker.Logo(cwm, ax=top)
     top.set_ylabel("contribution")
+    if pattern.trimmed_cwm.any():
+        logomaker.Logo(cwm, ax=top)
+    else:
+        top.set_xlim(-0.5, len(cwm) - 0.5)
+        top.text(0.5, 0.5, "no contribution (the attributions are all zero)", ha="center", va="center",
+                 transform=top.transAxes)
     top.set_title(f"{pattern.name}: {pattern.sign}, {pattern.n_seqlets} seqlets")
     logomaker.Logo(information, ax=bottom)
     bottom.set_ylabel("bits")
