@@ -226,9 +226,11 @@ def test_variants_get_per_task_columns_and_the_same_signal_for_ref_and_alt(setup
     assert summary["tasks"] == TASKS and summary["signals"]["zeroed"] == {"nan_bases": 0, "missing_chromosome": 0}
     with open(tmp_path / "m.tsv") as handle:
         table = list(csv.DictReader(handle, delimiter="\t"))
+    scores = ("ref_score", "alt_score", "delta", "log2_odds_ratio", "delta_sd", "pvalue", "qvalue",
+              "null_percentile")
     assert tuple(table[0]) == tsv_columns(TASKS) == (
-        "chrom", "pos", "id", "ref", "alt", "ref_score_jund", "alt_score_jund", "delta_jund",
-        "log2_odds_ratio_jund", "ref_score_anti", "alt_score_anti", "delta_anti", "log2_odds_ratio_anti", "flag")
+        "chrom", "pos", "id", "ref", "alt", "kind", *(f"{c}_{t}" for t in TASKS for c in scores),
+        "motif_ref", "motif_alt", "motif_effect", "in_peak", "flag")
     model = load_model(setup["signal"])
     padded = np.concatenate((np.zeros(LENGTH), track("chrA"), np.zeros(LENGTH))).astype(np.float32)
     for (_, pos, _, ref, alt), row in zip(rows, table):

@@ -58,6 +58,11 @@ def planted(tmp_path_factory):
             "variants": variants, "model": save_motif_model(folder / "model")}
 
 
+def flip(bases):
+    """Each base replaced by the next of A, C, G, T."""
+    return "".join("ACGT"[("ACGT".index(b.upper()) + 1) % 4] for b in bases)
+
+
 def read_tsv(path):
     with open(path) as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
@@ -110,8 +115,9 @@ def test_multiallelic_sites_are_split_and_other_kinds_counted(planted, tmp_path)
     others = [b for b in "ACGT" if b != base]
     lines = [
         f"chr1\t1000\tmulti\t{base}\t{others[0]},{others[1]},<DEL>\t.\t.\tDP=5",
-        f"chr1\t2000\tindel\t{genome['chr1'][1999]}A\t{genome['chr1'][1999]}\t.\t.\t.",
-        f"chr1\t3000\tmnv\t{genome['chr1'][2999:3001]}\tNN\t.\t.\t.",
+        f"chr1\t2000\tindel\t{genome['chr1'][1999:2001]}\t{genome['chr1'][1999]}\t.\t.\t.",
+        f"chr1\t3000\tmnv\t{genome['chr1'][2999:3001]}\t{flip(genome['chr1'][2999:3001])}\t.\t.\t.",
+        f"chr1\t3500\tmnvN\t{genome['chr1'][3499:3501]}\tNN\t.\t.\t.",
         f"chr1\t4000\tstar\t{genome['chr1'][3999]}\t*\t.\t.\t.",
         f"chr1\t5000\tnoalt\t{genome['chr1'][4999]}\t.\t.\t.\t.",
         f"chr1\t6000\tambiguous\t{genome['chr1'][5999]}\tN\t.\t.\t.",
@@ -121,12 +127,14 @@ def test_multiallelic_sites_are_split_and_other_kinds_counted(planted, tmp_path)
     vcf = tmp_path / "kinds.vcf"
     vcf.write_text(HEADER + "\n".join(lines) + "\n")
     summary, rows, out = score(planted, tmp_path, vcf=vcf)
-    assert [(row["id"], row["alt"]) for row in rows] == [("multi", others[0]), ("multi", others[1])]
+    assert [(row["id"], row["alt"]) for row in rows][:2] == [("multi", others[0]), ("multi", others[1])]
+    assert [(row["id"], row["kind"]) for row in rows][1:] == [("multi", "snv"), ("indel", "indel"),
+                                                              ("mnv", "mnv")]
     assert rows[0]["ref_score"] == rows[1]["ref_score"]
-    assert summary["skipped"] == {"indel": 1, "mnv": 1, "symbolic": 2, "no_alt": 1, "non_acgt": 1,
-                                  "missing_chromosome": 2}
+    assert summary["skipped"] == {"symbolic": 2, "no_alt": 1, "non_acgt": 2, "missing_chromosome": 2}
+    assert summary["kinds"] == {"snv": 2, "mnv": 1, "indel": 1}
     assert summary["missing_chromosomes"] == {"chrUn": 2}
-    assert summary["records"] == 8 and summary["alleles"] == 10
+    assert summary["records"] == 9 and summary["alleles"] == 11
     with gzip.open(out / "m.vcf.gz", "rt") as handle:
         text = handle.read()
     multi = next(line for line in text.splitlines() if "\tmulti\t" in line)
@@ -134,7 +142,9 @@ def test_multiallelic_sites_are_split_and_other_kinds_counted(planted, tmp_path)
     info = dict(item.partition("=")[::2] for item in multi.split("\t")[7].split(";"))
     assert info["TFB_ALT"].count(",") == 2 and info["TFB_ALT"].endswith(",.")
     indel = next(line for line in text.splitlines() if "\tindel\t" in line)
-    assert "TFB_" not in indel  # copied unchanged
+    assert "TFB_DELTA=" in indel  # indels are scored now
+    star = next(line for line in text.splitlines() if "\tstar\t" in line)
+    assert "TFB_" not in star  # copied unchanged
 
 
 def test_ref_mismatch_is_an_error_unless_allowed(planted, tmp_path):
@@ -180,7 +190,7 @@ def test_chromosome_names_and_positions(planted, tmp_path):
                        f"1\t101\tx\t{planted['genome']['chr1'][100]}\tN\t.\t.\t.\n"
                        f"1\t201\ty\t{planted['genome']['chr1'][200]}\t"
                        f"{'A' if planted['genome']['chr1'][200] != 'A' else 'C'}\t.\t.\t.\n")
-    with pytest.raises(InputError, match=r"no SNV is on a chromosome of the FASTA.*'1': 'chr1'"):
+    with pytest.raises(InputError, match=r"no variant is on a chromosome of the FASTA.*'1': 'chr1'"):
         score(planted, tmp_path, vcf=ensembl)
     summary, rows, _ = score(planted, tmp_path, vcf=ensembl, aliases={"1": "chr1"})
     assert [row["chrom"] for row in rows] == ["1"] and summary["skipped"]["non_acgt"] == 1
@@ -238,7 +248,7 @@ def test_task_names_and_paths_cannot_break_vcf_or_table_lines(planted, tmp_path)
             info_lines(["ok", task])
         with pytest.raises(InputError, match="task.*control character"):
             tsv_columns(["ok", task])
-    assert info_lines(["ok", 'a"b'])[4].endswith('with REF, task a\\"b">')
+    assert info_lines(["ok", 'a"b'])[8].endswith('with REF, task a\\"b">')
     quoted = tmp_path / 'my "model"'
     quoted.mkdir()
     (quoted / "model.keras").write_bytes((planted["model"] / "model.keras").read_bytes())
