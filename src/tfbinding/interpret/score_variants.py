@@ -487,24 +487,27 @@ def score_vcf(model_dir, vcf: str | os.PathLike, fasta: str | os.PathLike,
 
     annotation = {column: ["."] * len(snvs) for column in ANNOTATION_COLUMNS}
     extra: list[InfoField] = []
-    motif_name = None
+    motif_info = None
     if motif:
         from tfbinding.interpret.variant_annotation import (
-            MATCH_RELATIVE_SCORE, annotate_motif, read_motif)
+            MATCH_PVALUE, annotate_motif, read_motif, score_threshold)
         motif_name, pwm = read_motif(motif)
-        motif_ref, motif_alt, effect = annotate_motif(genome, snvs, pwm)
+        threshold = score_threshold(pwm)
+        motif_ref, motif_alt, effect = annotate_motif(genome, snvs, pwm, threshold)
         annotation["motif_ref"] = [f"{v:.3f}" for v in motif_ref]
         annotation["motif_alt"] = [f"{v:.3f}" for v in motif_alt]
         annotation["motif_effect"] = effect.tolist()
         quoted = check_line_value(motif_name, "motif name")
         extra += [
-            InfoField("TFB_MOTIF_REF", "1", "Float", f"tfbinding: relative score (0-1) of the best match of "
+            InfoField("TFB_MOTIF_REF", "1", "Float", f"tfbinding: score (bits) of the best match of "
                       f"{quoted} overlapping REF", annotation["motif_ref"]),
-            InfoField("TFB_MOTIF_ALT", "A", "Float", f"tfbinding: relative score (0-1) of the best match of "
+            InfoField("TFB_MOTIF_ALT", "A", "Float", f"tfbinding: score (bits) of the best match of "
                       f"{quoted} overlapping each ALT", annotation["motif_alt"]),
             InfoField("TFB_MOTIF_EFFECT", "A", "String", "tfbinding: broken (REF matches and ALT not), "
-                      f"created (ALT matches and REF not) or untouched; a match has relative score >= "
-                      f"{MATCH_RELATIVE_SCORE}", annotation["motif_effect"])]
+                      f"created (ALT matches and REF not) or untouched; a match scores >= {threshold:.2f} "
+                      f"bits (p = {MATCH_PVALUE:g} under a uniform background)", annotation["motif_effect"])]
+        motif_info = {"name": motif_name, "threshold_bits": round(threshold, 3), "match_pvalue": MATCH_PVALUE,
+                      "broken": int((effect == "broken").sum()), "created": int((effect == "created").sum())}
     if peak_table is not None:
         from tfbinding.interpret.variant_annotation import in_peaks
         inside = in_peaks(snvs, peak_table)
@@ -553,7 +556,7 @@ def score_vcf(model_dir, vcf: str | os.PathLike, fasta: str | os.PathLike,
         "missing_chromosomes": scan.missing_chromosomes,
         "ref_mismatches": int(mismatch.sum()), "allow_ref_mismatch": allow_ref_mismatch,
         "sign_disagreements": int(disagree.sum()), "null": null_info,
-        "motif": motif_name, "peaks": str(peaks) if peaks else None,
+        "motif": motif_info, "peaks": str(peaks) if peaks else None,
         "logos": [item["png"] for item in logos],
         "input_sorted": scan.is_sorted, "seconds": round(time.perf_counter() - started, 3),
         "scoring_seconds": round(scoring_seconds, 3),

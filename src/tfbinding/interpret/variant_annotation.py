@@ -2,13 +2,15 @@
 
 Motif match (the config's ``motif``, a JASPAR count matrix)
 ----------------------------------------------------------
-The matrix's log-odds (:func:`tfbinding.models.motif_baseline.log_odds`: pseudocount 1,
-uniform background) are scanned on both strands over every placement that **overlaps the
-allele** in its haplotype (:mod:`tfbinding.interpret.variant_windows`), for REF and for
-ALT. The best placement's score is reported as a *relative score*, ``(s - min) / (max -
-min)`` with ``min`` and ``max`` the lowest and highest scores the matrix can give (N rows
-add 0). A placement is a **match** when its relative score is at least
-:data:`MATCH_RELATIVE_SCORE` (0.8, the usual TFBSTools/JASPAR cut-off). The effect is
+The matrix's log-odds in bits (:func:`tfbinding.models.motif_baseline.log_odds`:
+pseudocount 1, uniform background) are scanned on both strands over every placement that
+**overlaps the allele** in its haplotype (:mod:`tfbinding.interpret.variant_windows`), for
+REF and for ALT; the best placement's score (bits; N rows add 0) is ``motif_ref`` and
+``motif_alt``. A placement is a **match** when its score reaches the threshold whose
+p-value under a uniform background is :data:`MATCH_PVALUE` (1e-4, FIMO's default), computed
+exactly from the matrix's score distribution (:func:`score_threshold`). A relative-score
+cut-off (e.g. 80 % of the range) is not used: on a short matrix one mismatch at the most
+informative base still passes it. The effect is
 
 * ``broken``: REF matches and ALT does not;
 * ``created``: ALT matches and REF does not;
@@ -28,8 +30,9 @@ import numpy as np
 from tfbinding.interpret.variant_windows import _ONE_HOT, allele_codes_padded, allele_window_codes
 from tfbinding.io.vcf import VariantTable
 
-#: a match reaches this share of the way from the matrix's lowest score to its highest
-MATCH_RELATIVE_SCORE = 0.8
+#: a match's score has at most this p-value under a uniform background (one placement, one strand)
+MATCH_PVALUE = 1e-4
+_SCALE = 100  # score bins per bit in :func:`score_threshold`
 EFFECTS = ("broken", "created", "untouched")
 
 
@@ -41,18 +44,36 @@ def read_motif(path: str | os.PathLike) -> tuple[str, np.ndarray]:
     return name, log_odds(counts)
 
 
+def score_threshold(pwm: np.ndarray, pvalue: float = MATCH_PVALUE) -> float:
+    """The lowest score ``s`` (bits) with ``P(score >= s) <= pvalue`` for a uniformly random
+    k-mer, from the exact distribution of the matrix's scores (rounded to 0.01 bit)."""
+    pwm = np.round(np.asarray(pwm, dtype=np.float64) * _SCALE).astype(np.int64)
+    low = pwm.min(axis=1)
+    span = int((pwm.max(axis=1) - low).sum())
+    distribution = np.zeros(span + 1)
+    distribution[0] = 1.0
+    for column, floor in zip(pwm, low):
+        step = np.zeros(span + 1)
+        for value in column - floor:
+            step[value:] += distribution[:span + 1 - value] / 4
+        distribution = step
+    tail = np.cumsum(distribution[::-1])[::-1]  # P(score >= bin)
+    admissible = np.flatnonzero(tail <= pvalue)
+    first = admissible[0] if len(admissible) else span + 1
+    return float((first + low.sum()) / _SCALE)
+
+
 def best_overlapping_match(sequence: np.ndarray, pos0: np.ndarray, ref_length: np.ndarray, alleles,
                            pwm: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """The relative score of the best match of ``pwm`` (either strand) among the placements
+    """The score (bits) of the best match of ``pwm`` (either strand) among the placements
     that overlap each allele, in the allele's haplotype.
 
     Returns
     -------
-    numpy.ndarray (n,) float64 in [0, 1]
+    numpy.ndarray (n,) float64
     """
     pwm = np.asarray(pwm, dtype=np.float64)
     width = len(pwm)
-    lowest, highest = pwm.min(axis=1).sum(), pwm.max(axis=1).sum()
     both = np.stack((pwm, pwm[::-1, ::-1]))
     codes, lengths = alleles if isinstance(alleles, tuple) else allele_codes_padded(alleles)
     out = np.empty(len(lengths), dtype=np.float64)
@@ -74,19 +95,22 @@ def best_overlapping_match(sequence: np.ndarray, pos0: np.ndarray, ref_length: n
         placement = np.arange(best.shape[1])[None]
         overlaps = (placement + width > start[:, None]) & (placement < (start + a)[:, None])
         out[part] = np.where(overlaps, best, -np.inf).max(axis=1)
-    return (out - lowest) / (highest - lowest)
+    return out
 
 
-def motif_effects(ref_score: np.ndarray, alt_score: np.ndarray,
-                  threshold: float = MATCH_RELATIVE_SCORE) -> np.ndarray:
-    """``broken``, ``created`` or ``untouched`` (see the module's docstring)."""
+def motif_effects(ref_score: np.ndarray, alt_score: np.ndarray, threshold: float) -> np.ndarray:
+    """``broken``, ``created`` or ``untouched`` (see the module's docstring) for scores
+    against a match ``threshold`` (:func:`score_threshold`)."""
     ref_match, alt_match = np.asarray(ref_score) >= threshold, np.asarray(alt_score) >= threshold
     return np.where(ref_match & ~alt_match, "broken", np.where(alt_match & ~ref_match, "created", "untouched"))
 
 
-def annotate_motif(genome, table: VariantTable, pwm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """REF and ALT relative scores of the best overlapping match, and the effect, of every
-    row of ``table`` (REF as written in the VCF)."""
+def annotate_motif(genome, table: VariantTable, pwm: np.ndarray,
+                   threshold: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """REF and ALT scores (bits) of the best overlapping match, and the effect, of every
+    row of ``table`` (REF as written in the VCF); ``threshold`` defaults to
+    :func:`score_threshold` of ``pwm``."""
+    threshold = score_threshold(pwm) if threshold is None else threshold
     ref = np.full(len(table), np.nan)
     alt = np.full(len(table), np.nan)
     for chrom in dict.fromkeys(table.fasta_chrom.tolist()):
@@ -96,7 +120,7 @@ def annotate_motif(genome, table: VariantTable, pwm: np.ndarray) -> tuple[np.nda
         ref_length = np.char.str_len(table.ref[rows].astype(str))
         ref[rows] = best_overlapping_match(sequence, pos0, ref_length, list(table.ref[rows]), pwm)
         alt[rows] = best_overlapping_match(sequence, pos0, ref_length, list(table.alt[rows]), pwm)
-    return ref, alt, motif_effects(ref, alt)
+    return ref, alt, motif_effects(ref, alt, threshold)
 
 
 def read_peaks(path: str | os.PathLike, sizes, aliases=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
