@@ -568,6 +568,18 @@ def _score_variants(steps) -> None:
     step.add_argument("--out-summary", type=_optional_path, default=None)
     step.add_argument("--allow-ref-mismatch", action="store_true",
                       help="flag variants whose REF disagrees with the FASTA instead of failing")
+    step.add_argument("--fold-model-dirs", nargs="*", default=[],
+                      help="the folds of the model: their probabilities are averaged (in place of --model-dir)")
+    step.add_argument("--both-strands", action="store_true",
+                      help="average both strands whatever the model (the improved model always does)")
+    step.add_argument("--shifts", type=int, default=0, help="also score windows moved 1..k bp either way")
+    step.add_argument("--null-size", type=int, default=0, help="background SNVs of the null (0: no p-values)")
+    step.add_argument("--null-seed", type=int, default=0)
+    step.add_argument("--peaks", type=_optional_path, default=None,
+                      help="BED/narrowPeak: the null avoids them; in_peak says which variants overlap one")
+    step.add_argument("--motif", type=_optional_path, default=None, help="the factor's JASPAR count matrix")
+    step.add_argument("--top", type=int, default=0, help="contribution logos of the top variants")
+    step.add_argument("--logo-dir", type=_optional_path, default=None)
     _add_threads(step)
     _add_tasks(step, "a multi-task model's tasks (default: its training.json's)")
     _add_signals(step)
@@ -576,10 +588,12 @@ def _score_variants(steps) -> None:
 
 def _run_score_variants(args: argparse.Namespace) -> None:
     from tfbinding.interpret.score_variants import score_vcf
-    score_vcf(args.model_dir, args.vcf, args.fasta, args.out_tsv, args.out_vcf, args.out_summary,
-              rc_average=uses_reverse_complement(args.model), allow_ref_mismatch=args.allow_ref_mismatch,
-              aliases=args.aliases, threads=args.threads, signals=_signal_tracks(args),
-              tasks=args.tasks or None)
+    score_vcf(args.fold_model_dirs or args.model_dir, args.vcf, args.fasta, args.out_tsv, args.out_vcf,
+              args.out_summary, rc_average=uses_reverse_complement(args.model) or args.both_strands,
+              allow_ref_mismatch=args.allow_ref_mismatch, aliases=args.aliases, threads=args.threads,
+              signals=_signal_tracks(args), tasks=args.tasks or None, shifts=args.shifts,
+              null_size=args.null_size, null_seed=args.null_seed, peaks=args.peaks or None,
+              motif=args.motif or None, top=args.top, logo_dir=args.logo_dir or None)
 
 
 def _demo_data(steps) -> None:

@@ -80,11 +80,14 @@ rule discover_motifs:
 
 rule score_variants:
     input:
-        model=rules.train.output.model,
+        # with split.folds: the K fold models of {model}, averaged
+        model=fold_model_files("{model}") if FOLDS else rules.train.output.model,
         vcf=VARIANTS["vcf"] or [],
         fasta=PREPARED_FASTA,
         fai=f"{PREPARED_FASTA}.fai",
         bigwigs=SIGNAL_BIGWIGS,
+        peaks=PEAKS,
+        motif=config["motif"] or [],
     output:
         tsv=report(
             f"{RESULTS}/variants/{{model}}.tsv",
@@ -108,20 +111,37 @@ rule score_variants:
         + 2000,
         runtime=120,
     params:
-        model_dir=lambda wildcards, input: os.path.dirname(input.model),
+        model_dir=lambda wildcards, input: os.path.dirname(
+            input.model if isinstance(input.model, str) else input.model[0]
+        ),
+        folds=lambda wildcards, input: (
+            "--fold-model-dirs "
+            + " ".join(shlex.quote(os.path.dirname(path)) for path in input.model)
+            if FOLDS
+            else ""
+        ),
         mismatch="--allow-ref-mismatch" if VARIANTS["allow_ref_mismatch"] else "",
+        strands="--both-strands" if VARIANTS["both_strands"] else "",
+        settings=VARIANTS,
+        motif=lambda wildcards, input: input.motif or "",
         aliases=aliases_json(),
         tasks=tasks_args(),
         signals=signals_args(),
-        # the inputs' sha256: a VCF (or bigWig) replaced with an older mtime still rescores
+        # the inputs' sha256: a VCF, bigWig, peaks or motif replaced with an older mtime still rescores
         content=[
             content_id(VARIANTS["vcf"]),
             *(content_id(path) for path in SIGNAL_BIGWIGS),
+            content_id(PEAKS),
+            content_id(config["motif"]) if config["motif"] else "",
         ],
     shell:
         "tfbinding score-variants --model {wildcards.model} --model-dir {params.model_dir:q}"
-        " --vcf {input.vcf:q} --fasta {input.fasta:q} --out-tsv {output.tsv:q}"
+        " {params.folds} --vcf {input.vcf:q} --fasta {input.fasta:q} --out-tsv {output.tsv:q}"
         " --out-vcf {output.vcf:q} --out-summary {output.summary:q} {params.mismatch}"
+        " {params.strands} --shifts {params.settings[shifts]}"
+        " --null-size {params.settings[null_size]} --null-seed {params.settings[null_seed]}"
+        " --peaks {input.peaks:q} --motif={params.motif:q} --top {params.settings[top]}"
+        " --logo-dir {output.logos:q}"
         " --aliases {params.aliases:q} --threads {threads} {params.tasks} {params.signals}"
         " > {log:q} 2>&1"
 
