@@ -19,8 +19,9 @@ Calibration
 ``null_size`` background SNVs drawn by the step itself (:mod:`tfbinding.interpret.variant_null`:
 random positions, seeded, away from the peaks when peaks are given, matched on the REF
 window's G+C) are scored in the same way; each variant gets an empirical ``pvalue`` of
-its |delta|, the ``null_percentile`` of its |delta| and a Benjamini–Hochberg ``qvalue`` over
-the VCF. ``null_size = 0``: no null, those columns are ``nan`` (``.`` in the VCF).
+its |log2 odds ratio| (the change of the logit: |delta| in probability saturates, a site
+broken in a window the model scores 0.99999 changes it by 0.02), the ``null_percentile``
+of it and a Benjamini–Hochberg ``qvalue`` over the VCF. ``null_size = 0``: no null, those columns are ``nan`` (``.`` in the VCF).
 
 Annotation
 ----------
@@ -50,7 +51,7 @@ Outputs (each written atomically)
 ``<model>.summary.json``
     Records and alleles read, scored by kind, skipped by reason, the missing chromosomes
     with their counts, REF mismatches, the models, shifts, strands, the null (size, seed,
-    strata, its |delta| quantiles), the logos, timing.
+    strata, the quantiles of its |log2 odds ratio|), the logos, timing.
 
 Multi-task and signal models
 ----------------------------
@@ -465,7 +466,8 @@ def score_vcf(model_dir, vcf: str | os.PathLike, fasta: str | os.PathLike,
     delta_sd = member_delta.std(axis=0)
     disagree = ((member_delta > 0).any(axis=0) & (member_delta < 0).any(axis=0)).any(axis=1) \
         if len(models) > 1 else np.zeros(len(snvs), bool)
-    stat = np.abs(alt_score.astype(np.float64) - ref_score)
+    # the null's statistic: |log2 odds ratio| (probabilities saturate near 0 and 1)
+    stat = np.abs(log2_odds_ratio(ref_score, alt_score))
     null_info: dict = {"size": int(null_size), "seed": int(null_seed)}
     pvalue = qvalue = percentile = None
     if null_size and len(snvs):
@@ -475,13 +477,14 @@ def score_vcf(model_dir, vcf: str | os.PathLike, fasta: str | os.PathLike,
                                     margin=length // 2 + shifts)
         null_ref, null_alt, null_gc = score_alleles(models, genome, null, rc_average, shifts, batch_size,
                                                     signals)
-        null_stat = np.abs(null_alt.mean(axis=0).astype(np.float64) - null_ref.mean(axis=0))
+        null_stat = np.abs(log2_odds_ratio(null_ref.mean(axis=0), null_alt.mean(axis=0)))
         pvalue, qvalue, percentile, edges = calibrate(stat, gc, null_stat, null_gc)
         null_info.update({
             "drawn_from": sorted(set(null.fasta_chrom.tolist())), "away_from_peaks": peak_table is not None,
-            "matched_on": "G+C of the REF window", "strata": len(edges) + 1,
+            "matched_on": "G+C of the REF window",
+            "statistic": "|log2 odds ratio|", "strata": len(edges) + 1,
             "gc_edges": [round(float(e), 4) for e in edges],
-            "abs_delta_quantiles": {f"q{int(q * 1000) / 10:g}": [float(v) for v in np.quantile(null_stat, q, axis=0)]
+            "abs_log2_odds_ratio_quantiles": {f"q{int(q * 1000) / 10:g}": [float(v) for v in np.quantile(null_stat, q, axis=0)]
                                     for q in (0.5, 0.9, 0.99)}})
     scoring_seconds = time.perf_counter() - scoring_started
 
@@ -538,7 +541,7 @@ def score_vcf(model_dir, vcf: str | os.PathLike, fasta: str | os.PathLike,
     if top and logo_dir is not None:
         from tfbinding.interpret.variant_logos import plot_variant_logos, top_rows
         delta = alt_score[:, 0].astype(np.float64) - ref_score[:, 0]
-        rows = top_rows(delta, pvalue[:, 0] if pvalue is not None else np.full(len(snvs), np.nan), top)
+        rows = top_rows(stat[:, 0], pvalue[:, 0] if pvalue is not None else np.full(len(snvs), np.nan), top)
         labels = [f"delta {delta[r]:+.3f}" + (f", p {pvalue[r, 0]:.2g}, q {qvalue[r, 0]:.2g}"
                                               if pvalue is not None else "")
                   + (f", motif {annotation['motif_effect'][r]}" if motif else "") for r in rows]

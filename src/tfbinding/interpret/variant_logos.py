@@ -1,7 +1,7 @@
 """Contribution logos of the top variants: REF above ALT, the changed bases marked.
 
-For each of the ``top`` variants (smallest p-value, then largest |delta|; by |delta| alone
-without a null), the REF and ALT windows at shift 0 (:mod:`tfbinding.interpret.variant_windows`)
+For each of the ``top`` variants (smallest p-value, then largest |log2 odds ratio|; by
+that alone without a null), the REF and ALT windows at shift 0 (:mod:`tfbinding.interpret.variant_windows`)
 are explained with the package's attribution engine
 (:func:`tfbinding.interpret.attribution.hypothetical_contributions`: integrated gradients
 of the logit, strand-averaged when the scores are, averaged over the models), and the
@@ -28,7 +28,8 @@ LOGO_COLUMNS = ("rank", "chrom", "pos", "id", "ref", "alt", "png")
 
 
 def top_rows(delta: np.ndarray, pvalue: np.ndarray, top: int) -> np.ndarray:
-    """The ``top`` rows by smallest p-value then largest |delta| (first task)."""
+    """The ``top`` rows by smallest p-value then largest |delta| (any effect size: the
+    step gives the log2 odds ratio; first task)."""
     delta = np.asarray(delta, np.float64).reshape(len(delta), -1)[:, 0]
     pvalue = np.asarray(pvalue, np.float64).reshape(len(pvalue), -1)[:, 0]
     p = np.where(np.isnan(pvalue), 2.0, pvalue)

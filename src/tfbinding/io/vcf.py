@@ -83,11 +83,11 @@ def info_lines(tasks: Sequence[str] = ("",)) -> list[str]:
             (f'##INFO=<ID=TFB_DELTA_SD{sfx},Number=A,Type=Float,Description="tfbinding: standard '
              f'deviation of the delta over the models averaged (0 for one model){what}">'),
             (f'##INFO=<ID=TFB_PVALUE{sfx},Number=A,Type=Float,Description="tfbinding: empirical p-value '
-             f'of |delta| against background SNVs of matched G+C{what}">'),
+             f'of |TFB_LOG2OR| against background SNVs of matched G+C{what}">'),
             (f'##INFO=<ID=TFB_QVALUE{sfx},Number=A,Type=Float,Description="tfbinding: Benjamini-Hochberg '
              f'q-value of TFB_PVALUE{sfx} over the VCF{what}">'),
             (f'##INFO=<ID=TFB_NULL_PCT{sfx},Number=A,Type=Float,Description="tfbinding: percentile of '
-             f'|delta| among the matched background SNVs{what}">')]
+             f'|TFB_LOG2OR| among the matched background SNVs{what}">')]
     return lines + [_MISMATCH_LINE]
 BASE_CODES = np.full(256, 4, dtype=np.int64)  # A C G T (any case) -> 0..3, anything else -> 4
 for _index, _base in enumerate(b"ACGT"):
