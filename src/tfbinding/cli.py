@@ -14,6 +14,7 @@ from typing import Sequence
 
 from tfbinding.config import (
     LABEL_MODES,
+    PREDICT_ENGINES,
     PREDICT_FDR,
     PREDICT_STRIDE,
     SIGNAL_MISSING,
@@ -386,6 +387,9 @@ def _predict(steps) -> None:
     _add_window(step, flank=True)
     step.add_argument("--stride", type=int, default=PREDICT_STRIDE)
     step.add_argument("--max-n-fraction", type=float, default=WINDOW.max_n_fraction)
+    step.add_argument("--engine", choices=PREDICT_ENGINES, default="auto",
+                      help="scan: the trunk once along the chromosome; per_window: each row (the reference); "
+                           "auto: scan where exact")
     step.add_argument("--peaks", nargs="*", default=[], help="for held-out metrics; one per task")
     _add_tasks(step, "a multi-task model's tasks (default: its training.json's)")
     _add_label_rule(step)
@@ -399,7 +403,8 @@ def _run_predict(args: argparse.Namespace) -> None:
     predict_step(model_dirs, args.model, args.fasta, args.chrom, args.out_dir,
                  threshold_file=args.threshold, peaks=args.peaks, length=args.length, flank=args.flank,
                  stride=args.stride, max_n_fraction=args.max_n_fraction, aliases=args.aliases,
-                 rule=_label_rule(args), signals=_signal_tracks(args), tasks=args.tasks or None)
+                 rule=_label_rule(args), signals=_signal_tracks(args), tasks=args.tasks or None,
+                 engine=args.engine)
 
 
 def _merge_predictions(steps) -> None:

@@ -29,6 +29,8 @@ TASK_TABLE_SUFFIXES = (".tsv", ".tsv.gz")
 PREDICT_MODEL = "full"
 PREDICT_STRIDE = 50
 PREDICT_FDR = 0.1
+#: how ``predict`` scores windows (:func:`tfbinding.genomewide.predict.score_windows`)
+PREDICT_ENGINES = ("auto", "scan", "per_window")
 
 
 def check_choice(value: str, choices: tuple[str, ...], what: str) -> None:

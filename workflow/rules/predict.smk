@@ -78,6 +78,7 @@ rule predict:
         ],
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
         stride=PREDICT["stride"],
+        engine=PREDICT["engine"],
         content=[content_id(path) for path in (*TASKS.values(), *SIGNAL_BIGWIGS)],
         window=config["windows"],
         rule=config["labels"],
@@ -88,8 +89,8 @@ rule predict:
         "tfbinding predict --model {params.model} --model-dir {params.model_dir:q}"
         " --threshold {input.threshold:q} --fasta {input.fasta:q} --chrom {wildcards.chrom:q}"
         " --out-dir {params.out_dir:q} --length {params.window[length]} --flank {params.window[flank]}"
-        " --stride {params.stride} --max-n-fraction {params.window[max_n_fraction]}"
-        " --peaks {input.peaks:q} --mode {params.rule[mode]}"
+        " --stride {params.stride} --engine {params.engine}"
+        " --max-n-fraction {params.window[max_n_fraction]} --peaks {input.peaks:q} --mode {params.rule[mode]}"
         " --min-overlap-bp {params.rule[min_overlap_bp]}"
         " --min-overlap-fraction {params.rule[min_overlap_fraction]}"
         " --aliases {params.aliases:q} {params.tasks} {params.signals} > {log:q} 2>&1"

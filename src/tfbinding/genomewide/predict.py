@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from tfbinding.atomic import save_json, save_npz
-from tfbinding.config import is_multi_task, uses_reverse_complement
+from tfbinding.config import PREDICT_ENGINES, check_choice, is_multi_task, uses_reverse_complement
 from tfbinding.data.encoding import encode_windows
 from tfbinding.data.label_rule import LabelRule, label_windows
 from tfbinding.data.tiling import select_windows, tile
@@ -51,7 +51,7 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
                        peaks: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
                        aliases: Mapping[str, str] | None = None,
                        rule: LabelRule = LabelRule(), signals: SignalTracks | None = None,
-                       tasks: Sequence[str] | None = None) -> dict:
+                       tasks: Sequence[str] | None = None, engine: str = "auto") -> dict:
     """Score every window of a chromosome and write tracks, sites and metrics.
 
     Parameters
@@ -91,11 +91,14 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
         transforms (:mod:`tfbinding.io.bigwig`); required for such a model.
     tasks : sequence of str or None
         The names of a multi-task model's outputs (default: those in ``training.json``).
+    engine : {"auto", "scan", "per_window"}, default "auto"
+        How windows are scored (:func:`score_windows`): ``auto`` scans the chromosome
+        where every model can be scanned exactly, and scores per window otherwise.
 
     Returns
     -------
     dict
-        The metrics written to ``<chrom>.metrics.json``.
+        The metrics written to ``<chrom>.metrics.json`` (``engine``: the one used).
 
     Raises
     ------
@@ -117,20 +120,16 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
     peak_files = _peaks_per_task(peaks, names)
     thresholds = _thresholds_per_task(threshold, names)
     rc = uses_reverse_complement(model_name)
-    scores = np.empty((len(starts), len(names)), dtype=np.float32)
     with (signals.open(chrom, genome.sizes[chrom]) if signals else nullcontext()) as reader:
-        for first in range(0, len(starts), chunk):
-            part = starts[first:first + chunk]
-            block = encode_windows(sequence, part, length, flank)
-            S = reader.read(part, length + 2 * flank, flank) if reader else None
-            scores[first:first + len(part)] = predict_ensemble(ensemble, block, rc,
-                                                               signals=S)[0].reshape(len(part), -1)
+        scores, used = score_windows(ensemble, sequence, starts, length, flank, rc, reader, chunk, engine)
+    if not len(starts):
+        scores = np.empty((0, len(names)), dtype=np.float32)
     out = Path(out_dir)
     single = not is_multi_task(names)
     arrays = {"starts": starts, "scores": scores[:, 0] if single else scores, "length": np.int64(length)}
     save_npz(out / f"{chrom}.windows.npz", **arrays, **({} if single else {"tasks": np.array(names)}))
     metrics = {"chrom": chrom, "model": model_name, "windows": int(len(starts)), "stride": stride,
-               "skipped_windows": selection.dropped}
+               "engine": used, "skipped_windows": selection.dropped}
     if len(ensemble) > 1:
         metrics["ensemble"] = {"models": len(ensemble), "scores": "mean of the models' probabilities"}
     per_task = {task: _task_outputs(prediction_stem(out, chrom, task), chrom, starts, length,
@@ -147,6 +146,76 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
     log.info("%s: %d windows scored, %s sites", chrom, len(starts),
              ", ".join(f"{task or 'all'}: {entry['sites']}" for task, entry in per_task.items()))
     return metrics
+
+
+def score_windows(models: Sequence, sequence: np.ndarray, starts: np.ndarray, length: int, flank: int,
+                  reverse_complement_average: bool, reader=None, chunk: int = 1 << 16,
+                  engine: str = "auto") -> tuple[np.ndarray, str]:
+    """Every window's probability, ``(n, T)`` float32, averaged over ``models``.
+
+    Parameters
+    ----------
+    models : sequence of keras.Model
+        One model, or the K fold models of an ensemble (the mean of their probabilities).
+    sequence : (n,) uint8
+        The chromosome's bytes.
+    starts : (m,) int64
+        Sorted window starts; each row is ``[start - flank, start + length + flank)``.
+    length, flank : int
+    reverse_complement_average : bool
+        Average each window's score with its reverse complement's.
+    reader : an open :class:`tfbinding.io.bigwig.SignalTracks` reader, or None
+        A signal model's input channels, read per window.
+    chunk : int, default 65536
+        Windows encoded and scored at a time on the per-window path.
+    engine : {"auto", "scan", "per_window"}, default "auto"
+        ``scan``: run each model's convolutional trunk once along the chromosome and read
+        every window out of it (:mod:`tfbinding.genomewide.scan`), equal to per-window
+        scoring within float32 rounding, at a cost nearly independent of the stride.
+        ``per_window``: encode and score each row (the reference). ``auto``: ``scan``
+        where every model can be scanned exactly (``improved`` with valid padding, without
+        signal channels), else ``per_window``.
+
+    Returns
+    -------
+    (scores, engine) : the probabilities and the engine used.
+    """
+    check_choice(engine, PREDICT_ENGINES, "predict engine")
+    scanners = None
+    if engine != "per_window":
+        reason = "signal channels are read per window" if reader is not None else None
+        if reason is None:
+            from tfbinding.genomewide.scan import Scanner, ScanUnsupported
+
+            try:
+                scanners = [Scanner(model) for model in models]
+            except ScanUnsupported as error:
+                reason = str(error)
+            else:
+                inexact = [s for s in scanners if not s.plan.exact]
+                if inexact:
+                    scanners, reason = None, "a convolution pads its rows (padding 'same'): the scan is not exact"
+        if scanners is None:
+            if engine == "scan":
+                raise InputError(f"predict engine 'scan': {reason}; use engine 'per_window' or 'auto'")
+            log.info("scoring per window: %s", reason)
+    if scanners is not None:
+        scores = np.mean([np.asarray(scanner.scan(sequence, starts, flank,
+                                                  reverse_complement_average=reverse_complement_average),
+                                     dtype=np.float32).reshape(len(starts), -1) for scanner in scanners], axis=0)
+        return scores.astype(np.float32), "scan"
+    scores = None
+    for first in range(0, len(starts), chunk):
+        part = starts[first:first + chunk]
+        block = encode_windows(sequence, part, length, flank)
+        S = reader.read(part, length + 2 * flank, flank) if reader else None
+        mean = predict_ensemble(models, block, reverse_complement_average, signals=S)[0].reshape(len(part), -1)
+        if scores is None:
+            scores = np.empty((len(starts), mean.shape[1]), dtype=np.float32)
+        scores[first:first + len(part)] = mean
+    if scores is None:
+        scores = np.empty((0, 1), dtype=np.float32)
+    return scores, "per_window"
 
 
 def _peaks_per_task(peaks, names: list[str]) -> dict[str, str | os.PathLike | None]:

@@ -226,24 +226,37 @@ def build_study_model(input_length: int, dropout: float, config: TrainingConfig,
     return model
 
 
+#: the shortest row whose valid 11-7-5 trunk with two pools of 2 keeps 5 positions
+IMPROVED_VALID_MIN_LENGTH = 58
+
+
 def build_improved_model(input_length: int, config: TrainingConfig, pwm: np.ndarray | None = None,
                          scan_fit: tuple[float, float] = (1.0, 0.0), prior: float = 0.5, tasks: int = 1,
-                         channels: int = 4) -> keras.Model:
+                         channels: int = 4,
+                         padding: str | None = None) -> keras.Model:
     """Conv -> BatchNorm -> ReLU -> MaxPool blocks, global max pooling, dropout, Adam.
 
     With ``pwm`` (a log-odds matrix, ``(k, 4)``) the logit is ``a * scan(x) + b + CNN(x)``
     with ``(a, b) = scan_fit`` and the CNN's output at zero: the untrained model is the scan.
     ``tasks > 1`` gives T outputs and takes no ``pwm`` (the motif-informed model is single-task).
+    ``padding`` of the convolutions: by default ``"valid"`` for rows of at least
+    :data:`IMPROVED_VALID_MIN_LENGTH` bp (scanned exactly genome-wide), else ``"same"``.
     """
     if tasks > 1 and pwm is not None:
         raise ValueError("the motif-informed improved model is single-task: build it with tasks=1 or pwm=None")
+    # "valid": a window's score depends on its own row's bases only, so genome-wide prediction
+    # runs the trunk once along the chromosome (tfbinding.genomewide.scan) and equals
+    # per-window scoring; "same" padding's zeros at the row edges would see other bases there.
+    # Rows shorter than the valid trunk's receptive field keep "same" (scored per window).
+    if padding is None:
+        padding = "valid" if input_length >= IMPROVED_VALID_MIN_LENGTH else "same"
     inputs = keras.Input((input_length, channels), name="one_hot")
     x = inputs
     for layer, kernel in enumerate((11, 7, 5)):
         init = (keras.initializers.Constant(motif_filters(pwm, config.improved_filters, kernel, config.seed,
                                                               channels))
                 if layer == 0 and pwm is not None else "glorot_uniform")
-        x = keras.layers.Conv1D(config.improved_filters, kernel, padding="same", use_bias=False,
+        x = keras.layers.Conv1D(config.improved_filters, kernel, padding=padding, use_bias=False,
                                 kernel_initializer=init, name=f"conv{layer + 1}")(x)
         x = keras.layers.BatchNormalization(name=f"norm{layer + 1}")(x)
         x = keras.layers.Activation("relu")(x)
