@@ -14,7 +14,12 @@ from tfbinding.data.prepare_genome import prepare_fasta
 from tfbinding.interpret.score_variants import score_vcf
 from tfbinding.interpret.variant_annotation import best_overlapping_match, motif_effects, score_threshold
 from tfbinding.interpret.variant_null import (
-    benjamini_hochberg, draw_background_snvs, empirical_pvalues, strata_edges, stratum)
+    benjamini_hochberg,
+    draw_background_snvs,
+    empirical_pvalues,
+    strata_edges,
+    stratum,
+)
 
 HEADER = ("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=20000>\n"
           "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")

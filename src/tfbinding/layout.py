@@ -115,13 +115,14 @@ def fold_parts(fold: int, folds: int) -> dict[str, list[int]]:
     return {"train": [p for p in range(folds) if p not in (fold, valid)], "valid": [valid], "test": [fold]}
 
 
-def fold_dataset_files(dataset: str, folds: int, keys: tuple[str, ...] = ARRAYS) -> list[str]:
+def fold_dataset_files(dataset: str, folds: int, keys: tuple[str, ...] = ARRAYS,
+                       manifest: bool = True) -> list[str]:
     """A K-fold dataset's files: ``<dataset>/manifest.json`` and every fold folder's
-    (:func:`dataset_files` of ``<dataset>/fold<k>``).
+    (:func:`dataset_files` of ``<dataset>/fold<k>``); the manifests only with ``manifest``.
     """
-    files = [f"{dataset}/{MANIFEST}"]
+    files = [f"{dataset}/{MANIFEST}"] if manifest else []
     for fold in range(folds):
-        files += dataset_files(f"{dataset}/fold{fold}", keys=keys)
+        files += dataset_files(f"{dataset}/fold{fold}", keys=keys, manifest=manifest)
     return files
 
 

@@ -168,7 +168,9 @@ def fold_targets():
         for suffix in ("bedGraph", "bw", "sites.narrowPeak", "metrics.json")
     ]
     if chromosomes:
-        targets += [f"{PREDICTIONS}/{GENOME_STEM}.{s}" for s in ("bw", "sites.narrowPeak")]
+        targets += [
+            f"{PREDICTIONS}/{GENOME_STEM}.{s}" for s in ("bw", "sites.narrowPeak")
+        ]
     return targets + HUB_FILES
 
 

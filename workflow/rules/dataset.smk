@@ -181,11 +181,9 @@ rule dataset:
         ),
         signals=(
             (
-                [
-                    f
-                    for f in fold_dataset_files(DATASET, FOLDS, keys=(SIGNAL_ARRAY,))[1:]
-                    if f.endswith(f"/{SIGNAL_ARRAY}.npy")
-                ]
+                fold_dataset_files(
+                    DATASET, FOLDS, keys=(SIGNAL_ARRAY,), manifest=False
+                )
                 if FOLDS
                 else dataset_files(DATASET, keys=(SIGNAL_ARRAY,), manifest=False)
             )

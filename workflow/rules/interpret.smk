@@ -97,6 +97,13 @@ rule score_variants:
         vcf=f"{RESULTS}/variants/{{model}}.vcf.gz",
         tbi=f"{RESULTS}/variants/{{model}}.vcf.gz.tbi",
         summary=f"{RESULTS}/variants/{{model}}.summary.json",
+        logos=report(
+            directory(f"{RESULTS}/variants/{{model}}_logos"),
+            patterns=["{name}.png"],
+            caption="../report/variants.rst",
+            category="Variants",
+            subcategory="contribution logos",
+        ),
     log:
         f"{RESULTS}/logs/score_variants/{{model}}.log",
     benchmark:

@@ -125,7 +125,9 @@ use rule evaluate as evaluate_fold with:
     input:
         manifest=f"{FOLD_DATASET}/{MANIFEST}",
         test=dataset_files(FOLD_DATASET, splits=("test",), manifest=False),
-        models=[f"{RESULTS}/models/fold{{fold}}/{m}/model.keras" for m in TRAINED_MODELS],
+        models=[
+            f"{RESULTS}/models/fold{{fold}}/{m}/model.keras" for m in TRAINED_MODELS
+        ],
         histories=[
             f"{RESULTS}/models/fold{{fold}}/{m}/history.csv" for m in TRAINED_MODELS
         ],

@@ -330,3 +330,16 @@ def _ism_rows(selection: int | Sequence[int] | None, logits: np.ndarray) -> np.n
     if bad.size:
         raise InputError(f"ism_windows: row {int(bad[0])} is not among the {len(logits)} windows")
     return rows
+
+
+def explained_task(model, model_dir, task: str | int | None) -> tuple[int, str]:
+    """(index, name) of the explained output: a multi-task model needs ``task``."""
+    from tfbinding.config import is_multi_task
+    from tfbinding.models.inference import select_tasks, task_names
+
+    names = task_names(model, model_dir)
+    if task is None and is_multi_task(names):
+        raise InputError(f"{model_dir}: the model has {len(names)} tasks ({', '.join(names)}); "
+                         "choose the one to explain (--task, interpret.tasks)")
+    index = select_tasks(names, task)[0] if task is not None else 0
+    return index, names[index]

@@ -14,7 +14,6 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from tfbinding.atomic import save_npz
-from tfbinding.config import is_multi_task
 from tfbinding.errors import InputError
 from tfbinding.interpret.attribution import (
     METHOD,
@@ -22,13 +21,14 @@ from tfbinding.interpret.attribution import (
     REFERENCE_WITH_SIGNALS,
     TARGET,
     _ism_rows,
+    explained_task,
     hypothetical_contributions,
     predict_logits,
     saturation_mutagenesis,
 )
 from tfbinding.interpret.selection import WindowSet, windows_from_bed, windows_from_dataset
 from tfbinding.io.bigwig import SignalTracks, require_signals
-from tfbinding.models.inference import load_model, select_tasks, signal_channels, task_names
+from tfbinding.models.inference import load_model, signal_channels
 
 log = logging.getLogger(__name__)
 
@@ -84,17 +84,7 @@ def attribute(model_dir: str | os.PathLike, windows: WindowSet, out_npz: str | o
     """
     model = load_model(model_dir, seed=seed, threads=threads)
     return _attribute(model, windows, out_npz, rc_average=rc_average, steps=steps, ism_windows=ism_windows,
-                      batch_size=batch_size, name=str(model_dir), task=_one_task(model, model_dir, task))
-
-
-def _one_task(model, model_dir, task: str | int | None) -> tuple[int, str]:
-    """(index, name) of the explained output: a multi-task model needs ``task``."""
-    names = task_names(model, model_dir)
-    if task is None and is_multi_task(names):
-        raise InputError(f"{model_dir}: the model has {len(names)} tasks ({', '.join(names)}); "
-                         "choose the one to explain (--task, interpret.tasks)")
-    index = select_tasks(names, task)[0] if task is not None else 0
-    return index, names[index]
+                      batch_size=batch_size, name=str(model_dir), task=explained_task(model, model_dir, task))
 
 
 def explain(model_dir: str | os.PathLike, out_npz: str | os.PathLike, *,
@@ -129,7 +119,7 @@ def explain(model_dir: str | os.PathLike, out_npz: str | os.PathLike, *,
         raise InputError("give either a dataset folder or a BED of regions to explain, not "
                          f"{'both' if bed is not None else 'neither'}")
     model = load_model(model_dir, seed=seed, threads=threads)
-    index, name = _one_task(model, model_dir, task)
+    index, name = explained_task(model, model_dir, task)
     if bed is not None:
         if fasta is None:
             raise InputError(f"{bed}: explaining BED regions needs the reference FASTA too")

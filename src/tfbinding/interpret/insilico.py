@@ -756,8 +756,7 @@ def insilico(model_dir: str | os.PathLike, dataset_dir: str | os.PathLike, out_d
     dict
         The summary written to ``insilico.json``.
     """
-    from tfbinding.interpret.attribution import predict_logits
-    from tfbinding.interpret.explain import _one_task
+    from tfbinding.interpret.attribution import explained_task, predict_logits
     from tfbinding.models.inference import load_model, signal_channels
 
     started = time.perf_counter()
@@ -790,7 +789,7 @@ def insilico(model_dir: str | os.PathLike, dataset_dir: str | os.PathLike, out_d
     if signal_channels(model):
         raise InputError(f"{model_dir}: a signal model reads signal channels besides the sequence; in-silico "
                          "experiments insert sequence only. Run them on a sequence-only model")
-    index, task_name = _one_task(model, model_dir, task)
+    index, task_name = explained_task(model, model_dir, task)
     length = int(model.input_shape[1])
     backgrounds, background_text = draw_backgrounds(dataset_dir, settings.backgrounds, rng, settings.background,
                                                     ppm=ppm)

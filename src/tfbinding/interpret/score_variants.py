@@ -279,7 +279,8 @@ def score_snvs(model, genome, snvs: VariantTable, rc_average: bool = False,
                batch_size: int = 4096, signals: SignalTracks | None = None,
                zeroed: dict[str, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """REF and ALT probabilities of one model, ``(n,)`` for one task or ``(n, T)``, no shift
-    (:func:`score_alleles` for one model; kept for its callers)."""
+    (:func:`score_alleles` for one model; kept for its callers).
+    """
     ref, alt, _ = score_alleles(model, genome, snvs, rc_average, 0, batch_size, signals, zeroed)
     if ref.shape[2] == 1:
         return ref[0, :, 0], alt[0, :, 0]
@@ -303,7 +304,8 @@ def score_columns(ref_score: np.ndarray, alt_score: np.ndarray, delta_sd: np.nda
                   pvalue: np.ndarray | None = None, qvalue: np.ndarray | None = None,
                   percentile: np.ndarray | None = None) -> np.ndarray:
     """``(n, 8T)`` float64: each task's :data:`SCORE_COLUMNS`, task by task (NaN where a
-    statistic is not given)."""
+    statistic is not given).
+    """
     ref_score, alt_score = np.asarray(ref_score), np.asarray(alt_score)
     tasks = ref_score.shape[1] if ref_score.ndim == 2 else 1  # also for no variant at all
     n = len(ref_score)
@@ -337,7 +339,8 @@ def write_table(snvs: VariantTable, values: np.ndarray, annotation: Mapping[str,
 def calibrate(stat: np.ndarray, gc: np.ndarray, null_stat: np.ndarray, null_gc: np.ndarray,
               bins: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """p-values, q-values and percentiles of ``stat`` ``(n, T)`` against the null ``(m, T)``,
-    matched on G+C (:mod:`tfbinding.interpret.variant_null`); also the strata's edges."""
+    matched on G+C (:mod:`tfbinding.interpret.variant_null`); also the strata's edges.
+    """
     from tfbinding.interpret.variant_null import benjamini_hochberg, empirical_pvalues, strata_edges, stratum
 
     edges = strata_edges(null_gc, bins)
@@ -493,7 +496,11 @@ def score_vcf(model_dir, vcf: str | os.PathLike, fasta: str | os.PathLike,
     motif_info = None
     if motif:
         from tfbinding.interpret.variant_annotation import (
-            MATCH_PVALUE, annotate_motif, read_motif, score_threshold)
+            MATCH_PVALUE,
+            annotate_motif,
+            read_motif,
+            score_threshold,
+        )
         motif_name, pwm = read_motif(motif)
         threshold = score_threshold(pwm)
         motif_ref, motif_alt, effect = annotate_motif(genome, snvs, pwm, threshold)

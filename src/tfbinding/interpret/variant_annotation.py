@@ -46,7 +46,8 @@ def read_motif(path: str | os.PathLike) -> tuple[str, np.ndarray]:
 
 def score_threshold(pwm: np.ndarray, pvalue: float = MATCH_PVALUE) -> float:
     """The lowest score ``s`` (bits) with ``P(score >= s) <= pvalue`` for a uniformly random
-    k-mer, from the exact distribution of the matrix's scores (rounded to 0.01 bit)."""
+    k-mer, from the exact distribution of the matrix's scores (rounded to 0.01 bit).
+    """
     pwm = np.round(np.asarray(pwm, dtype=np.float64) * _SCALE).astype(np.int64)
     low = pwm.min(axis=1)
     span = int((pwm.max(axis=1) - low).sum())
@@ -100,7 +101,8 @@ def best_overlapping_match(sequence: np.ndarray, pos0: np.ndarray, ref_length: n
 
 def motif_effects(ref_score: np.ndarray, alt_score: np.ndarray, threshold: float) -> np.ndarray:
     """``broken``, ``created`` or ``untouched`` (see the module's docstring) for scores
-    against a match ``threshold`` (:func:`score_threshold`)."""
+    against a match ``threshold`` (:func:`score_threshold`).
+    """
     ref_match, alt_match = np.asarray(ref_score) >= threshold, np.asarray(alt_score) >= threshold
     return np.where(ref_match & ~alt_match, "broken", np.where(alt_match & ~ref_match, "created", "untouched"))
 
@@ -109,7 +111,8 @@ def annotate_motif(genome, table: VariantTable, pwm: np.ndarray,
                    threshold: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """REF and ALT scores (bits) of the best overlapping match, and the effect, of every
     row of ``table`` (REF as written in the VCF); ``threshold`` defaults to
-    :func:`score_threshold` of ``pwm``."""
+    :func:`score_threshold` of ``pwm``.
+    """
     threshold = score_threshold(pwm) if threshold is None else threshold
     ref = np.full(len(table), np.nan)
     alt = np.full(len(table), np.nan)

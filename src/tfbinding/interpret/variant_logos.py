@@ -29,7 +29,8 @@ LOGO_COLUMNS = ("rank", "chrom", "pos", "id", "ref", "alt", "png")
 
 def top_rows(delta: np.ndarray, pvalue: np.ndarray, top: int) -> np.ndarray:
     """The ``top`` rows by smallest p-value then largest |delta| (any effect size: the
-    step gives the log2 odds ratio; first task)."""
+    step gives the log2 odds ratio; first task).
+    """
     delta = np.asarray(delta, np.float64).reshape(len(delta), -1)[:, 0]
     pvalue = np.asarray(pvalue, np.float64).reshape(len(pvalue), -1)[:, 0]
     p = np.where(np.isnan(pvalue), 2.0, pvalue)

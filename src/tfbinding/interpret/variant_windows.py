@@ -34,7 +34,8 @@ _ONE_HOT = np.vstack((np.eye(4, dtype=np.uint8), np.zeros((1, 4), np.uint8)))
 
 def allele_codes_padded(alleles) -> tuple[np.ndarray, np.ndarray]:
     """Alleles (strings of A, C, G, T in any case) as ``(n, max length)`` codes 0..3 (4 as
-    padding) and their lengths."""
+    padding) and their lengths.
+    """
     lengths = np.array([len(a) for a in alleles], dtype=np.int64)
     out = np.full((len(lengths), max(1, int(lengths.max()) if len(lengths) else 1)), 4, np.uint8)
     for row, allele in enumerate(alleles):
@@ -88,6 +89,7 @@ def allele_windows(sequence: np.ndarray, pos0: np.ndarray, ref_length: np.ndarra
 
 def allele_span(allele_length: np.ndarray, length: int, shift: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The rows ``[start, end)`` the allele occupies in its window (may reach outside
-    ``[0, length)`` for an allele longer than the window)."""
+    ``[0, length)`` for an allele longer than the window).
+    """
     start = length // 2 - np.asarray(allele_length, np.int64) // 2 - shift
     return start, start + np.asarray(allele_length, np.int64)

@@ -162,7 +162,8 @@ class VcfScan:
 
 def _allele_kind(ref: str, alt: str | None) -> str:
     """The kind of a (REF, ALT) pair (:data:`VARIANT_KINDS`), or the reason it is skipped
-    (:data:`SKIP_REASONS`)."""
+    (:data:`SKIP_REASONS`).
+    """
     if alt is None or alt == ".":
         return "no_alt"
     if alt.startswith("<") or "[" in alt or "]" in alt or alt == "*":
