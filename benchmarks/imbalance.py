@@ -45,7 +45,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=24_000_000, help="genome bp (2 of 3 chromosomes used)")
     parser.add_argument("--strategies", nargs="+",
                         default=["balanced_batches", "weights", "downsample", "focal"])
-    parser.add_argument("--models", nargs="+", default=["no_dropout", "no_weights", "full"])
+    parser.add_argument("--models", nargs="*", default=["no_dropout", "no_weights", "full"],
+                        help="study models (none: only improved)")
     parser.add_argument("--improved", nargs="*", default=["weights"],
                         help="imbalance strategies to train improved with (none: skip it)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -141,7 +142,7 @@ def main() -> None:
           "(central 101 bp for the study models, the 501-bp row for improved)")
 
     print("\nThe study's claims per strategy and seed (valid split, from the histories):")
-    for strategy in args.strategies:
+    for strategy in args.strategies if len(args.models) == 3 else ():
         verdicts = {}
         for index, seed in enumerate(args.seeds):
             rows = {name: results[(strategy, name)][index] for name in args.models}
