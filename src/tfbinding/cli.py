@@ -585,6 +585,14 @@ def _score_variants(steps) -> None:
     step.add_argument("--motif", type=_optional_path, default=None, help="the factor's JASPAR count matrix")
     step.add_argument("--top", type=int, default=0, help="contribution logos of the top variants")
     step.add_argument("--logo-dir", type=_optional_path, default=None)
+    step.add_argument("--patterns", nargs="*", default=[],
+                      help="patterns.npz of discover-motifs (one per task): pattern_* columns")
+    step.add_argument("--sites", type=_optional_path, default=None,
+                      help="the predict step's sites (narrowPeak): the in_site column")
+    step.add_argument("--sites-chromosomes", nargs="*", default=None,
+                      help="the chromosomes the prediction covered (in_site is '.' elsewhere)")
+    step.add_argument("--engine", choices=("auto", "scan", "per_window"), default="auto",
+                      help="scan each allele's shifted windows at once where the model allows")
     _add_threads(step)
     _add_tasks(step, "a multi-task model's tasks (default: its training.json's)")
     _add_signals(step)
@@ -598,7 +606,9 @@ def _run_score_variants(args: argparse.Namespace) -> None:
               allow_ref_mismatch=args.allow_ref_mismatch, aliases=args.aliases, threads=args.threads,
               signals=_signal_tracks(args), tasks=args.tasks or None, shifts=args.shifts,
               null_size=args.null_size, null_seed=args.null_seed, peaks=args.peaks or None,
-              motif=args.motif or None, top=args.top, logo_dir=args.logo_dir or None)
+              motif=args.motif or None, top=args.top, logo_dir=args.logo_dir or None,
+              patterns=args.patterns or None, sites=args.sites or None,
+              sites_chromosomes=args.sites_chromosomes, engine=args.engine)
 
 
 def _demo_data(steps) -> None:
