@@ -88,6 +88,21 @@ rule score_variants:
         bigwigs=SIGNAL_BIGWIGS,
         peaks=PEAKS,
         motif=config["motif"] or [],
+        # variants.patterns: the discovered patterns of {model} (explain and discover_motifs run)
+        patterns=(
+            expand(
+                f"{RESULTS}/interpretation/{{{{model}}}}/{{task_dir}}patterns.npz",
+                task_dir=TASK_DIRS,
+            )
+            if VARIANTS.get("patterns")
+            else []
+        ),
+        # variants.sites: the predict step's sites (predict.model on predict.chromosomes)
+        sites=(
+            f"{PREDICTIONS}/{GENOME_STEM}{TASK_SUFFIXES[0]}.sites.narrowPeak"
+            if VARIANTS.get("sites")
+            else []
+        ),
     output:
         tsv=report(
             f"{RESULTS}/variants/{{model}}.tsv",
@@ -134,6 +149,23 @@ rule score_variants:
         aliases=aliases_json(),
         tasks=tasks_args(),
         signals=signals_args(),
+        annotation=lambda wildcards, input: " ".join(
+            (
+                ["--patterns", *map(shlex.quote, input.patterns)]
+                if input.patterns
+                else []
+            )
+            + (
+                [
+                    "--sites",
+                    shlex.quote(input.sites),
+                    "--sites-chromosomes",
+                    *map(shlex.quote, PREDICT["chromosomes"]),
+                ]
+                if input.sites
+                else []
+            )
+        ),
         # the inputs' sha256: a VCF, bigWig, peaks or motif replaced with an older mtime still rescores
         content=[
             content_id(VARIANTS["vcf"]),
@@ -150,7 +182,7 @@ rule score_variants:
         " --peaks {input.peaks:q} --motif={params.motif:q} --top {params.settings[top]}"
         " --logo-dir {output.logos:q}"
         " --aliases {params.aliases:q} --threads {threads} {params.tasks} {params.signals}"
-        " > {log:q} 2>&1"
+        " {params.annotation} > {log:q} 2>&1"
 
 
 rule interpret:

@@ -17,7 +17,8 @@ in two models is flagged ``sign_disagree``.
 Calibration
 -----------
 ``null_size`` background SNVs drawn by the step itself (:mod:`tfbinding.interpret.variant_null`:
-random positions, seeded, away from the peaks when peaks are given, matched on the REF
+random positions, seeded, at least a window (plus the shifts) from every peak when peaks
+are given, matched on the REF
 window's G+C) are scored in the same way; each variant gets an empirical ``pvalue`` of
 its |log2 odds ratio| (the change of the logit: |delta| in probability saturates, a site
 broken in a window the model scores 0.99999 changes it by 0.02), the ``null_percentile``
@@ -85,6 +86,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import weakref
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -94,7 +96,12 @@ import numpy as np
 from tfbinding.atomic import atomic_path, save_json
 from tfbinding.config import is_multi_task
 from tfbinding.errors import InputError
-from tfbinding.interpret.variant_windows import allele_codes_padded, allele_windows, window_start
+from tfbinding.interpret.variant_windows import (
+    allele_codes_padded,
+    allele_window_codes,
+    allele_windows,
+    window_start,
+)
 from tfbinding.io.bigwig import SignalTracks, require_signals
 from tfbinding.io.vcf import (
     BASE_CODES,
@@ -116,11 +123,23 @@ SCORE_COLUMNS = ("ref_score", "alt_score", "delta", "log2_odds_ratio", "delta_sd
                  "null_percentile")
 #: the annotation columns, once per row whatever the tasks
 ANNOTATION_COLUMNS = ("motif_ref", "motif_alt", "motif_effect", "in_peak")
+#: with discovered patterns (after ``motif_effect``) and with predicted sites (after ``in_peak``)
+PATTERN_COLUMNS = ("pattern_ref", "pattern_alt", "pattern_effect")
+SITE_COLUMNS = ("in_site",)
 
 
-def tsv_columns(tasks: Sequence[str] = ("",)) -> tuple[str, ...]:
+def annotation_columns(patterns: bool = False, sites: bool = False) -> tuple[str, ...]:
+    """The annotation columns: :data:`ANNOTATION_COLUMNS`, with :data:`PATTERN_COLUMNS` and
+    :data:`SITE_COLUMNS` when patterns and predicted sites annotate the variants.
+    """
+    return (*ANNOTATION_COLUMNS[:3], *(PATTERN_COLUMNS if patterns else ()), ANNOTATION_COLUMNS[3],
+            *(SITE_COLUMNS if sites else ()))
+
+
+def tsv_columns(tasks: Sequence[str] = ("",), patterns: bool = False, sites: bool = False) -> tuple[str, ...]:
     """The table's columns: :data:`SCORE_COLUMNS` once (one unnamed task), or
-    ``<column>_<task>`` for each task in turn, between the variant's and the annotation's.
+    ``<column>_<task>`` for each task in turn, between the variant's and the annotation's
+    (:func:`annotation_columns`).
 
     Raises
     ------
@@ -130,7 +149,7 @@ def tsv_columns(tasks: Sequence[str] = ("",)) -> tuple[str, ...]:
     for task in tasks:
         check_line_value(task, "task name")
     scores = [f"{column}_{task}" if task else column for task in tasks for column in SCORE_COLUMNS]
-    return ("chrom", "pos", "id", "ref", "alt", "kind", *scores, *ANNOTATION_COLUMNS, "flag")
+    return ("chrom", "pos", "id", "ref", "alt", "kind", *scores, *annotation_columns(patterns, sites), "flag")
 
 
 TSV_COLUMNS = tsv_columns()
@@ -182,9 +201,59 @@ def _describe(snvs: VariantTable, row: int) -> str:
     return f"{snvs.chrom[row]}:{snvs.pos[row]}{name} {snvs.ref[row]}>{snvs.alt[row]}"
 
 
+_ASCII = np.frombuffer(b"ACGTN", np.uint8)
+#: models scanned before (:class:`tfbinding.genomewide.scan.Scanner`, or None: not scannable)
+_SCANNERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _scanners(models, engine: str, signals) -> list | None:
+    """One :class:`~tfbinding.genomewide.scan.Scanner` per model when the scan engine applies
+    (``engine`` ``auto`` or ``scan``; no signal tracks; every model's trunk scans exactly),
+    else None (per-window scoring).
+    """
+    if engine not in ("auto", "scan", "per_window"):
+        raise InputError(f"engine {engine!r}: use auto, scan or per_window")
+    if engine == "per_window" or signals:
+        return None
+    from tfbinding.genomewide.scan import Scanner, ScanUnsupported
+
+    out = []
+    for model in models:
+        if model not in _SCANNERS:
+            try:
+                scanner = Scanner(model, chunk_bp=1 << 16)
+                _SCANNERS[model] = scanner if scanner.plan.exact else None
+            except ScanUnsupported as error:
+                log.info("variant scoring per window: %s", error)
+                _SCANNERS[model] = None
+        if _SCANNERS[model] is None:
+            if engine == "scan":
+                raise InputError("engine scan: the model's trunk does not scan exactly; use auto")
+            return None
+        out.append(_SCANNERS[model])
+    return out
+
+
+def _scan_windows(scanners, codes: np.ndarray, length: int, shifts: int, rc_average: bool) -> np.ndarray:
+    """Mean probability over the shifts ``-shifts .. shifts`` of each row of ``codes``
+    ``(n, length + 2 shifts)`` (the window at shift ``s`` is ``codes[:, shifts + s:][:, :length]``):
+    the rows laid end to end as one sequence and scanned once, so the bases the shifted
+    windows share go through the convolutional trunk once. ``(K, n, T)`` float32.
+    """
+    n, width = codes.shape
+    sequence = _ASCII[codes].ravel()
+    starts = (np.arange(n, dtype=np.int64)[:, None] * width + np.arange(2 * shifts + 1)).ravel()
+    out = []
+    for scanner in scanners:
+        p = scanner.scan(sequence, starts, 0, None, rc_average)
+        out.append(p.reshape(n, 2 * shifts + 1, -1).mean(axis=1))
+    return np.stack(out).astype(np.float32)
+
+
 def score_alleles(models, genome, table: VariantTable, rc_average: bool = False, shifts: int = 0,
                   batch_size: int = 4096, signals: SignalTracks | None = None,
-                  zeroed: dict[str, int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  zeroed: dict[str, int] | None = None,
+                  engine: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each model's REF and ALT probabilities of each allele's windows, averaged over the
     shifts ``-shifts .. shifts`` (and both strands when ``rc_average``).
 
@@ -204,6 +273,10 @@ def score_alleles(models, genome, table: VariantTable, rc_average: bool = False,
         A signal model's bigWigs: read over the REF window's span, the same for REF and ALT.
     zeroed : dict or None, default None
         Receives the counts of signal bases read as zero (``signals.missing == "zero"``).
+    engine : {"auto", "scan", "per_window"}, default "auto"
+        ``scan``: each allele's ``L + 2·shifts`` bases are scanned once
+        (:mod:`tfbinding.genomewide.scan`; ``improved``-type models without signals, equal to
+        per-window scores within 1e-5); ``auto``: the scan where it applies, else per window.
 
     Returns
     -------
@@ -222,12 +295,32 @@ def score_alleles(models, genome, table: VariantTable, rc_average: bool = False,
     ref_score = np.zeros(shape, dtype=np.float32)
     alt_score = np.zeros(shape, dtype=np.float32)
     gc = np.full(len(table), np.nan)
-    per_chunk = max(1, _CHUNK_BYTES // (length * (16 + 4 * len(signals or ()))))
+    per_chunk = max(1, _CHUNK_BYTES // ((length + 2 * shifts) * (16 + 4 * len(signals or ()))))
     offsets = range(-int(shifts), int(shifts) + 1)
+    scanners = _scanners(models, engine, signals)
 
     def predict(X, S):
         return np.stack([predict_probabilities(model, X, rc_average, batch_size, signals=S)
                          .reshape(len(X), -1) for model in models])
+
+    def allele_scores(sequence, reader, pos0, ref_length, alleles):
+        """(K, n, T) mean over the shifts, and the G+C of the shift-0 window."""
+        if scanners is not None:
+            codes = allele_window_codes(sequence, pos0, ref_length, alleles, length + 2 * shifts)
+            middle = codes[:, shifts:shifts + length]
+            acgt = (middle < 4).sum(axis=1)
+            share = ((middle == 1) | (middle == 2)).sum(axis=1) / np.maximum(acgt, 1)
+            return _scan_windows(scanners, codes, length, shifts, rc_average), share
+        total = np.zeros((len(models), len(pos0), shape[2]), dtype=np.float32)
+        share = None
+        for shift in offsets:
+            X = allele_windows(sequence, pos0, ref_length, alleles, length, shift)
+            S = reader.read(window_start(pos0, ref_length, length, shift), length) if reader else None
+            total += predict(X, S)
+            if shift == 0:
+                acgt = X.sum(axis=(1, 2))
+                share = X[:, :, 1:3].sum(axis=(1, 2)) / np.maximum(acgt, 1)
+        return total / len(offsets), share
 
     for chrom in dict.fromkeys(table.fasta_chrom.tolist()):
         rows = np.flatnonzero(table.fasta_chrom == chrom)
@@ -239,7 +332,6 @@ def score_alleles(models, genome, table: VariantTable, rc_average: bool = False,
                                 for p, r in zip(table.pos[rows].tolist(), table.ref[rows].tolist())],
                                dtype=np.int64)
             site_pos = np.array([p for p, _ in keys], dtype=np.int64) - 1
-            site_ref = [r for _, r in keys]
             site_rows = np.zeros(len(keys), np.int64)
             site_rows[site_of] = rows  # a row with each site's REF as written
             site_ref = list(table.ref[site_rows])
@@ -248,27 +340,17 @@ def score_alleles(models, genome, table: VariantTable, rc_average: bool = False,
             for first in range(0, len(keys), per_chunk):
                 part = slice(first, first + per_chunk)
                 alleles = allele_codes_padded(site_ref[part])
-                for shift in offsets:
-                    X = allele_windows(sequence, site_pos[part], alleles[1], alleles, length, shift)
-                    S = reader.read(window_start(site_pos[part], alleles[1], length, shift), length) \
-                        if reader else None
-                    site_score[:, part] += predict(X, S)
-                    if shift == 0:
-                        acgt = X.sum(axis=(1, 2))
-                        site_gc[part] = X[:, :, 1:3].sum(axis=(1, 2)) / np.maximum(acgt, 1)
-            ref_score[:, rows] = site_score[:, site_of] / len(offsets)
+                # the REF window's signal is read where the REF allele's window lies
+                site_score[:, part], site_gc[part] = allele_scores(sequence, reader, site_pos[part],
+                                                                   alleles[1], alleles)
+            ref_score[:, rows] = site_score[:, site_of]
             gc[rows] = site_gc[site_of]
             for first in range(0, len(rows), per_chunk):
                 part = rows[first:first + per_chunk]
                 pos0 = table.pos[part] - 1
                 ref_length = np.char.str_len(table.ref[part].astype(str))
                 alleles = allele_codes_padded(list(table.alt[part]))
-                total = np.zeros((len(models), len(part), shape[2]), dtype=np.float32)
-                for shift in offsets:
-                    X = allele_windows(sequence, pos0, ref_length, alleles, length, shift)
-                    S = reader.read(window_start(pos0, ref_length, length, shift), length) if reader else None
-                    total += predict(X, S)
-                alt_score[:, part] = total / len(offsets)
+                alt_score[:, part] = allele_scores(sequence, reader, pos0, ref_length, alleles)[0]
             if reader and zeroed is not None:
                 for key, count in reader.counts.items():
                     zeroed[key] = zeroed.get(key, 0) + count
@@ -324,8 +406,9 @@ def write_table(snvs: VariantTable, values: np.ndarray, annotation: Mapping[str,
     ``values`` is :func:`score_columns`' array; ``annotation`` maps each of
     :data:`ANNOTATION_COLUMNS` to one formatted value per row; ``flags`` one per row.
     """
-    columns = tsv_columns(tasks)
-    extra = [annotation[c] for c in ANNOTATION_COLUMNS]
+    patterns, sites = PATTERN_COLUMNS[0] in annotation, SITE_COLUMNS[0] in annotation
+    columns = tsv_columns(tasks, patterns, sites)
+    extra = [annotation[c] for c in annotation_columns(patterns, sites)]
     lines = ["\t".join(columns)]
     for row, (c, p, i, r, a, k, scores, f) in enumerate(zip(
             snvs.chrom.tolist(), snvs.pos.tolist(), snvs.id.tolist(), snvs.ref.tolist(),
@@ -367,7 +450,10 @@ def score_vcf(model_dir, vcf: str | os.PathLike, fasta: str | os.PathLike,
               signals: SignalTracks | None = None, tasks: Sequence[str] | None = None,
               shifts: int = 0, null_size: int = 0, null_seed: int = 0,
               peaks: str | os.PathLike | None = None, motif: str | os.PathLike | None = None,
-              top: int = 0, logo_dir: str | os.PathLike | None = None) -> dict:
+              top: int = 0, logo_dir: str | os.PathLike | None = None,
+              patterns: Sequence[str | os.PathLike] | None = None,
+              sites: str | os.PathLike | None = None, sites_chromosomes: Sequence[str] | None = None,
+              engine: str = "auto") -> dict:
     """Score every SNV, MNV and indel of a VCF; write the table, the annotated VCF, a summary
     (and logos).
 
@@ -414,6 +500,16 @@ def score_vcf(model_dir, vcf: str | os.PathLike, fasta: str | os.PathLike,
     top : int, default 0
         Contribution logos of this many top variants, into ``logo_dir``.
     logo_dir : path or None, default None
+    patterns : sequence of paths or None, default None
+        ``patterns.npz`` of discover_motifs (one per task): ``pattern_ref``, ``pattern_alt``,
+        ``pattern_effect`` columns.
+    sites : path or None, default None
+        The predict step's sites (narrowPeak): the ``in_site`` column.
+    sites_chromosomes : sequence of str or None, default None
+        The chromosomes the prediction covered (FASTA names; None: all); ``in_site`` is
+        ``.`` elsewhere.
+    engine : {"auto", "scan", "per_window"}, default "auto"
+        How windows are scored (:func:`score_alleles`).
 
     Returns
     -------
@@ -463,7 +559,8 @@ def score_vcf(model_dir, vcf: str | os.PathLike, fasta: str | os.PathLike,
 
     scoring_started = time.perf_counter()
     zeroed: dict[str, int] = {}
-    ref_k, alt_k, gc = score_alleles(models, genome, snvs, rc_average, shifts, batch_size, signals, zeroed)
+    ref_k, alt_k, gc = score_alleles(models, genome, snvs, rc_average, shifts, batch_size, signals, zeroed,
+                                    engine)
     ref_score, alt_score = ref_k.mean(axis=0), alt_k.mean(axis=0)
     member_delta = alt_k.astype(np.float64) - ref_k
     delta_sd = member_delta.std(axis=0)
@@ -477,9 +574,9 @@ def score_vcf(model_dir, vcf: str | os.PathLike, fasta: str | os.PathLike,
         from tfbinding.interpret.variant_null import draw_background_snvs
         null = draw_background_snvs(genome, list(dict.fromkeys(snvs.fasta_chrom.tolist())), null_size,
                                     length + 2 * shifts, np.random.default_rng(null_seed), peak_table,
-                                    margin=length // 2 + shifts)
+                                    margin=length + shifts)
         null_ref, null_alt, null_gc = score_alleles(models, genome, null, rc_average, shifts, batch_size,
-                                                    signals)
+                                                    signals, engine=engine)
         null_stat = np.abs(log2_odds_ratio(null_ref.mean(axis=0), null_alt.mean(axis=0)))
         pvalue, qvalue, percentile, edges = calibrate(stat, gc, null_stat, null_gc)
         null_info.update({
@@ -518,12 +615,46 @@ def score_vcf(model_dir, vcf: str | os.PathLike, fasta: str | os.PathLike,
                       f"bits (p = {MATCH_PVALUE:g} under a uniform background)", annotation["motif_effect"])]
         motif_info = {"name": motif_name, "threshold_bits": round(threshold, 3), "match_pvalue": MATCH_PVALUE,
                       "broken": int((effect == "broken").sum()), "created": int((effect == "created").sum())}
+    pattern_info = None
+    if patterns:
+        from tfbinding.interpret.variant_annotation import annotate_patterns
+        from tfbinding.interpret.variant_annotation import read_patterns as read_pattern_files
+        found = read_pattern_files(patterns)
+        p_ref, p_alt, p_effect, p_thresholds = annotate_patterns(genome, snvs, found)
+        join = (lambda values, sep: sep.join(values) if len(values) else ".")
+        for column, values in (("pattern_ref", p_ref), ("pattern_alt", p_alt)):
+            annotation[column] = [join([f"{v:.3f}" for v in row], ",") for row in values]
+        annotation["pattern_effect"] = [join(list(row), ",") for row in p_effect]
+        quoted = check_line_value(",".join(name for name, _ in found) or "none", "pattern names")
+        for field, column, number, what in (("TFB_PATTERN_REF", "pattern_ref", "1", "REF"),
+                                            ("TFB_PATTERN_ALT", "pattern_alt", "A", "each ALT")):
+            extra.append(InfoField(field, number, "String", f"tfbinding: scores (bits) of the best match of "
+                                   f"each discovered pattern ({quoted}) overlapping {what}, separated by |",
+                                   [v.replace(",", "|") for v in annotation[column]]))
+        extra.append(InfoField("TFB_PATTERN_EFFECT", "A", "String", "tfbinding: broken, created or untouched "
+                               f"for each discovered pattern ({quoted}), separated by |; a match scores at "
+                               "p = 1e-4 under a uniform background",
+                               [v.replace(",", "|") for v in annotation["pattern_effect"]]))
+        pattern_info = [{"name": name, "width": int(len(pwm)), "threshold_bits": round(t, 3),
+                         "broken": int((p_effect[:, k] == "broken").sum()),
+                         "created": int((p_effect[:, k] == "created").sum())}
+                        for k, ((name, pwm), t) in enumerate(zip(found, p_thresholds))]
     if peak_table is not None:
         from tfbinding.interpret.variant_annotation import in_peaks
         inside = in_peaks(snvs, peak_table)
         annotation["in_peak"] = inside.astype(int).astype(str).tolist()
         extra.append(InfoField("TFB_IN_PEAK", "0", "Flag", "tfbinding: the REF bases overlap a peak",
                                inside.tolist()))
+    site_info = None
+    if sites:
+        from tfbinding.interpret.variant_annotation import in_sites, read_peaks
+        covered = None if sites_chromosomes is None else [(aliases or {}).get(c, c) for c in sites_chromosomes]
+        site_flags = in_sites(snvs, read_peaks(sites, genome.sizes, aliases), covered)
+        annotation["in_site"] = site_flags.tolist()
+        extra.append(InfoField("TFB_IN_SITE", "0", "Flag", "tfbinding: the REF bases overlap a site the "
+                               "predict step called", (site_flags == "1").tolist()))
+        site_info = {"sites": str(sites), "chromosomes": list(covered) if covered is not None else None,
+                     "in_site": int((site_flags == "1").sum()), "not_covered": int((site_flags == ".").sum())}
     extra.append(InfoField("TFB_SIGN_DISAGREE", "0", "Flag", "tfbinding: the models averaged give deltas "
                            "of different signs", disagree.tolist()))
     flags = [",".join(f for f, on in (("ref_mismatch", m), ("sign_disagree", d)) if on) or "."
@@ -566,7 +697,8 @@ def score_vcf(model_dir, vcf: str | os.PathLike, fasta: str | os.PathLike,
         "missing_chromosomes": scan.missing_chromosomes,
         "ref_mismatches": int(mismatch.sum()), "allow_ref_mismatch": allow_ref_mismatch,
         "sign_disagreements": int(disagree.sum()), "null": null_info,
-        "motif": motif_info, "peaks": str(peaks) if peaks else None,
+        "motif": motif_info, "patterns": pattern_info, "peaks": str(peaks) if peaks else None,
+        "predicted_sites": site_info, "engine": "scan" if _scanners(models, engine, signals) else "per_window",
         "logos": [item["png"] for item in logos],
         "input_sorted": scan.is_sorted, "seconds": round(time.perf_counter() - started, 3),
         "scoring_seconds": round(scoring_seconds, 3),

@@ -16,14 +16,24 @@ informative base still passes it. The effect is
 * ``created``: ALT matches and REF does not;
 * ``untouched``: both match or neither does.
 
-Peaks
------
+Discovered patterns (``patterns.npz`` of ``discover_motifs``)
+------------------------------------------------------------
+Each pattern's trimmed probability matrix, as counts of 100 sequences (log-odds in bits
+with pseudocount 1, as the factor's matrix), is scanned in the same way, with its own
+p = 1e-4 threshold (a pattern too short to reach it never matches): ``pattern_ref``,
+``pattern_alt`` and ``pattern_effect`` list one value per pattern, in rank order
+(``pattern_1,pattern_2,…``; the names are in the summary and the VCF header).
+
+Peaks and predicted sites
+-------------------------
 ``in_peak`` is 1 when the REF bases ``[p, p + r)`` overlap a peak of the config's peaks, 0
-when not, ``.`` when no peaks were given.
+when not, ``.`` when no peaks were given. ``in_site`` is the same for the predict step's
+sites (``genome.sites.narrowPeak``), ``.`` on a chromosome the prediction did not cover.
 """
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -124,6 +134,64 @@ def annotate_motif(genome, table: VariantTable, pwm: np.ndarray,
         ref[rows] = best_overlapping_match(sequence, pos0, ref_length, list(table.ref[rows]), pwm)
         alt[rows] = best_overlapping_match(sequence, pos0, ref_length, list(table.alt[rows]), pwm)
     return ref, alt, motif_effects(ref, alt, threshold)
+
+
+def read_patterns(paths, prefix_with_folder: bool | None = None) -> list[tuple[str, np.ndarray]]:
+    """The patterns of ``patterns.npz`` files (discover_motifs), in rank order, as
+    ``(name, log-odds (w, 4))``: each trimmed probability matrix taken as counts of 100
+    sequences (pseudocount 1, uniform background). With several files (a multi-task model's
+    tasks) a name is ``<folder>/pattern_<k>``.
+    """
+    from tfbinding.errors import InputError
+    from tfbinding.models.motif_baseline import log_odds
+
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    prefix_with_folder = len(paths) > 1 if prefix_with_folder is None else prefix_with_folder
+    out = []
+    for path in paths:
+        try:
+            data = np.load(path)
+        except (FileNotFoundError, OSError, ValueError) as err:
+            raise InputError(f"{path}: not a readable patterns.npz ({err}). Run discover_motifs first") from err
+        with data:
+            ranks = sorted(int(key[len("pattern_"):-len("_ppm")]) for key in data.files
+                           if key.startswith("pattern_") and key.endswith("_ppm"))
+            for rank in ranks:
+                ppm = np.asarray(data[f"pattern_{rank}_ppm"], dtype=np.float64)
+                start, end = data[f"pattern_{rank}_trim"] if f"pattern_{rank}_trim" in data.files else (0, len(ppm))
+                name = f"pattern_{rank}"
+                if prefix_with_folder:
+                    name = f"{Path(path).parent.name}/{name}"
+                out.append((name, log_odds(ppm[int(start):int(end)] * 100)))
+    return out
+
+
+def annotate_patterns(genome, table: VariantTable, patterns: list[tuple[str, np.ndarray]]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
+    """:func:`annotate_motif` with each pattern: REF and ALT scores ``(n, P)``, effects
+    ``(n, P)`` and each pattern's threshold (bits).
+    """
+    n, count = len(table), len(patterns)
+    ref, alt = np.full((n, count), np.nan), np.full((n, count), np.nan)
+    effect = np.full((n, count), "untouched", dtype=object)
+    thresholds = []
+    for k, (_, pwm) in enumerate(patterns):
+        threshold = score_threshold(pwm)
+        thresholds.append(threshold)
+        ref[:, k], alt[:, k], effect[:, k] = annotate_motif(genome, table, pwm, threshold)
+    return ref, alt, effect.astype(str), thresholds
+
+
+def in_sites(table: VariantTable, sites: dict[str, tuple[np.ndarray, np.ndarray]],
+             covered=None) -> np.ndarray:
+    """``"1"`` where a row's REF bases overlap a predicted site, ``"0"`` where not, ``"."``
+    on a chromosome outside ``covered`` (the chromosomes the prediction ran on; None: all).
+    """
+    inside = in_peaks(table, sites)
+    out = np.where(inside, "1", "0").astype(object)
+    if covered is not None:
+        out[~np.isin(table.fasta_chrom, list(covered))] = "."
+    return out.astype(str) if len(out) else np.zeros(0, dtype=str)
 
 
 def read_peaks(path: str | os.PathLike, sizes, aliases=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
