@@ -134,7 +134,7 @@ def main() -> None:
     train_seconds = time.perf_counter() - started
 
     print(f"# benchmarks/variants.py, {date.today()}, {platform.machine()} {platform.processor() or ''}, "
-          f"{os.cpu_count()} CPUs, TF threads {args.threads}")
+          f"{os.cpu_count()} CPUs, TF threads {args.threads}, load average {os.getloadavg()[0]:.1f}")
     print(f"# genome {args.size_bp:,} bp, seed {args.seed}, {len(genome.peaks)} peaks, {len(breaking)} breaking "
           f"SNVs, {len(background)} background SNVs >= {args.length} bp from peaks; improved (motif-informed), "
           f"window {args.length}, {args.epochs} epochs on {windows} windows ({positives} positives) in "
@@ -168,7 +168,7 @@ def main() -> None:
         plain = score_vcf(work / "model", work / "throughput.vcf", work / "prepared.fa", out / "u.tsv",
                           out / "u.vcf.gz", **common)
         without = plain["scored"] / (time.perf_counter() - t0)
-        print(f"| {shifts} | {roc_auc_score(labels, delta):.3f} | {roc_auc_score(labels, log_odds_ratio):.3f} | "
+        print(f"| {shifts} (load {os.getloadavg()[0]:.1f}) | {roc_auc_score(labels, delta):.3f} | {roc_auc_score(labels, log_odds_ratio):.3f} | "
               f"{roc_auc_score(labels, calibrated):.3f} | "
               f"{np.mean(q[labels] < 0.05):.1%} | {ks:.3f} | {broken:.1%} | {with_null:,.0f} | {without:,.0f} |")
     print(f"# simulate {simulate_seconds:.0f} s; outputs in {work}")
