@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 # CI time: the demo's models with fewer epochs (they leave the plateau by epoch 4-5); the
 # README's command runs the full default config
-FAST_TRAINING = {"epochs": 8, "early_stopping_start": 4, "improved_epochs": 6}
+FAST_TRAINING = {"epochs": 8, "early_stopping_start": 4, "improved_epochs": 3}
 
 
 @pytest.fixture(scope="module")
