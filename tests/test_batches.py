@@ -94,3 +94,40 @@ def test_resampled_batches_refuse_a_multi_task_split():
     split["y"], split["w"] = np.hstack([split["y"]] * 2), np.hstack([split["w"]] * 2)
     with pytest.raises(ValueError, match="single-task"):
         ResampledBatches(split)
+
+
+@pytest.mark.parametrize("kind", ["split", "balanced", "downsample"])
+def test_the_tf_data_feed_yields_the_same_batches_epoch_after_epoch(kind):
+    from tfbinding.models.batches import ResampledBatches, batch_dataset
+
+    split = _imbalanced(n=1000, positives=40)
+    batches = {"split": lambda: SplitBatches(split, batch_size=96, shuffle=True, reverse_complement_half=True,
+                                             seed=4),
+               "balanced": lambda: ResampledBatches(split, batch_size=100, steps=9, seed=4),
+               "downsample": lambda: ResampledBatches(split, batch_size=30, mode="downsample", seed=4)}[kind]()
+    fed = list(batch_dataset(batches, chunk_batches=4).take(3 * len(batches)).as_numpy_iterator())
+    reference = {"split": lambda: SplitBatches(split, batch_size=96, shuffle=True, reverse_complement_half=True,
+                                               seed=4),
+                 "balanced": lambda: ResampledBatches(split, batch_size=100, steps=9, seed=4),
+                 "downsample": lambda: ResampledBatches(split, batch_size=30, mode="downsample", seed=4)}[kind]()
+    expected = []
+    for _ in range(3):  # the PyDataset interface: batches[i], then on_epoch_end
+        expected += [reference[i] for i in range(len(reference))]
+        reference.on_epoch_end()
+    assert len(fed) == len(expected)
+    for got, want in zip(fed, expected):
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+    chunk = batches.chunk(1, 2, 3)  # one gather for several batches: their concatenation
+    for a, *parts in zip(chunk, *(batches.batch(1, i) for i in (2, 3, 4))):
+        np.testing.assert_array_equal(a, np.concatenate(parts))
+
+
+def test_pages_of_the_memory_map_are_released_and_reread(tiny_dataset):
+    from tfbinding.models.batches import release_pages
+
+    data = load_dataset(tiny_dataset)
+    before = SplitBatches(data.train, batch_size=64, shuffle=True, seed=1)[0][0]
+    batches = SplitBatches(data.train, batch_size=64, shuffle=True, seed=1, release_bytes=1)
+    assert release_pages(data.train["X"]) and not release_pages(np.zeros(3))
+    np.testing.assert_array_equal(batches[0][0], before)  # read again after each release

@@ -133,3 +133,23 @@ def test_a_model_that_learned_nothing_is_reported_so_and_gets_no_metric(tiny_dat
     table = (tmp_path / "evaluation" / "metrics.md").read_text()
     assert "| full | not learned |" in table and "Not learned models" in table
     assert "| full (not learned) |" in (tmp_path / "evaluation" / "ablation.md").read_text()
+
+
+def test_training_reads_x_through_the_memory_map_a_few_batches_at_a_time(tiny_dataset, tmp_path, monkeypatch):
+    import numpy as np
+
+    from tfbinding.models import batches
+
+    reads = []
+    inner = batches.SplitBatches._read_x
+
+    def read_x(self, rows):
+        reads.append((isinstance(self.X, np.memmap), len(rows)))
+        return inner(self, rows)
+
+    monkeypatch.setattr(batches.SplitBatches, "_read_x", read_x)
+    for model_name in ("full", "improved"):  # balanced batches, and weights with augmentation
+        reads.clear()
+        train_model(tiny_dataset, model_name, tmp_path / model_name, TINY, threads=1)
+        assert reads and all(mapped for mapped, _ in reads)  # never a materialised X
+        assert max(rows for _, rows in reads) <= batches.CHUNK_BATCHES * 64  # a chunk of batches

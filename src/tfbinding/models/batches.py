@@ -1,9 +1,21 @@
 """Feed memory-mapped ``.npy`` splits to Keras in batches, cast to float32 per batch.
 
-X stays a uint8 memory map on disk: only one batch at a time is read, handed to Keras as
-uint8 and cast to float32 by the model's input inside the graph, so training never holds
-a float32 copy of X (4x the size of the uint8 file), and a quarter of the bytes cross
-from Python into TensorFlow.
+X stays a uint8 memory map on disk: only the rows of the next few batches are read,
+handed to Keras as uint8 and cast to float32 by the model's input inside the graph, so
+training never holds a float32 copy of X (4x the size of the uint8 file), and a quarter
+of the bytes cross from Python into TensorFlow.
+
+A batch is a pure function of ``(epoch, index)`` and the seed: :class:`SplitBatches` and
+:class:`ResampledBatches` define the batches, and :func:`batch_dataset` feeds them to
+``model.fit`` as a ``tf.data`` pipeline that reads several batches per Python call (one
+memory-map gather, one crossing into TensorFlow) and cuts them apart in the graph. The
+batches are the same as those of the classes' own ``keras.utils.PyDataset`` interface
+(``batches[index]``, ``on_epoch_end``), which pays a fixed cost of about 2 ms per batch.
+
+The pages of X that a batch touched stay mapped into the process, and so count towards
+its resident set, until the kernel needs the memory. To keep the resident set of a split
+larger than RAM bounded, the batches drop the mapping's pages (``madvise(MADV_DONTNEED)``;
+they stay in the page cache) after every :data:`RELEASE_BYTES` read.
 
 Multi-task splits (y and w of shape ``(n, T)``, T > 1) yield ``(x, [y | w])``: the masked
 loss and metrics of :mod:`tfbinding.models.architectures` read the weights from the packed targets, and
@@ -15,12 +27,34 @@ only.
 from __future__ import annotations
 
 import math
+import mmap
+import threading
 
 import keras
 import numpy as np
 
 from tfbinding.models.architectures import pack_targets
 from tfbinding.models.inference import reverse_complement, with_signals
+
+#: batches gathered per Python call by :func:`batch_dataset`
+CHUNK_BATCHES = 16
+#: bytes of X read between two releases of the memory map's resident pages (0: never)
+RELEASE_BYTES = 256 * 2**20
+
+
+def _index_dtype(n: int):
+    return np.int32 if n < 2**31 else np.int64
+
+
+def release_pages(array) -> bool:
+    """Drop the resident pages of a memory-mapped array from this process (they stay in
+    the page cache; the next read maps them again). False when ``array`` is no memory map.
+    """
+    handle = getattr(array, "_mmap", None)
+    if handle is None or not hasattr(handle, "madvise"):
+        return False
+    handle.madvise(mmap.MADV_DONTNEED)
+    return True
 
 
 class SplitBatches(keras.utils.PyDataset):
@@ -36,10 +70,12 @@ class SplitBatches(keras.utils.PyDataset):
     reverse_complement_half : replace a random half of each batch by its reverse
         complement (augmentation; default False).
     seed : seed of the shuffles and of the augmentation (default 0).
+    release_bytes : drop X's resident pages after this many bytes read (default None:
+        :data:`RELEASE_BYTES`; 0 never does).
     """
 
     def __init__(self, arrays, batch_size: int = 1000, weighted: bool = True, shuffle: bool = False,
-                 reverse_complement_half: bool = False, seed: int = 0):
+                 reverse_complement_half: bool = False, seed: int = 0, release_bytes: int | None = None):
         # two worker threads: the next batches load while the current one trains
         super().__init__(workers=2, use_multiprocessing=False, max_queue_size=8)
         self.X, self.y, self.w = arrays["X"], arrays["y"], arrays["w"]
@@ -51,32 +87,83 @@ class SplitBatches(keras.utils.PyDataset):
         self.augment = reverse_complement_half
         self.seed = seed
         self.resampled = False
+        self.release_bytes = int(RELEASE_BYTES if release_bytes is None else release_bytes)
+        self.bytes_read = 0
+        self._lock = threading.Lock()
+        self._plans: dict[int, object] = {}
         self.epoch = -1
-        self.order = np.arange(len(self.y))
         self.on_epoch_end()
 
+    # ---- the batches as a function of (epoch, index)
+    def _plan(self, epoch: int):
+        """The epoch's row order (cached for the last few epochs; thread-safe)."""
+        with self._lock:
+            plan = self._plans.get(epoch)
+            if plan is None:
+                plan = self._plans[epoch] = self._make_plan(epoch)
+                for old in sorted(self._plans)[:-3]:
+                    del self._plans[old]
+            return plan
+
+    def _make_plan(self, epoch: int):
+        n = len(self.y)
+        if not self.shuffle:
+            return np.arange(n, dtype=_index_dtype(n))
+        return np.random.default_rng([self.seed, epoch]).permutation(n).astype(_index_dtype(n))
+
+    @property
+    def order(self) -> np.ndarray:
+        """The windows of the current epoch, in batch order."""
+        return self._plan(self.epoch)
+
+    def _epoch_rows(self) -> int:
+        return len(self.y)
+
     def __len__(self) -> int:
-        return math.ceil(len(self.order) / self.batch_size)
+        return math.ceil(self._epoch_rows() / self.batch_size)
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
-        if self.shuffle:
-            self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.y))
+
+    def rows(self, epoch: int, index: int) -> np.ndarray:
+        """The (sorted) rows of batch ``index`` of ``epoch``."""
+        order = self._plan(epoch)
+        return np.sort(order[index * self.batch_size:(index + 1) * self.batch_size])
 
     def _rows(self, index: int) -> np.ndarray:
-        return np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
+        return self.rows(self.epoch, index)
 
     def _weights(self, rows: np.ndarray) -> np.ndarray:
         return np.asarray(self.w[rows], dtype=np.float32)
 
-    def __getitem__(self, index: int):
-        rows = self._rows(index)
+    def _read_x(self, rows: np.ndarray) -> np.ndarray:
         x = self.X[rows]  # uint8; the model's float32 input casts it inside the graph
+        if self.release_bytes:
+            with self._lock:
+                self.bytes_read += x.nbytes
+                release = self.bytes_read >= self.release_bytes
+                if release:
+                    self.bytes_read = 0
+            if release:
+                release_pages(self.X)
+                if self.S is not None:
+                    release_pages(self.S)
+        return np.asarray(x)
+
+    def chunk(self, epoch: int, first: int, count: int) -> tuple[np.ndarray, ...]:
+        """Batches ``first .. first + count - 1`` of ``epoch``, concatenated along the rows:
+        one gather from the memory map for all of them.
+        """
+        count = max(0, min(count, len(self) - first))
+        parts = [self.rows(epoch, index) for index in range(first, first + count)]
+        rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        x = self._read_x(rows)
         if self.S is not None:
             x = with_signals(x, self.S[rows])
         if self.augment:
-            # seeded by (epoch, batch), not by call order: worker threads may run out of order
-            flip = np.random.default_rng([self.seed, self.epoch, index]).random(len(rows)) < 0.5
+            # seeded by (epoch, batch), not by call order: batches may load out of order
+            flip = np.concatenate([np.random.default_rng([self.seed, epoch, index]).random(len(part)) < 0.5
+                                   for index, part in zip(range(first, first + count), parts)])
             x[flip] = reverse_complement(x[flip])
         y = np.asarray(self.y[rows], dtype=np.float32)
         if self.tasks > 1:
@@ -85,6 +172,13 @@ class SplitBatches(keras.utils.PyDataset):
         if self.weighted or self.resampled:
             return x, y, self._weights(rows).reshape(-1)
         return x, y
+
+    def batch(self, epoch: int, index: int) -> tuple[np.ndarray, ...]:
+        """Batch ``index`` of ``epoch``: ``(x, y)``, ``(x, y, w)`` or ``(x, [y | w])``."""
+        return self.chunk(epoch, index, 1)
+
+    def __getitem__(self, index: int):
+        return self.batch(self.epoch, index)
 
 
 class ResampledBatches(SplitBatches):
@@ -100,8 +194,8 @@ class ResampledBatches(SplitBatches):
 
     Parameters
     ----------
-    arrays, batch_size, weighted, reverse_complement_half, seed : as :class:`SplitBatches`
-        (single-task splits only).
+    arrays, batch_size, weighted, reverse_complement_half, seed, release_bytes : as
+        :class:`SplitBatches` (single-task splits only).
     positive_share : float, default 0.25
         Share of each batch's rows that are positives.
     steps : int, default 200
@@ -115,62 +209,129 @@ class ResampledBatches(SplitBatches):
 
     def __init__(self, arrays, batch_size: int = 250, weighted: bool = True, positive_share: float = 0.25,
                  steps: int = 200, mode: str = "balanced_batches", reverse_complement_half: bool = False,
-                 seed: int = 0):
+                 seed: int = 0, release_bytes: int | None = None):
         y = np.asarray(arrays["y"])
         if y.ndim == 2 and y.shape[1] > 1:
             raise ValueError("resampled batches are single-task: train a multi-task split with imbalance: weights")
         labels = y.reshape(-1) > 0.5
-        self.positives, self.negatives = np.flatnonzero(labels), np.flatnonzero(~labels)
+        index = _index_dtype(len(labels))
+        self.positives, self.negatives = np.flatnonzero(labels).astype(index), np.flatnonzero(~labels).astype(index)
         if not len(self.positives) or not len(self.negatives):
             raise ValueError("resampled batches need positives and negatives in the train split")
         self.mode, self.share, self.steps = mode, float(positive_share), max(1, int(steps))
         self.n_positive = min(batch_size - 1, max(1, int(round(batch_size * self.share))))
-        self.negative_cursor = 0
+        self.n_wanted = int(round(len(self.positives) * (1 - self.share) / self.share))
+        # negatives' order and cursor after the last epoch planned in sequence
+        self._walk: tuple[int, np.ndarray | None, int] = (-1, None, 0)
         super().__init__(arrays, batch_size, weighted=weighted, shuffle=True,
-                         reverse_complement_half=reverse_complement_half, seed=seed)
+                         reverse_complement_half=reverse_complement_half, seed=seed, release_bytes=release_bytes)
         self.resampled = True
         w = np.asarray(arrays["w"], dtype=np.float64).reshape(-1) if weighted else np.ones(len(labels))
         # objective weight x (class share of the split / class share of the batches)
         shares = (self.share, 1 - self.share) if mode == "balanced_batches" else self._epoch_shares()
         split_share = (len(self.positives) / len(labels), len(self.negatives) / len(labels))
-        self.row_weight = np.where(labels, w * split_share[0] / shares[0], w * split_share[1] / shares[1])
+        self.row_weight = np.where(labels, w * split_share[0] / shares[0],
+                                   w * split_share[1] / shares[1]).astype(np.float32)
+
+    def _epoch_rows(self) -> int:
+        return len(self.positives) + min(len(self.negatives), self.n_wanted)
 
     def _epoch_shares(self) -> tuple[float, float]:
         positives = len(self.positives)
-        return positives / len(self.order), 1 - positives / len(self.order)
+        return positives / self._epoch_rows(), 1 - positives / self._epoch_rows()
 
     def __len__(self) -> int:
         if self.mode == "downsample":
-            return math.ceil(len(self.order) / self.batch_size)
+            return math.ceil(self._epoch_rows() / self.batch_size)
         return self.steps
 
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        rng = np.random.default_rng([self.seed, self.epoch])
+    def _make_plan(self, epoch: int):
         if self.mode == "downsample":
-            wanted = int(round(len(self.positives) * (1 - self.share) / self.share))
-            kept = rng.choice(self.negatives, min(len(self.negatives), wanted), replace=False)
-            self.order = rng.permutation(np.concatenate((self.positives, kept)))
-            return
+            rng = np.random.default_rng([self.seed, epoch])
+            kept = rng.choice(self.negatives, min(len(self.negatives), self.n_wanted), replace=False)
+            return rng.permutation(np.concatenate((self.positives, kept)))
+        # the negatives continue across epochs: plan the epochs in sequence (the caller
+        # holds the lock); an epoch before the last planned one starts over from epoch 0
+        last, negative_order, cursor = self._walk
+        if epoch <= last:
+            last, negative_order, cursor = -1, None, 0
+        for step in range(last + 1, epoch + 1):
+            positive_order, negative_order, cursor = self._advance(step, negative_order, cursor)
+        self._walk = (epoch, negative_order, cursor)
+        return positive_order, negative_order, cursor
+
+    def _advance(self, epoch: int, negative_order, cursor: int):
+        rng = np.random.default_rng([self.seed, epoch])
         n_negative = self.batch_size - self.n_positive
         cycles = math.ceil(self.steps * self.n_positive / len(self.positives))
-        self.positive_order = np.concatenate([rng.permutation(self.positives) for _ in range(cycles)])
+        positive_order = np.concatenate([rng.permutation(self.positives) for _ in range(cycles)])
         # negatives: one pass over a shuffled order, continued across epochs
         needed = self.steps * n_negative
-        cursor = self.negative_cursor + needed if self.epoch > 0 else 0
-        if self.epoch == 0 or cursor + needed > len(self.negative_order):
-            self.negative_order = np.concatenate([rng.permutation(self.negatives) for _ in range(
+        cursor = cursor + needed if epoch > 0 else 0
+        if epoch == 0 or cursor + needed > len(negative_order):
+            negative_order = np.concatenate([rng.permutation(self.negatives) for _ in range(
                 math.ceil(needed / len(self.negatives)) + 1)])
             cursor = 0
-        self.negative_cursor = cursor
+        return positive_order, negative_order, cursor
 
-    def _rows(self, index: int) -> np.ndarray:
+    @property
+    def order(self) -> np.ndarray:
         if self.mode == "downsample":
-            return super()._rows(index)
+            return self._plan(self.epoch)
+        positive_order, negative_order, cursor = self._plan(self.epoch)
         n_negative = self.batch_size - self.n_positive
-        start = self.negative_cursor + index * n_negative
-        return np.sort(np.concatenate((self.positive_order[index * self.n_positive:(index + 1) * self.n_positive],
-                                       self.negative_order[start:start + n_negative])))
+        return np.concatenate((positive_order[:self.steps * self.n_positive],
+                               negative_order[cursor:cursor + self.steps * n_negative]))
+
+    def rows(self, epoch: int, index: int) -> np.ndarray:
+        if self.mode == "downsample":
+            return super().rows(epoch, index)
+        positive_order, negative_order, cursor = self._plan(epoch)
+        n_negative = self.batch_size - self.n_positive
+        start = cursor + index * n_negative
+        return np.sort(np.concatenate((positive_order[index * self.n_positive:(index + 1) * self.n_positive],
+                                       negative_order[start:start + n_negative])))
 
     def _weights(self, rows: np.ndarray) -> np.ndarray:
-        return self.row_weight[rows].astype(np.float32)
+        return self.row_weight[rows]
+
+
+def batch_dataset(batches: SplitBatches, chunk_batches: int = CHUNK_BATCHES, repeat: bool = True,
+                  first_epoch: int = 0):
+    """``batches`` as a ``tf.data.Dataset`` for ``model.fit``/``evaluate``: the same batches
+    as ``batches[index]`` epoch after epoch, read ``chunk_batches`` at a time by one Python
+    call (two calls in flight, in order) and cut apart in the graph.
+
+    With ``repeat`` (training) the dataset runs through epoch ``first_epoch``, the next,
+    ... without end: pass ``steps_per_epoch=len(batches)`` to ``fit``. Without, it is one
+    pass over epoch ``first_epoch`` (validation and evaluation, unshuffled).
+    """
+    import tensorflow as tf
+
+    steps, size = len(batches), batches.batch_size
+    chunks = math.ceil(steps / chunk_batches)
+    sample = batches.batch(0, 0)
+    dtypes = [tf.as_dtype(a.dtype) for a in sample]
+    shapes = [(None, *a.shape[1:]) for a in sample]
+
+    def load(position):
+        epoch, chunk = divmod(int(position), chunks)
+        return batches.chunk(epoch, chunk * chunk_batches, chunk_batches)
+
+    def fetch(position):
+        # stateless: a chunk is a pure function of its position (and the seed)
+        arrays = tf.numpy_function(load, [position], dtypes, stateful=False)
+        return tuple(tf.ensure_shape(a, shape) for a, shape in zip(arrays, shapes))
+
+    def split(*arrays):
+        rows = tf.shape(arrays[0], out_type=tf.int64)[0]
+        return tf.data.Dataset.range((rows + size - 1) // size).map(
+            lambda j: tuple(a[j * size:(j + 1) * size] for a in arrays))
+
+    start = first_epoch * chunks
+    positions = (tf.data.Dataset.counter(start) if repeat
+                 else tf.data.Dataset.range(start, start + chunks))
+    dataset = positions.map(fetch, num_parallel_calls=2, deterministic=True).flat_map(split)
+    if not repeat:  # a known length: Keras then expects the end of the pass
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps))
+    return dataset.prefetch(chunk_batches)

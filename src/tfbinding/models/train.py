@@ -176,7 +176,9 @@ def training_batches(train: dict, batch_size: int, weighted: bool, imbalance: st
                      reverse_complement_half: bool = False):
     """The train split's batches under an imbalance strategy (see
     :data:`tfbinding.config.IMBALANCE_STRATEGIES`); a multi-task split always gets the
-    shuffled, weighted batches (the resampling strategies are single-task).
+    shuffled, weighted batches (the resampling strategies are single-task). Each batch is
+    a function of (epoch, index) and ``config.seed``; :func:`train_model` feeds them
+    through :func:`tfbinding.models.batches.batch_dataset`.
     """
     from tfbinding.models.batches import ResampledBatches, SplitBatches
 
@@ -189,13 +191,13 @@ def training_batches(train: dict, batch_size: int, weighted: bool, imbalance: st
                         reverse_complement_half=reverse_complement_half, seed=config.seed)
 
 
-def _start_as_scan(model, model_name: str, valid: dict, valid_batches, path, seed: int):
+def _start_as_scan(model, model_name: str, valid: dict, valid_feed, path, seed: int):
     """Save the untrained motif-informed model (the motif scan) as epoch 0; return its
     validation figures and the checkpoint callback that replaces it only when an epoch
     beats it (:func:`_challenger_checkpoint`).
     """
     scan = predict_probabilities(model, valid["X"], reverse_complement_average=True, signals=valid.get("S"))
-    start = model.evaluate(valid_batches, return_dict=True, verbose=0)
+    start = model.evaluate(valid_feed, return_dict=True, verbose=0)
     model.save(path)
     log.info("%s: before training (the motif scan), validation PR AUC %.4f, ROC AUC %.4f",
              model_name, start["pr_auc"], start["roc_auc"])
@@ -276,9 +278,9 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
     weighted = uses_weights(model_name)
     train_batches = training_batches(data.train, batch_size, weighted, config.imbalance_for(model_name),
                                      config, uses_reverse_complement(model_name))
-    from tfbinding.models.batches import SplitBatches
+    from tfbinding.models.batches import SplitBatches, batch_dataset
 
-    valid_batches = SplitBatches(data.valid, batch_size, weighted=False)
+    valid_feed = batch_dataset(SplitBatches(data.valid, batch_size, weighted=False), repeat=False)
     tasks = data.tasks
     if improved and motif and len(tasks) > 1:
         log.info("improved: %d tasks, so the plain improved model (the motif-informed one is "
@@ -295,7 +297,7 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
         start, checkpoint = None, keras.callbacks.ModelCheckpoint(
             tmp / MODEL_FILE, monitor="val_pr_auc", mode="max", save_best_only=True)
         if pwm is not None:
-            start, checkpoint = _start_as_scan(model, model_name, data.valid, valid_batches, tmp / MODEL_FILE,
+            start, checkpoint = _start_as_scan(model, model_name, data.valid, valid_feed, tmp / MODEL_FILE,
                                                config.seed)
         callbacks = [
             _train_evaluation(data.train, uses_reverse_complement(model_name), weighted, config.seed),
@@ -304,8 +306,9 @@ def train_model(dataset_dir: str | os.PathLike, model_name: str, out_dir: str | 
                                           start_from_epoch=0 if improved else config.early_stopping_start),
             keras.callbacks.CSVLogger(tmp / "history.csv"),
         ]
-        model.fit(train_batches, validation_data=valid_batches, epochs=epochs, callbacks=callbacks,
-                  verbose=2)
+        # tf.data feeds of the same batches: several batches per Python call (issue 21)
+        model.fit(batch_dataset(train_batches), steps_per_epoch=len(train_batches), validation_data=valid_feed,
+                  epochs=epochs, callbacks=callbacks, verbose=2)
         history = read_history(tmp / "history.csv")
         plot_history(history, model_name, tmp / "curves.png")
         summary = training_summary(model_name, history, config, tasks, motif if pwm is not None else None,
