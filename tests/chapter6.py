@@ -1,5 +1,5 @@
 """The DeepChem book's chapter-6 network, built for DeepChem's ``KerasModel``: shared by
-the in-process test (Keras 3) and the ``tf_keras`` subprocess of ``test_export.py``."""
+the in-process test (Keras 3) and the ``tf_keras`` subprocess of ``test_export_deepchem.py``."""
 
 
 def chapter6_model(dc, keras, train):
