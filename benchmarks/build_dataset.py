@@ -274,6 +274,257 @@ def measure_multitask(name: str, root: Path, repeats: int, tasks: int, signals: 
     return figures
 
 
+# --- the whole build through Snakemake on an hg19-size synthetic genome ---------------------
+
+#: hg19's autosomes and their lengths (UCSC chromInfo)
+HG19_AUTOSOMES = {
+    "chr1": 249_250_621, "chr2": 243_199_373, "chr3": 198_022_430, "chr4": 191_154_276,
+    "chr5": 180_915_260, "chr6": 171_115_067, "chr7": 159_138_663, "chr8": 146_364_022,
+    "chr9": 141_213_431, "chr10": 135_534_747, "chr11": 135_006_516, "chr12": 133_851_895,
+    "chr13": 115_169_878, "chr14": 107_349_540, "chr15": 102_531_392, "chr16": 90_354_753,
+    "chr17": 81_195_210, "chr18": 78_077_248, "chr19": 59_128_983, "chr20": 63_025_520,
+    "chr21": 48_129_895, "chr22": 51_304_566,
+}
+DATASET_RULES = ("prepare_genome", "windows", "labels", "split", "onehot", "dataset")
+
+
+def write_genome(folder: Path, peaks_per_mbp: float = 10.0, scale: float = 1.0) -> tuple[Path, Path]:
+    """An hg19-size genome (the 22 autosomes at their lengths, times ``scale``) of random
+    bases with N gaps, and ``peaks_per_mbp`` random 150-600-bp peaks per Mbp. Reused when
+    the files exist."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fasta, peaks = folder / "genome.fa", folder / "peaks.narrowPeak"
+    if fasta.exists() and peaks.exists():
+        return fasta, peaks
+    rng = np.random.default_rng(7)
+    lines_out = []
+    with open(f"{fasta}.tmp", "wb") as handle:
+        for name, size in HG19_AUTOSOMES.items():
+            size = int(size * scale)
+            seq = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, size, dtype=np.uint8)]
+            seq[: size // 50] = ord("N")
+            seq[size // 2: size // 2 + size // 40] = ord("N")
+            width, full = 60, size // 60
+            lines = np.full((full, width + 1), ord("\n"), np.uint8)
+            lines[:, :width] = seq[: full * width].reshape(full, width)
+            handle.write(f">{name}\n".encode())
+            handle.write(lines.tobytes())
+            if size % width:
+                handle.write(seq[full * width:].tobytes() + b"\n")
+            n_peaks = int(round(size / 1e6 * peaks_per_mbp))
+            starts = np.sort(rng.integers(size // 50 + 1000, size - 1000, n_peaks))
+            widths = rng.integers(150, 600, n_peaks)
+            lines_out += [f"{name}\t{s}\t{s + w}\tp\t0\t.\t1\t1\t1\t{w // 2}\n"
+                          for s, w in zip(starts.tolist(), widths.tolist())]
+    peaks.write_text("".join(lines_out))
+    os.replace(f"{fasta}.tmp", fasta)
+    return fasta, peaks
+
+
+def genome_config(fasta: Path, peaks: Path) -> str:
+    """config/jund_hg19_genome.yaml's shape on the synthetic genome (no blacklist)."""
+    chroms = ", ".join(HG19_AUTOSOMES)
+    return (f"name: hg19_synthetic\ngenome:\n  fasta: {fasta}\npeaks: {peaks}\n"
+            f"chromosomes: [{chroms}]\n"
+            "windows: {length: 101, stride: 101, flank: 0, max_n_fraction: 0.5}\n"
+            "split:\n  method: chromosome\n  valid: [chr8]\n  test: [chr1, chr21]\n  seed: 0\n"
+            "  negative_fraction: 0.05\nweights: balanced\n"
+            "models: [no_dropout, no_weights, full, improved, motif_baseline]\n")
+
+
+class RssWatch:
+    """Poll the process tree under ``root`` every ``interval`` s; keep each
+    ``tfbinding <step>`` process's peak RSS (VmHWM, the kernel's own high-water mark, so a
+    short peak between polls still counts). Other users' processes are not looked at."""
+
+    def __init__(self, root: int, interval: float = 0.05):
+        import threading
+
+        self.root, self.interval, self.peaks = root, interval, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.root)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            try:
+                children = root.children(recursive=True)
+            except psutil.NoSuchProcess:
+                return
+            for child in children:
+                try:
+                    step = _tfbinding_step(child.cmdline())
+                    if step is None:
+                        continue
+                    status = Path(f"/proc/{child.pid}/status").read_text()
+                except (psutil.Error, OSError):
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        key = (step, child.pid)
+                        self.peaks[key] = max(self.peaks.get(key, 0), int(line.split()[1]) * 1024)
+            self._stop.wait(self.interval)
+
+    def per_step(self) -> dict[str, float]:
+        """The largest peak RSS (GB) of any process of each step."""
+        out: dict[str, float] = {}
+        for (step, _), rss in self.peaks.items():
+            out[step] = max(out.get(step, 0.0), rss / 1e9)
+        return out
+
+
+def _tfbinding_step(argv: list[str]) -> str | None:
+    """``windows`` for ``... tfbinding windows ...`` (not the shell wrapping it)."""
+    words = [a for a in argv if a]
+    if not words or Path(words[0]).name in ("sh", "bash", "dash"):
+        return None
+    for i, word in enumerate(words[:-1]):
+        if Path(word).name == "tfbinding":
+            return words[i + 1].replace("-", "_")
+    return None
+
+
+def run_watched(command: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, dict[str, float]]:
+    """Run ``command``; return its result and the peak RSS (GB) of each tfbinding step under it."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    with RssWatch(process.pid) as watch:
+        stdout, stderr = process.communicate()
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), watch.per_step()
+
+
+def read_benchmark_tsvs(results: Path, workdir: Path) -> dict[str, dict]:
+    """Snakemake's benchmark TSVs: per rule, the jobs, summed and largest seconds, and the
+    largest max_rss (MB; NA for jobs shorter than Snakemake's sampling interval)."""
+    out: dict[str, dict] = {}
+    tsvs = list((results / "benchmarks").rglob("*.tsv")) + list((workdir / "logs" / "prepare_genome").rglob("*.tsv"))
+    for tsv in tsvs:
+        rel = tsv.relative_to(results / "benchmarks") if results in tsv.parents else Path("prepare_genome")
+        rule = rel.parts[0].removesuffix(".tsv")
+        header, *rows = [line.split("\t") for line in tsv.read_text().splitlines()]
+        row = dict(zip(header, rows[-1]))
+        entry = out.setdefault(rule, {"jobs": 0, "seconds": 0.0, "max_job_seconds": 0.0, "max_rss_mb": None})
+        entry["jobs"] += 1
+        entry["seconds"] += float(row["s"])
+        entry["max_job_seconds"] = max(entry["max_job_seconds"], float(row["s"]))
+        if row.get("max_rss", "NA") not in ("NA", "-", ""):
+            entry["max_rss_mb"] = max(entry["max_rss_mb"] or 0.0, float(row["max_rss"]))
+    return out
+
+
+def dataset_hashes(dataset: Path) -> dict[str, str]:
+    """sha256 of every .npy in the dataset folder and of its manifest without the fields
+    that name the run (none are expected to differ between code versions)."""
+    import hashlib
+
+    hashes = {}
+    for path in sorted(dataset.rglob("*.npy")):
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while block := handle.read(16 << 20):
+                digest.update(block)
+        hashes[str(path.relative_to(dataset))] = digest.hexdigest()
+    manifest = dataset / "manifest.json"
+    hashes["manifest.json"] = hashlib.sha256(manifest.read_bytes()).hexdigest()
+    return hashes
+
+
+def snakemake_build(tree: Path, workdir: Path, label: str) -> dict:
+    """One dataset build of the workdir's config by the code in ``tree`` (its Snakefile and
+    its src/ first on PYTHONPATH), through Snakemake with --cores 2, from a prepared genome;
+    wall time (Snakemake's start-up included), per-rule job times and peak RSS."""
+    results = workdir / "results" / "hg19_synthetic"
+    shutil.rmtree(results, ignore_errors=True)
+    os.sync()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(tree / "src"),
+                                                                   os.environ.get("PYTHONPATH")])))
+    command = ["snakemake", "dataset", "-s", str(tree / "Snakefile"), "-d", str(workdir), "--cores", "2",
+               "--configfile", str(workdir / "config.yaml"), "--rerun-triggers", "mtime",
+               "--quiet", "all"]
+    begin = time.perf_counter()
+    done, rss = run_watched(command, env=env)
+    wall = time.perf_counter() - begin
+    if done.returncode:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"the {label} build failed")
+    return {"label": label, "wall_seconds": wall, "rules": read_benchmark_tsvs(results, workdir),
+            "peak_rss_gb": rss, "hashes": dataset_hashes(results / "dataset"),
+            "loadavg": os.getloadavg()}
+
+
+def measure_genome(args: argparse.Namespace) -> None:
+    """Time the hg19-size build through Snakemake: ``--old-tree`` (another checkout) and this
+    one, alternately, ``--repeats`` times each; check that their datasets are byte-identical."""
+    root = Path(args.workdir or tempfile.mkdtemp(prefix="hg19_build_"))
+    root.mkdir(parents=True, exist_ok=True)
+    begin = time.perf_counter()
+    fasta, peaks = write_genome(root / "inputs", args.peaks_per_mbp, args.scale)
+    print(f"genome: {sum(HG19_AUTOSOMES.values()) * args.scale / 1e9:.2f} Gbp, "
+          f"{sum(1 for _ in open(peaks))} peaks ({time.perf_counter() - begin:.1f} s to write or find)")
+    (root / "config.yaml").write_text(genome_config(fasta.resolve(), peaks.resolve()))
+    here = Path(__file__).resolve().parent.parent
+    trees = [("new", here)] + ([("old", Path(args.old_tree).resolve())] if args.old_tree else [])
+    # the one-time genome preparation (index), by this tree's code
+    begin = time.perf_counter()
+    done, rss = run_watched(["snakemake", "dataset", "-s", str(here / "Snakefile"), "-d", str(root),
+                             "--cores", "2", "--configfile", str(root / "config.yaml"), "--quiet", "all",
+                             "--until", "prepare_genome"])
+    if done.returncode:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit("prepare_genome failed")
+    print(f"prepare_genome (one-time, or found): {time.perf_counter() - begin:.1f} s, "
+          f"peak RSS {rss.get('prepare_genome', 0):.2f} GB")
+    runs = []
+    for repeat in range(args.repeats):
+        for label, tree in (trees if repeat % 2 == 0 else trees[::-1]):
+            run = snakemake_build(tree, root, label)
+            runs.append(run)
+            print(f"  {label} run {repeat + 1}: {run['wall_seconds']:.1f} s wall, load average "
+                  f"{' '.join(f'{x:.2f}' for x in run['loadavg'])}", flush=True)
+    print(f"\n# dataset build through Snakemake --cores 2 on the synthetic hg19-size genome "
+          f"({date.today().isoformat()}); median of {args.repeats} runs each, alternating\n")
+    steps = DATASET_RULES[1:]
+    print("| code | wall (start-up included) | " + " | ".join(f"{s} (sum of jobs)" for s in steps)
+          + " | largest peak RSS |")
+    print("|---|---:|" + "---:|" * len(steps) + "---:|")
+    summary = {}
+    for label, _ in trees:
+        mine = [r for r in runs if r["label"] == label]
+        wall = statistics.median(r["wall_seconds"] for r in mine)
+        sums = {s: statistics.median(r["rules"].get(s, {}).get("seconds", 0.0) for r in mine) for s in steps}
+        rss = {s: max(r["peak_rss_gb"].get(s, 0.0) for r in mine) for s in steps}
+        summary[label] = {"wall_seconds": wall, "job_seconds": sums, "peak_rss_gb": rss,
+                          "walls": [r["wall_seconds"] for r in mine]}
+        print(f"| {label} | **{wall:.1f} s** | " + " | ".join(f"{sums[s]:.1f} s" for s in steps)
+              + f" | {max(rss.values()):.2f} GB |")
+    print("\npeak RSS per step (GB, largest process of the step): " + "; ".join(
+        f"{label}: " + ", ".join(f"{s} {v:.2f}" for s, v in summary[label]["peak_rss_gb"].items())
+        for label, _ in trees))
+    reference = runs[0]["hashes"]
+    same = all(r["hashes"] == reference for r in runs)
+    print(f"datasets byte-identical across all runs and code versions: {same} "
+          f"({len(reference)} files: every .npy and manifest.json)")
+    if not same:
+        for r in runs:
+            diff = sorted(k for k in reference if r["hashes"].get(k) != reference[k])
+            if diff:
+                print(f"  {r['label']} differs in {diff}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"summary": summary, "runs": runs}, indent=2))
+
+
 def machine() -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"{platform.machine()}, {os.cpu_count()} cores, "
@@ -316,9 +567,23 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=3)
     parser.add_argument("--signals", type=int, default=1)
     parser.add_argument("--only-multitask", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--genome", action="store_true",
+                        help="time the whole build through Snakemake (--cores 2) on an hg19-size "
+                             "synthetic genome instead (22 autosomes, chromosome split, 5%% of "
+                             "negatives kept); --workdir keeps the genome between calls")
+    parser.add_argument("--old-tree", help="with --genome: another checkout (e.g. a git worktree "
+                                           "of an older commit) timed side by side")
+    parser.add_argument("--peaks-per-mbp", type=float, default=10.0)
+    parser.add_argument("--scale", type=float, default=1.0, help="with --genome: chromosome "
+                                                                 "lengths times this (for a quick try)")
     args = parser.parse_args()
     if args.child:
         child(args)
+        return
+    if args.genome:
+        print(f"# build_dataset benchmark (--genome), {date.today().isoformat()}")
+        print(f"machine: {machine()}")
+        measure_genome(args)
         return
     print(f"# build_dataset benchmark, {date.today().isoformat()}")
     print(f"machine: {machine()}")

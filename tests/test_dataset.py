@@ -129,3 +129,21 @@ def test_manifest_is_strict_json(pieces, tmp_path):
     text = (tmp_path / "dataset" / "manifest.json").read_text()
     manifest = json.loads(text, parse_constant=lambda constant: pytest.fail(f"{constant} in the manifest"))
     assert manifest["inputs"]["odd"] is None and "/inputs/odd" in manifest["null_reasons"]
+
+
+def test_chrom_rows_equal_rows_for_chrom_grouped_or_not():
+    """The dataset step's per-chromosome row ranges give rows_for_chrom's rows; a table
+    whose rows are not grouped by chromosome falls back to it."""
+    from tfbinding.data.dataset import ChromRows
+    from tfbinding.layout import rows_for_chrom
+
+    rng = np.random.default_rng(2)
+    chrom_index = np.repeat(np.arange(5, dtype=np.int32), [4, 0, 7, 1, 3])
+    for index in (chrom_index, rng.permutation(chrom_index)):
+        table = {"chroms": np.array(list("abcde")), "chrom_index": index,
+                 "split": rng.integers(-1, 3, len(index)).astype(np.int8)}
+        finder = ChromRows(table)
+        assert finder.grouped == bool(np.all(np.diff(index) >= 0))
+        for chrom in "abcde":
+            for value in range(-1, 3):
+                assert finder(chrom, value).tolist() == rows_for_chrom(table, chrom, value).tolist()

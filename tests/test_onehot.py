@@ -184,3 +184,64 @@ def test_centred_windows_pad_past_the_chromosome_ends():
     np.testing.assert_array_equal(X[1], one_hot("TACGT"))
     np.testing.assert_array_equal(X[2, :3], one_hot("TAC"))
     np.testing.assert_array_equal(X[2, 3:], 0)  # past the end
+
+
+# --- the onehot step's fast paths: memory-mapped split table, bases gathered from the FASTA --
+
+
+def test_sparse_and_dense_paths_write_identical_files(tmp_path, monkeypatch):
+    """Rows gathered straight from the FASTA (line ends skipped, flanks past either end
+    zero) equal the encoding of the whole chromosome read once, byte for byte."""
+    from tfbinding.data import onehot as step
+    from tfbinding.data.labels import build_labels
+    from tfbinding.data.prepare_genome import prepare_fasta
+    from tfbinding.data.split import SplitSpec, split_windows
+    from tfbinding.data.windows import build_windows
+
+    rng = np.random.default_rng(5)
+    chroms = {"chrA": 2_345, "chrB": 1_001, "chrC": 777}
+    lines = []
+    for name, size in chroms.items():
+        bases = np.frombuffer(b"ACGTNacgtR", np.uint8)[rng.integers(0, 10, size)].tobytes().decode()
+        lines.append(f">{name}\n" + "\n".join(bases[i:i + 50] for i in range(0, size, 50)))
+    (tmp_path / "raw.fa").write_text("\n".join(lines) + "\n")
+    (tmp_path / "peaks.bed").write_text("chrA\t100\t400\nchrB\t10\t300\nchrC\t500\t700\n")
+    fasta = tmp_path / "g" / "g.fa"
+    prepare_fasta(tmp_path / "raw.fa", fasta)
+    for name in chroms:
+        build_windows(fasta, name, tmp_path / f"{name}.w.npz", length=60, stride=37, max_n_fraction=1.0)
+        build_labels(tmp_path / f"{name}.w.npz", tmp_path / "peaks.bed", fasta, name,
+                     tmp_path / f"{name}.l.npz", length=60)
+    table = tmp_path / "split.npz"
+    split_windows(list(chroms), [tmp_path / f"{c}.l.npz" for c in chroms], table, length=60, flank=45,
+                  split=SplitSpec(method="blocks", block_size=500, negative_fraction=0.5))
+    for name in chroms:
+        monkeypatch.setattr(step, "SPARSE_FRACTION", 0.0)   # always read the chromosome
+        dense = step.build_onehot(table, fasta, name, tmp_path / "dense" / name)
+        monkeypatch.setattr(step, "SPARSE_FRACTION", 2.0)   # always gather
+        sparse = step.build_onehot(table, fasta, name, tmp_path / "sparse" / name)
+        for a, b in zip(dense, sparse):
+            assert a.read_bytes() == b.read_bytes()
+        assert sum(np.load(path).shape[0] for path in dense) > 0
+
+
+def test_npz_memmaps_and_chrom_rows_match_np_load_and_rows_for_chrom(tmp_path):
+    from tfbinding.data.onehot import chrom_rows, npz_memmaps
+    from tfbinding.layout import rows_for_chrom
+
+    chrom_index = np.repeat(np.arange(4, dtype=np.int32), [3, 0, 5, 2])
+    table = {"chroms": np.array(["a", "b", "c", "d"]), "chrom_index": chrom_index,
+             "split": np.array([0, 1, 2, 0, 0, 1, 2, 2, 1, 0], dtype=np.int8),
+             "starts": np.arange(10, dtype=np.int64) * 7, "length": np.int64(5)}
+    np.savez(tmp_path / "t.npz", **table)
+    mapped = npz_memmaps(tmp_path / "t.npz", ("chroms", "chrom_index", "split", "starts", "length"))
+    for key, value in table.items():
+        assert np.array_equal(np.asarray(mapped[key]), value)
+    for chrom in ("a", "b", "c", "d"):
+        first, last = chrom_rows(mapped, chrom)
+        for value in range(3):
+            rows = first + np.flatnonzero(np.asarray(mapped["split"][first:last]) == value)
+            assert rows.tolist() == rows_for_chrom(table, chrom, value).tolist()
+    table["chrom_index"] = chrom_index[::-1].copy()
+    with pytest.raises(ValueError, match="not grouped by chromosome"):
+        chrom_rows(table, "a")

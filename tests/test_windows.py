@@ -203,3 +203,57 @@ def test_tile_and_select_keep_inside_and_account_for_every_window(case):
     assert kept == expected
     for x in kept:
         assert 0 <= x and x + length <= size
+
+
+# --- fast_unknown_runs / fast_select_windows: equal to tiling's, on any sequence -----------
+
+@pytest.mark.parametrize("text", ["", "ACGT", "NNNN", "NACGTN", "acgtnnRYacgt-.NN", "N" * 5 + "A" * 7 + "n"])
+def test_fast_unknown_runs_equal_tiling(text):
+    from tfbinding.data.tiling import unknown_runs
+    from tfbinding.data.windows import fast_unknown_runs
+
+    sequence = np.frombuffer(text.encode(), np.uint8)
+    for fast, slow in zip(fast_unknown_runs(sequence), unknown_runs(sequence)):
+        assert fast.dtype == slow.dtype and fast.tolist() == slow.tolist()
+
+
+def test_fast_unknown_runs_random_and_past_the_loop_limit(monkeypatch):
+    from tfbinding.data import windows as step
+    from tfbinding.data.tiling import select_windows, unknown_runs
+
+    rng = np.random.default_rng(1)
+    sequence = np.frombuffer(b"ACGTNacgtnRY", np.uint8)[rng.integers(0, 12, 5_000)]
+    expected = unknown_runs(sequence)
+    for limit in (10**9, 3):   # the find() loop, then numpy past a few runs
+        monkeypatch.setattr(step, "MAX_LOOPED_RUNS", limit)
+        got = step.fast_unknown_runs(sequence)
+        assert got[0].tolist() == expected[0].tolist() and got[1].tolist() == expected[1].tolist()
+        starts = rng.integers(0, 5_050, 400)
+        blacklist = (np.array([100, 900]), np.array([250, 1_000]))
+        fast = step.fast_select_windows(sequence, starts, 50, 0.3, blacklist)
+        slow = select_windows(sequence, starts, 50, 0.3, blacklist)
+        assert fast.starts.tolist() == slow.starts.tolist()
+        assert fast.dropped == slow.dropped and fast.considered == slow.considered
+
+
+def test_fast_unknown_runs_names_a_bad_byte_as_tiling_does():
+    from tfbinding.data.windows import fast_unknown_runs
+    from tfbinding.errors import InputError
+
+    with pytest.raises(InputError, match=r"chrX: position 3 \(0-based\) holds 'Z'"):
+        fast_unknown_runs(np.frombuffer(b"ACGZA", np.uint8), "chrX")
+
+
+def test_record_classes_equal_the_sequences_and_refuse_a_broken_layout(tmp_path):
+    from tfbinding.data.prepare_genome import prepare_fasta
+    from tfbinding.data.windows import _CLASSES, record_classes
+    from tfbinding.io.fasta import Genome
+
+    raw = tmp_path / "raw.fa"
+    raw.write_text(">a\nACGTN\nnnacg\nRY\n>b\nACGTA\n>c\nAC-T.\nA\n")
+    prepare_fasta(raw, tmp_path / "g.fa")
+    genome = Genome(tmp_path / "g.fa")
+    for chrom in ("a", "b", "c"):
+        assert record_classes(genome, chrom) == genome.sequence(chrom).tobytes().translate(_CLASSES)
+    (tmp_path / "g.fa").write_text(">a\nACGTN\nnnacgA\nY\n>b\nACGTA\n>c\nAC-T.\nA\n")  # a line too long
+    assert record_classes(Genome(tmp_path / "g.fa"), "a") is None

@@ -151,16 +151,45 @@ def _write_split_X(dest: Path, pieces: list[tuple[Path, int, int]], rows: int, s
                 _copy_range(source.fileno(), sink.fileno(), offset, count)
 
 
+class ChromRows:
+    """The rows of a split table by chromosome and split (or part), as
+    :func:`tfbinding.layout.rows_for_chrom` finds them, but without a pass over the whole
+    table per call: the split step writes the rows chromosome by chromosome, so each
+    chromosome's rows are one range, found once by binary search (a table whose rows are
+    not so grouped falls back to ``rows_for_chrom``).
+    """
+
+    def __init__(self, table: Mapping[str, np.ndarray]):
+        self.table = table
+        chrom_index = table[keys.CHROM_INDEX]
+        self.grouped = not np.any(chrom_index[1:] < chrom_index[:-1])
+        chroms = table[keys.CHROMS].tolist()
+        keys_ = np.arange(len(chroms), dtype=chrom_index.dtype)
+        bounds = (np.searchsorted(chrom_index, keys_, "left"), np.searchsorted(chrom_index, keys_, "right"))
+        self.bounds = {chrom: (int(bounds[0][i]), int(bounds[1][i])) for i, chrom in enumerate(chroms)}
+
+    def span(self, chrom: str) -> slice:
+        """The chromosome's rows as one slice (grouped tables only)."""
+        return slice(*self.bounds[chrom])
+
+    def __call__(self, chrom: str, value: int) -> np.ndarray:
+        if not self.grouped:
+            return rows_for_chrom(self.table, chrom, value)
+        first, last = self.bounds[chrom]
+        return first + np.flatnonzero(self.table[keys.SPLIT][first:last] == value)
+
+
 def _split_pieces(table: Mapping[str, np.ndarray], chroms: list[str], value: int,
                   paths: Sequence[Path], span: int, channels: int | None,
-                  itemsize: int) -> list[tuple[Path, int, int]]:
+                  itemsize: int, finder: ChromRows | None = None) -> list[tuple[Path, int, int]]:
     """(path, data offset, bytes) of each chromosome's file of one split, shapes checked."""
     pieces = []
     for chrom, path in zip(chroms, paths):
         stored = np.load(path, mmap_mode="r")
         offset, shape = stored.offset, stored.shape
         del stored
-        expected = (len(rows_for_chrom(table, chrom, value)), span, channels or shape[-1])
+        rows = finder(chrom, value) if finder is not None else rows_for_chrom(table, chrom, value)
+        expected = (len(rows), span, channels or shape[-1])
         if shape != expected:
             raise InputError(f"{path}: shape {shape}, but the split table of {chrom} needs "
                              f"{expected}; delete it and rerun to rebuild it")
@@ -222,6 +251,7 @@ def _write_dataset(folder: Path, parts_table: Mapping[str, np.ndarray], table: M
     length, flank = int(table[keys.LENGTH]), int(table[keys.FLANK])
     span = length + 2 * flank
     summaries = {}
+    finder = ChromRows(parts_table)
     for name, members in parts.items():
         split_folder = folder / name
         split_folder.mkdir(parents=True)
@@ -229,12 +259,12 @@ def _write_dataset(folder: Path, parts_table: Mapping[str, np.ndarray], table: M
         for index, chrom in enumerate(chroms):
             for value, part in members:
                 pieces += _split_pieces(parts_table, [chrom], value, [onehot_path(onehot_prefixes[index], part)],
-                                        span, 4, 1)
+                                        span, 4, 1, finder)
                 if signal_prefixes:
                     signal_pieces += _split_pieces(parts_table, [chrom], value,
                                                    [signal_path(signal_prefixes[index], part)], span,
-                                                   len(signals) if signals else None, 4)
-                rows.append(rows_for_chrom(parts_table, chrom, value))
+                                                   len(signals) if signals else None, 4, finder)
+                rows.append(finder(chrom, value))
         rows = np.concatenate(rows)
         _write_split_X(split_folder / array_file("X"), pieces, len(rows), span)
         if signal_prefixes:
@@ -330,10 +360,7 @@ def _write_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarra
         return _write_task_labels(folder, table, rows, chroms, length)
     labels = table[keys.LABELS][rows].astype(np.float32)
     weights = table[keys.WEIGHTS][rows]
-    starts = table[keys.STARTS][rows]
-    chrom_index = table[keys.CHROM_INDEX][rows]
-    ids = np.concatenate([format_ids(chrom, starts[chrom_index == i], starts[chrom_index == i] + length)
-                          for i, chrom in enumerate(chroms)])
+    ids = _ids(table, rows, chroms, length)
     np.save(folder / array_file("y"), labels.reshape(-1, 1), allow_pickle=False)
     np.save(folder / array_file("w"), weights.reshape(-1, 1), allow_pickle=False)
     np.save(folder / array_file("ids"), ids, allow_pickle=False)
@@ -353,11 +380,22 @@ def _write_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarra
 
 def _write_ids(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarray,
                chroms: list[str], length: int) -> None:
+    np.save(folder / array_file("ids"), _ids(table, rows, chroms, length), allow_pickle=False)
+
+
+def _ids(table: Mapping[str, np.ndarray], rows: np.ndarray, chroms: list[str], length: int) -> np.ndarray:
+    """``chrom:start-end`` of ``rows``, chromosome by chromosome in ``chroms`` order. Rows
+    that come grouped by chromosome (as the dataset takes them) are cut by binary search
+    instead of one mask over all rows per chromosome.
+    """
     starts = table[keys.STARTS][rows]
     chrom_index = table[keys.CHROM_INDEX][rows]
-    ids = np.concatenate([format_ids(chrom, starts[chrom_index == i], starts[chrom_index == i] + length)
-                          for i, chrom in enumerate(chroms)])
-    np.save(folder / array_file("ids"), ids, allow_pickle=False)
+    if np.any(chrom_index[1:] < chrom_index[:-1]):
+        pieces = [starts[chrom_index == i] for i in range(len(chroms))]
+    else:
+        cuts = np.searchsorted(chrom_index, np.arange(len(chroms) + 1, dtype=chrom_index.dtype))
+        pieces = [starts[cuts[i]:cuts[i + 1]] for i in range(len(chroms))]
+    return np.concatenate([format_ids(chrom, piece, piece + length) for chrom, piece in zip(chroms, pieces)])
 
 
 def _write_task_labels(folder: Path, table: Mapping[str, np.ndarray], rows: np.ndarray,
@@ -409,9 +447,10 @@ def _signal_inputs(signals: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
 
 def _manifest(table: Mapping[str, np.ndarray], summaries: dict, provenance: dict[str, Any]) -> dict[str, Any]:
     per_chrom = json.loads(str(table[keys.PER_CHROM]))
+    finder = ChromRows(table)
     for index, chrom in enumerate(table[keys.CHROMS].tolist()):
-        mine = table[keys.CHROM_INDEX] == index
-        per_chrom[chrom]["labelled"] = int(np.count_nonzero(mine))
+        mine = finder.span(chrom) if finder.grouped else table[keys.CHROM_INDEX] == index
+        per_chrom[chrom]["labelled"] = len(table[keys.CHROM_INDEX][mine])
         labels = table[keys.LABELS][mine]
         per_chrom[chrom]["positives"] = (int(labels.sum()) if labels.ndim == 1
                                          else (labels == 1).sum(axis=0).tolist())

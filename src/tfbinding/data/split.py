@@ -20,7 +20,7 @@ from tfbinding.atomic import save_npz
 from tfbinding.config import SPLIT_METHODS, WEIGHTS_MODES, check_choice
 from tfbinding.data.weights import split_weights, task_weights
 from tfbinding.errors import InputError
-from tfbinding.layout import SPLITS, read_arrays, read_drops
+from tfbinding.layout import SPLITS, read_drops
 
 log = logging.getLogger(__name__)
 
@@ -261,11 +261,12 @@ class LabelledWindows:
         if len(chroms) != len(label_files):
             raise InputError(f"{len(chroms)} chromosomes but {len(label_files)} labels files: "
                              "give one labels file per chromosome")
-        pieces_index, pieces_start, pieces_label, pieces_gc = [], [], [], []
+        pieces_start, pieces_label, pieces_gc = [], [], []
         per_chrom = {}
         tasks = None
         for index, (chrom, path) in enumerate(zip(chroms, label_files)):
-            archive = read_arrays(path)
+            with np.load(path) as loaded:  # not the overlaps, which the split does not use
+                archive = {key: loaded[key] for key in loaded.files if key != keys.OVERLAP}
             starts, labels = archive[keys.STARTS], archive[keys.LABELS]
             mine = archive[keys.TASKS].tolist() if keys.TASKS in archive else None
             if index and mine != tasks:
@@ -276,23 +277,24 @@ class LabelledWindows:
             per_chrom[chrom] = {"considered": int(archive[keys.CONSIDERED]),
                                 "peaks": peaks.tolist() if peaks.ndim else int(peaks),
                                 "dropped": read_drops(archive)}
-            pieces_index.append(np.full(len(starts), index, dtype=np.int32))
             pieces_start.append(starts)
             pieces_label.append(labels)
             pieces_gc.append(archive.get(keys.GC))
         gc = None if any(piece is None for piece in pieces_gc) else np.concatenate(pieces_gc)
-        return cls(list(chroms), np.concatenate(pieces_index), np.concatenate(pieces_start),
+        chrom_index = np.repeat(np.arange(len(pieces_start), dtype=np.int32),
+                                [len(piece) for piece in pieces_start])
+        return cls(list(chroms), chrom_index, np.concatenate(pieces_start),
                    np.concatenate(pieces_label), per_chrom, gc, tasks)
 
     def count_by_chrom(self, mask: np.ndarray, reason: str) -> None:
         """Record, per chromosome, how many rows ``mask`` drops for ``reason``."""
+        counts = np.bincount(self.chrom_index[mask], minlength=len(self.chroms))
         for index, chrom in enumerate(self.chroms):
-            self.per_chrom[chrom]["dropped"][reason] = int(np.count_nonzero(mask & (self.chrom_index == index)))
+            self.per_chrom[chrom]["dropped"][reason] = int(counts[index])
 
 
 def assign_splits(windows: LabelledWindows, spec: SplitSpec, length: int, flank: int) -> np.ndarray:
     """Split index per window, or :data:`DROPPED` for windows dropped at block boundaries."""
-    names = np.array(windows.chroms, dtype=str)[windows.chrom_index]
     if spec.method == "random":
         return random_split(windows.any_positive, spec.fractions, spec.seed)
     if spec.method == "chromosome":
@@ -300,7 +302,10 @@ def assign_splits(windows: LabelledWindows, spec: SplitSpec, length: int, flank:
         if unknown:
             raise InputError(f"config split: held-out chromosome(s) {unknown} are not among "
                              f"chromosomes {windows.chroms}. Add them to 'chromosomes'")
-        return chromosome_split(names, spec.valid, spec.test)
+        # per chromosome, then per row: no (N,) array of names
+        return chromosome_split(np.array(windows.chroms, dtype=str), spec.valid,
+                                spec.test)[windows.chrom_index]
+    names = np.array(windows.chroms, dtype=str)[windows.chrom_index]
     assignment = block_split(names, windows.starts, spec.block_size, spec.fractions, spec.seed)
     crossing = crosses_block(windows.starts, -flank, length + flank, spec.block_size)
     assignment[crossing] = DROPPED
