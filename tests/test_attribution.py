@@ -168,3 +168,67 @@ def test_explain_from_paths(tmp_path):
         assert list(data["ids"]) == ["chr1:100-107", "chr1:0-10"]
     with pytest.raises(InputError, match="either a dataset folder or a BED"):
         explain(model_dir, tmp_path / "c.npz")
+
+
+def test_a_fold_ensemble_is_explained_as_the_mean_of_its_members_logits(tmp_path):
+    import keras
+
+    one = save_motif_model(tmp_path / "fold0")
+    two = tmp_path / "fold1"
+    two.mkdir()
+    motif_model(sites=("GATAAGA", "TCTTATC")).save(two / "model.keras")   # another motif
+    X, _ = planted_windows(6)
+    X[1, 20:27] = one_hot("GATAAGA")
+    windows = WindowSet(X, np.array([f"chr1:{i}-{i + LENGTH}" for i in range(6)]), "test")
+    alone = [tmp_path / "a.npz", tmp_path / "b.npz"]
+    for folder, out in zip((one, two), alone):
+        attribute(folder, windows, out, rc_average=True, steps=8, ism_windows=[0, 1, 2])
+    summary = attribute([one, two], windows, tmp_path / "e.npz", rc_average=True, steps=8,
+                        ism_windows=[0, 1, 2])
+    with np.load(alone[0]) as a, np.load(alone[1]) as b, np.load(tmp_path / "e.npz") as e:
+        for key in ("logits", "hypothetical", "contributions", "ism", "reference_logit"):
+            np.testing.assert_allclose(e[key], (a[key] + b[key]) / 2, atol=1e-5)
+        np.testing.assert_allclose(e["member_logits"], np.stack([a["logits"], b["logits"]]), atol=1e-6)
+        assert int(e["ensemble_size"]) == 2 and list(e["model_dirs"]) == [str(one), str(two)]
+        assert "ensemble_size" not in a.files
+        assert not np.allclose(a["hypothetical"], b["hypothetical"])
+        np.testing.assert_allclose(e["logits"][:2], [0, 4], atol=1e-5)  # (4 - 4) / 2, (4 + 4) / 2
+    assert summary["ensemble_size"] == 2 and "mean" in summary["ensemble"]
+    # one folder in a list is that model alone, bit for bit
+    attribute([one], windows, tmp_path / "c.npz", rc_average=True, steps=8, ism_windows=[0, 1, 2])
+    with np.load(alone[0]) as a, np.load(tmp_path / "c.npz") as c:
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], c[key])
+    # members must agree in input length
+    longer = tmp_path / "long"
+    longer.mkdir()
+    motif_model(LENGTH + 5).save(longer / "model.keras")
+    with pytest.raises(InputError, match="differ in input"):
+        attribute([one, longer], windows, tmp_path / "x.npz")
+    with pytest.raises(InputError, match="no model folder"):
+        attribute([], windows, tmp_path / "x.npz")
+    keras.backend.clear_session()
+
+
+def test_a_folds_dataset_gives_every_part_once(tmp_path):
+    import json
+
+    from tfbinding.layout import fold_parts
+
+    X, _ = planted_windows(9)
+    labels = np.array([1, 0, 1, 1, 1, 0, 0, 1, 1], np.float32)
+    parts = [np.arange(0, 3), np.arange(3, 6), np.arange(6, 9)]
+    (tmp_path / "manifest.json").write_text(json.dumps({"folds": 3}))
+    for fold in range(3):
+        for split, members in fold_parts(fold, 3).items():
+            rows = np.concatenate([parts[p] for p in members])
+            folder = tmp_path / f"fold{fold}" / split
+            folder.mkdir(parents=True)
+            np.save(folder / "X.npy", X[rows])
+            np.save(folder / "y.npy", labels[rows, None])
+            np.save(folder / "ids.npy", np.array([f"chr1:{i}-{i + 1}" for i in rows]))
+    for splits in (("test",), ("train", "valid", "test")):
+        windows = windows_from_dataset(tmp_path, splits=splits)
+        assert list(windows.ids) == [f"chr1:{i}-{i + 1}" for i in np.flatnonzero(labels)]
+        np.testing.assert_array_equal(windows.X, X[labels > 0])
+    assert len(windows_from_dataset(tmp_path, max_windows=3)) == 3

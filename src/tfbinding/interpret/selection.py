@@ -5,6 +5,7 @@ attribution engine (:mod:`tfbinding.interpret.attribution`).
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import numpy as np
 from tfbinding.data.encoding import centred_windows
 from tfbinding.errors import InputError
 from tfbinding.io.bigwig import SignalTracks
-from tfbinding.layout import SIGNALS, SPLITS, array_path
+from tfbinding.layout import MANIFEST, SIGNALS, SPLITS, array_path, fold_dir
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,10 @@ def windows_from_dataset(dataset_dir: str | os.PathLike, splits: Sequence[str] =
     ----------
     dataset_dir : path
         A dataset folder, ``<dataset>/{train,valid,test}/{X,y,ids}.npy`` (read as memory
-        maps; only the chosen rows are read).
+        maps; only the chosen rows are read). A dataset of ``split.folds: K`` (its
+        ``manifest.json`` has ``folds``) gives every part's windows once, part by part
+        (the test split of ``fold0`` .. ``fold<K-1>``), whatever ``splits``: the K folds'
+        splits of any kind cover every window, and a fold ensemble trained on them all.
     splits : sequence of str, default ("test",)
         Which splits to take windows from, concatenated in this order.
     positives_only : bool, default True
@@ -83,17 +87,25 @@ def windows_from_dataset(dataset_dir: str | os.PathLike, splits: Sequence[str] =
         When a split's files are missing or of mismatched lengths, or no window is left.
     """
     root = Path(dataset_dir)
-    chosen: list[tuple[dict, np.ndarray, np.ndarray]] = []  # ({X, S} memory maps, ids, rows)
     for split in splits:
         if split not in SPLITS:
             raise InputError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-        folder = root / split
+    folds = _dataset_folds(root)
+    sources = ([(fold_dir(root, k), "test") for k in range(folds)] if folds
+               else [(root, split) for split in splits])
+    if folds:
+        log.info("%s: a dataset of %d folds; explaining every part's windows (each fold's test "
+                 "split), not only splits %s", root, folds, ", ".join(splits))
+        splits = ("all parts",)
+    chosen: list[tuple[dict, np.ndarray, np.ndarray]] = []  # ({X, S} memory maps, ids, rows)
+    for base, split in sources:
+        folder = base / split
         try:
-            arrays = {"X": np.load(array_path(root, split, "X"), mmap_mode="r")}
+            arrays = {"X": np.load(array_path(base, split, "X"), mmap_mode="r")}
             if signals:
-                arrays[SIGNALS] = np.load(array_path(root, split, SIGNALS), mmap_mode="r")
-            y = np.load(array_path(root, split, "y"), mmap_mode="r")
-            ids = np.load(array_path(root, split, "ids"), mmap_mode="r")
+                arrays[SIGNALS] = np.load(array_path(base, split, SIGNALS), mmap_mode="r")
+            y = np.load(array_path(base, split, "y"), mmap_mode="r")
+            ids = np.load(array_path(base, split, "ids"), mmap_mode="r")
         except FileNotFoundError as err:
             raise InputError(f"{folder}: no complete split here ({Path(err.filename).name} is "
                              "missing). Build the dataset first (with the model's signals, for a "
@@ -125,6 +137,14 @@ def windows_from_dataset(dataset_dir: str | os.PathLike, splits: Sequence[str] =
     ids = np.concatenate([np.asarray(ids[rows]).astype(str) for _, ids, rows in chosen])
     what = "positives" if positives_only else "windows"
     return WindowSet(X, ids, f"{root} ({what} of {', '.join(splits)})", S)
+
+
+def _dataset_folds(root: Path) -> int | None:
+    """K of a ``split.folds`` dataset's manifest; None for one split or no manifest."""
+    manifest = root / MANIFEST
+    if not manifest.is_file():
+        return None
+    return json.loads(manifest.read_text()).get("folds") or None
 
 
 def windows_from_bed(bed: str | os.PathLike, fasta: str | os.PathLike, length: int,
