@@ -483,7 +483,7 @@ def _run_download(args: argparse.Namespace) -> None:
 
 def _explain(steps) -> None:
     step = steps.add_parser("explain", help="per-base contributions (integrated gradients) and ISM of windows")
-    _add_model(step)
+    _add_model(step, ensemble=True)  # several: the fold models, explained as their mean logit
     step.add_argument("--out", required=True, help="attributions.npz")
     step.add_argument("--dataset", type=_optional_path, default=None, help="take windows from this dataset")
     step.add_argument("--splits", nargs="+", default=["test"], choices=SPLITS, help="of the dataset (default: test)")
