@@ -1,10 +1,22 @@
 rule explain:
     input:
-        model=rules.train.output.model,
+        # with split.folds: the K fold models of {model}, explained as their mean logit,
+        # on every part's windows
+        model=fold_model_files("{model}") if FOLDS else rules.train.output.model,
         manifest=DATASET_MANIFEST,
-        arrays=dataset_files(DATASET, manifest=False),
+        arrays=(
+            fold_dataset_files(DATASET, FOLDS)[1:]
+            if FOLDS
+            else dataset_files(DATASET, manifest=False)
+        ),
         signals=(
-            dataset_files(DATASET, keys=(SIGNAL_ARRAY,), manifest=False)
+            (
+                fold_dataset_files(
+                    DATASET, FOLDS, keys=(SIGNAL_ARRAY,), manifest=False
+                )
+                if FOLDS
+                else dataset_files(DATASET, keys=(SIGNAL_ARRAY,), manifest=False)
+            )
             if SIGNALS
             else []
         ),
@@ -23,7 +35,10 @@ rule explain:
         mem_mb=4000,
         runtime=120,
     params:
-        model_dir=lambda wildcards, input: os.path.dirname(input.model),
+        model_dir=lambda wildcards, input: [
+            os.path.dirname(m)
+            for m in ([input.model] if isinstance(input.model, str) else input.model)
+        ],
         dataset=lambda wildcards, input: os.path.dirname(input.manifest),
         settings=INTERPRET,
         task=lambda wildcards: (
