@@ -340,7 +340,7 @@ class RssWatch:
     def __init__(self, root: int, interval: float = 0.05):
         import threading
 
-        self.root, self.interval, self.peaks = root, interval, {}
+        self.root, self.interval, self.peaks, self.cpu = root, interval, {}, {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -370,8 +370,10 @@ class RssWatch:
                     if step is None:
                         continue
                     status = Path(f"/proc/{child.pid}/status").read_text()
+                    times = child.cpu_times()
                 except (psutil.Error, OSError):
                     continue
+                self.cpu[(step, child.pid)] = times.user + times.system
                 for line in status.splitlines():
                     if line.startswith("VmHWM:"):
                         key = (step, child.pid)
@@ -383,6 +385,15 @@ class RssWatch:
         out: dict[str, float] = {}
         for (step, _), rss in self.peaks.items():
             out[step] = max(out.get(step, 0.0), rss / 1e9)
+        return out
+
+    def cpu_per_step(self) -> dict[str, float]:
+        """CPU seconds (user + system) of each step's processes, summed, as last polled
+        (up to one interval short per process). Less sensitive than wall time to other
+        load on the machine."""
+        out: dict[str, float] = {}
+        for (step, _), seconds in self.cpu.items():
+            out[step] = out.get(step, 0.0) + seconds
         return out
 
 
@@ -397,17 +408,18 @@ def _tfbinding_step(argv: list[str]) -> str | None:
     return None
 
 
-def run_watched(command: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, dict[str, float]]:
-    """Run ``command``; return its result and the peak RSS (GB) of each tfbinding step under it."""
+def run_watched(command: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, RssWatch]:
+    """Run ``command``; return its result and the watch of the tfbinding steps under it."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
     with RssWatch(process.pid) as watch:
         stdout, stderr = process.communicate()
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), watch.per_step()
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), watch
 
 
 def read_benchmark_tsvs(results: Path, workdir: Path) -> dict[str, dict]:
     """Snakemake's benchmark TSVs: per rule, the jobs, summed and largest seconds, and the
-    largest max_rss (MB; NA for jobs shorter than Snakemake's sampling interval)."""
+    largest max_rss (MB; NA for jobs shorter than Snakemake's sampling interval, 30 s: its
+    cpu_time and max_rss come from samples, so the RSS and CPU figures are polled here)."""
     out: dict[str, dict] = {}
     tsvs = list((results / "benchmarks").rglob("*.tsv")) + list((workdir / "logs" / "prepare_genome").rglob("*.tsv"))
     for tsv in tsvs:
@@ -454,13 +466,13 @@ def snakemake_build(tree: Path, workdir: Path, label: str) -> dict:
                "--configfile", str(workdir / "config.yaml"), "--rerun-triggers", "mtime",
                "--quiet", "all"]
     begin = time.perf_counter()
-    done, rss = run_watched(command, env=env)
+    done, watch = run_watched(command, env=env)
     wall = time.perf_counter() - begin
     if done.returncode:
         sys.stderr.write(done.stdout + done.stderr)
         raise SystemExit(f"the {label} build failed")
     return {"label": label, "wall_seconds": wall, "rules": read_benchmark_tsvs(results, workdir),
-            "peak_rss_gb": rss, "hashes": dataset_hashes(results / "dataset"),
+            "peak_rss_gb": watch.per_step(), "cpu_seconds": watch.cpu_per_step(), "hashes": dataset_hashes(results / "dataset"),
             "loadavg": os.getloadavg()}
 
 
@@ -478,25 +490,26 @@ def measure_genome(args: argparse.Namespace) -> None:
     trees = [("new", here)] + ([("old", Path(args.old_tree).resolve())] if args.old_tree else [])
     # the one-time genome preparation (index), by this tree's code
     begin = time.perf_counter()
-    done, rss = run_watched(["snakemake", "dataset", "-s", str(here / "Snakefile"), "-d", str(root),
+    done, watch = run_watched(["snakemake", "dataset", "-s", str(here / "Snakefile"), "-d", str(root),
                              "--cores", "2", "--configfile", str(root / "config.yaml"), "--quiet", "all",
                              "--until", "prepare_genome"])
     if done.returncode:
         sys.stderr.write(done.stdout + done.stderr)
         raise SystemExit("prepare_genome failed")
     print(f"prepare_genome (one-time, or found): {time.perf_counter() - begin:.1f} s, "
-          f"peak RSS {rss.get('prepare_genome', 0):.2f} GB")
+          f"peak RSS {watch.per_step().get('prepare_genome', 0):.2f} GB")
     runs = []
     for repeat in range(args.repeats):
         for label, tree in (trees if repeat % 2 == 0 else trees[::-1]):
             run = snakemake_build(tree, root, label)
             runs.append(run)
-            print(f"  {label} run {repeat + 1}: {run['wall_seconds']:.1f} s wall, load average "
+            cpu = sum(run["cpu_seconds"].values())
+            print(f"  {label} run {repeat + 1}: {run['wall_seconds']:.1f} s wall, {cpu:.1f} CPU s in jobs, load average "
                   f"{' '.join(f'{x:.2f}' for x in run['loadavg'])}", flush=True)
     print(f"\n# dataset build through Snakemake --cores 2 on the synthetic hg19-size genome "
           f"({date.today().isoformat()}); median of {args.repeats} runs each, alternating\n")
     steps = DATASET_RULES[1:]
-    print("| code | wall (start-up included) | " + " | ".join(f"{s} (sum of jobs)" for s in steps)
+    print("| code | wall (start-up included) | " + " | ".join(f"{s} (sum of jobs, CPU)" for s in steps)
           + " | largest peak RSS |")
     print("|---|---:|" + "---:|" * len(steps) + "---:|")
     summary = {}
@@ -505,10 +518,12 @@ def measure_genome(args: argparse.Namespace) -> None:
         wall = statistics.median(r["wall_seconds"] for r in mine)
         sums = {s: statistics.median(r["rules"].get(s, {}).get("seconds", 0.0) for r in mine) for s in steps}
         rss = {s: max(r["peak_rss_gb"].get(s, 0.0) for r in mine) for s in steps}
-        summary[label] = {"wall_seconds": wall, "job_seconds": sums, "peak_rss_gb": rss,
+        cpu = {s: statistics.median(r["cpu_seconds"].get(s, 0.0) for r in mine) for s in steps}
+        summary[label] = {"wall_seconds": wall, "job_seconds": sums, "cpu_seconds": cpu, "peak_rss_gb": rss,
                           "walls": [r["wall_seconds"] for r in mine]}
-        print(f"| {label} | **{wall:.1f} s** | " + " | ".join(f"{sums[s]:.1f} s" for s in steps)
+        print(f"| {label} | **{wall:.1f} s** | " + " | ".join(f"{sums[s]:.1f} s ({cpu[s]:.1f})" for s in steps)
               + f" | {max(rss.values()):.2f} GB |")
+    print("\n(in brackets: the jobs' summed CPU seconds, user + system, polled every 50 ms)")
     print("\npeak RSS per step (GB, largest process of the step): " + "; ".join(
         f"{label}: " + ", ".join(f"{s} {v:.2f}" for s, v in summary[label]["peak_rss_gb"].items())
         for label, _ in trees))

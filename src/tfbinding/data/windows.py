@@ -30,7 +30,6 @@ from tfbinding.data.tiling import (  # noqa: F401  (re-exported: the filters' ol
 )
 from tfbinding.errors import located
 from tfbinding.intervals import overlap_bp
-from tfbinding.io.bed import merge_intervals, read_intervals
 from tfbinding.io.fasta import Genome
 from tfbinding.layout import drop_arrays
 
@@ -42,6 +41,8 @@ PathLike = str | os.PathLike
 def window_starts_from_bed(path: PathLike, chrom: str, sizes: Mapping[str, int], length: int,
                            aliases: Mapping[str, str] | None = None) -> np.ndarray:
     """Starts of the windows that a BED lists on ``chrom``; each must be ``length`` long."""
+    from tfbinding.io.bed import read_intervals  # imports pybedtools: only when needed
+
     windows = read_intervals(path, sizes, aliases, what="windows", allow_past_end=True).on(chrom)
     wrong = np.flatnonzero(windows.end - windows.start != length)
     if wrong.size:
@@ -222,6 +223,8 @@ def build_windows(fasta: PathLike, chrom: str, out: PathLike, *, length: int, st
         starts = tile(size, length, stride, offset)
     merged_blacklist = None
     if blacklist:
+        from tfbinding.io.bed import merge_intervals, read_intervals  # pybedtools: only when needed
+
         spots = read_intervals(blacklist, genome.sizes, aliases, what="blacklist").on(chrom)
         merged_blacklist = merge_intervals(spots.start, spots.end, chrom)
     selection = fast_select_windows(sequence, starts, length, max_n_fraction, merged_blacklist,
