@@ -12,12 +12,13 @@ from conftest import DEMO
 from tfbinding.synthetic.demo import ACCESSIBILITY_BIN, CHROMOSOMES, NEAR_JUND, demo_files
 
 # README figures rest on these files: the generator must keep making the same bytes
+# (the VCF gained one deletion, insertion and MNV per chromosome on 2026-12-05; its SNVs are as before)
 ORIGINAL_SHA256 = {
     "synthetic_genome.fa.gz": "f3bcaa9ff07620452e298732742656c415d4810c98bef6cbb6a827c098259de4",
     "synthetic_peaks.narrowPeak.gz": "656c1e77fdcafd7831f0f2859bde2539f0e6954c09fa7081725e3c0b270ef66a",
     "synthetic_blacklist.bed": "f92a3200d845e133a2f7c5b56cbd8d53e1b610f12161d4452dfd96566c8c7a09",
     "synthetic.chrom.sizes": "e6e987441dbe6ff0437a351d516970fe4c0ee4b06a06d4f0f2bb1d24822598dc",
-    "synthetic_variants.vcf": "4054bb2e207e00461f1fec6b765f32e233f0a10e9ffdf83e9b5746c9991f0472",
+    "synthetic_variants.vcf": "8af8c4fb895c7cab2271139264f5d40cb4a14aba7673391fb4a2078c8f7814bf",
 }
 
 

@@ -131,11 +131,16 @@ _AP1 = re.compile(rb"TGA[CG]TCA")
 
 
 def _variants(rng: np.random.Generator, sequences: dict[str, np.ndarray], peaks: list[str],
-              per_chrom_sites: int = 12, per_chrom_background: int = 40) -> list[str]:
+              per_chrom_sites: int = 12, per_chrom_background: int = 40,
+              indel_rng: np.random.Generator | None = None) -> list[str]:
     """VCF records: SNVs that break planted AP-1 sites (the site's G at offset 1 becomes C:
     TGA[CG]TCA -> TCA[CG]TCA), and background SNVs outside peaks. The broken sites are
     isolated, with no other AP-1 site within 300 bp (the span a flanked model reads), so
     that one SNV can change a window's score; sites inside peaks come in clusters.
+
+    With ``indel_rng``, each chromosome also gets a deletion, an insertion and an MNV, each
+    breaking another isolated site (VCF style: an indel's REF and ALT share their first
+    base). They come from their own random stream, so the SNVs stay as they were.
     """
     records = []
     for name, seq in sequences.items():
@@ -149,8 +154,11 @@ def _variants(rng: np.random.Generator, sequences: dict[str, np.ndarray], peaks:
         isolated[1:] &= gaps > 300
         isolated[:-1] &= gaps > 300
         sites = every[isolated].tolist()
-        for index, at in enumerate(sorted(rng.choice(sites, min(per_chrom_sites, len(sites)), replace=False))):
+        chosen = sorted(rng.choice(sites, min(per_chrom_sites, len(sites)), replace=False))
+        for index, at in enumerate(chosen):
             records.append((name, int(at) + 1, f"{name}_site{index + 1}", "G", "C"))
+        if indel_rng is not None:
+            records += _site_breaking_indels(indel_rng, name, upper, sorted(set(sites) - set(chosen)))
         candidates = np.flatnonzero(~in_peak & np.isin(np.frombuffer(upper, np.uint8), np.frombuffer(b"ACGT", np.uint8)))
         for index, at in enumerate(sorted(rng.choice(candidates, per_chrom_background, replace=False))):
             ref = chr(upper[at])
@@ -162,6 +170,18 @@ def _variants(rng: np.random.Generator, sequences: dict[str, np.ndarray], peaks:
     header.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
     # POS is 1-based: the 0-based position plus one
     return header + [f"{c}\t{pos + 1}\t{i}\t{ref}\t{alt}\t.\tPASS\t." for c, pos, i, ref, alt in records]
+
+
+def _site_breaking_indels(rng: np.random.Generator, name: str, upper: bytes,
+                          sites: list[int]) -> list[tuple[str, int, str, str, str]]:
+    """A deletion (``TGAC`` -> ``T``), an insertion (``A`` -> ``AGGG`` after ``TGA``) and an
+    MNV (``GA`` -> ``CT``) at three of ``sites`` (0-based starts of isolated AP-1 sites).
+    """
+    deletion, insertion, mnv = (int(at) for at in sorted(rng.choice(sites, 3, replace=False)))
+    text = upper.decode()
+    return [(name, deletion, f"{name}_del1", text[deletion:deletion + 4], text[deletion]),
+            (name, insertion + 2, f"{name}_ins1", text[insertion + 2], text[insertion + 2] + "GGG"),
+            (name, mnv + 1, f"{name}_mnv1", text[mnv + 1:mnv + 3], "CT")]
 
 
 _EBOX = re.compile(rb"(?=CACGTG)")
@@ -284,7 +304,8 @@ def demo_files(seed: int = SEED) -> dict[str, bytes]:
         "synthetic_blacklist.bed": text_lines(blacklist),
         "synthetic.chrom.sizes": text_lines([f"{name}\t{size}" for name, size in CHROMOSOMES.items()]),
         # a separate generator, so that the genome stays the same bytes
-        "synthetic_variants.vcf": text_lines(_variants(np.random.default_rng([seed, 2]), sequences, peaks)),
+        "synthetic_variants.vcf": text_lines(_variants(np.random.default_rng([seed, 2]), sequences, peaks,
+                                                          indel_rng=np.random.default_rng([seed, 5]))),
         "synthetic_peaks_second.narrowPeak.gz": text_lines(second),
         "synthetic_accessibility.bw": _bigwig_bytes(accessibility, ACCESSIBILITY_BIN),
     }
