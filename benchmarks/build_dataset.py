@@ -17,7 +17,17 @@ With --multitask (or --only-multitask), each size is also built single-task and 
 a synthetic 50-bp-bin coverage track, log1p), in the same session: each step, the total,
 the ratio to the single-task build and the peak RSS.
 
+With --genome it instead times the whole dataset build through Snakemake (--cores 2,
+start-up included) on an hg19-size synthetic genome: the 22 autosomes at their real
+lengths, --peaks-per-mbp peaks (10), config/jund_hg19_genome.yaml's shape (chromosome
+split, chr8 valid, chr1 + chr21 test, 5% of train/valid negatives kept, no blacklist). It
+prints each rule's summed job seconds (Snakemake's benchmark TSVs) and CPU seconds, each
+step's peak RSS, and the load average; with --old-tree (e.g. `git worktree add /tmp/old
+<commit>`) the two code versions run alternately, --repeats times each, and the sha256 of
+every array and manifest of every run must agree. The genome (2.9 GB) is kept in --workdir.
+
 Usage: python benchmarks/build_dataset.py [--sizes chr22 chr1] [--workdir DIR] [--multitask]
+       python benchmarks/build_dataset.py --genome --workdir DIR [--old-tree DIR] [--repeats 2]
 """
 from __future__ import annotations
 
