@@ -232,3 +232,9 @@ def test_a_folds_dataset_gives_every_part_once(tmp_path):
         assert list(windows.ids) == [f"chr1:{i}-{i + 1}" for i in np.flatnonzero(labels)]
         np.testing.assert_array_equal(windows.X, X[labels > 0])
     assert len(windows_from_dataset(tmp_path, max_windows=3)) == 3
+    # the CLI's path: the fold models as one ensemble on every part's positives
+    models = [save_motif_model(tmp_path / "models" / f"fold{k}") for k in range(3)]
+    summary = explain(models, tmp_path / "e.npz", dataset_dir=tmp_path, splits=("train", "valid", "test"))
+    assert summary["windows"] == int(labels.sum()) and summary["ensemble_size"] == 3
+    with np.load(tmp_path / "e.npz") as data:
+        np.testing.assert_allclose(data["logits"], 4, atol=1e-5)
