@@ -118,3 +118,23 @@ def test_a_window_in_two_test_folds_is_refused(tmp_path):
                  full=np.array([0.5]))
     with pytest.raises(InputError, match="two folds"):
         gather_out_of_fold([tmp_path / "0.npz", tmp_path / "1.npz"])
+
+
+def test_shared_resamples_give_evaluate_scores_and_paired_bootstrap_exactly():
+    from tfbinding.models.cross_validate import bootstrap_values
+    from tfbinding.models.metrics import METRICS, evaluate_scores
+
+    rng = np.random.default_rng(4)
+    labels = (rng.random(300) < 0.1).astype(np.float32)
+    model = np.round(labels * 0.4 + rng.random(300), 1)      # rounded: many ties
+    reference = rng.random(300)
+    values = bootstrap_values(labels, {"model": model, "reference": reference}, 200, 7)
+    slow = evaluate_scores(labels, model, 200, 7)
+    paired = paired_bootstrap(labels, model, reference, 200, 7)
+    for metric in METRICS:
+        low, high = np.nanpercentile(values["model"][metric], [2.5, 97.5])
+        assert (low, high) == (slow[metric]["ci95_low"], slow[metric]["ci95_high"])
+        deltas = values["model"][metric] - values["reference"][metric]
+        assert tuple(np.nanpercentile(deltas, [2.5, 97.5])) == (paired[metric]["ci95_low"],
+                                                                paired[metric]["ci95_high"])
+        assert np.mean(deltas > 0) == paired[metric]["fraction_ahead"]
