@@ -47,6 +47,8 @@ def test_the_demo_config_reads(config):
     (lambda c: c["predict"].update(chromosomes=["genome"], model="full"), "names a chromosome 'genome'"),
     (lambda c: c["predict"].update(hub={"genome": "hg19"}), "predict.hub.email is not set"),
     (lambda c: c["split"].update(fractions=[0.5, 0.5, 0.5]), "config: "),
+    (lambda c: c["split"].update(method="blocks", folds=5) or c["insilico"].update(default_target=True),
+     "insilico.default_target is true with split.folds"),
 ])
 def test_cross_key_checks(config, change, message):
     config = copy.deepcopy(config)

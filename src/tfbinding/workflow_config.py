@@ -71,6 +71,10 @@ def check_config(config: Mapping[str, Any], targets: Iterable[str] = ()) -> None
             f"config: predict.chromosomes names a chromosome '{GENOME_STEM}', whose files would be "
             f"the merged {GENOME_STEM}.bw and {GENOME_STEM}.sites.narrowPeak; rename it in the FASTA "
             "(and peaks)")
+    if config["split"].get("folds") and config.get("insilico", {}).get("default_target"):
+        raise ValueError("config: insilico.default_target is true with split.folds, but the insilico step "
+                         "reads one model and one dataset, not K fold models; set "
+                         "insilico.default_target: false, or run it without split.folds")
     hub = predict["hub"]
     if hub.get("genome") and not hub.get("email"):
         raise ValueError("config: predict.hub.email is not set; a track hub needs a contact email")
