@@ -79,3 +79,45 @@ def test_a_window_that_does_not_fit_the_model_is_refused_before_any_work(trained
         predict_chromosome(root / "full", "full", genome, "chrA", tmp_path / "pred", length=PREDICT_LENGTH,
                            flank=20, stride=PREDICT_LENGTH)
     assert "\n" not in str(error.value) and not (tmp_path / "pred").exists()
+
+
+@pytest.mark.parametrize("stride", [7, 50, 130])
+def test_window_selection_in_blocks_equals_one_call(stride):
+    from tfbinding.data.tiling import select_windows, tile
+    from tfbinding.genomewide.predict import select_tiled_windows
+
+    rng = np.random.default_rng(stride)
+    sequence = np.frombuffer(b"ACGTN", np.uint8)[rng.choice(5, 20_095, p=[0.24] * 4 + [0.04])].copy()
+    sequence[3000:4200] = ord("N")  # a gap across block ends
+    sequence[-30:] = ord("n")
+    starts = tile(len(sequence), 100, stride)
+    whole = select_windows(sequence, starts, 100, 0.1, name="chrT")
+    for block in (1, 13, 64, len(starts) - 1, len(starts)):
+        part = select_tiled_windows(sequence, starts, 100, 0.1, name="chrT", block=block)
+        assert part.starts.dtype == whole.starts.dtype
+        np.testing.assert_array_equal(part.starts, whole.starts)
+        assert part.dropped == whole.dropped and list(part.dropped) == list(whole.dropped)
+        assert part.considered == whole.considered
+    assert whole.dropped["past_chrom_end"] > 0 and whole.dropped["n_fraction"] > 0
+    sequence[15_000] = ord("!")  # a bad byte is refused as by one call, wherever it lies
+    with pytest.raises(Exception, match="position 15000") as error:
+        select_windows(sequence, starts, 100, 0.1, name="chrT")
+    with pytest.raises(type(error.value), match="position 15000"):
+        select_tiled_windows(sequence, starts, 100, 0.1, name="chrT", block=13)
+
+
+def test_predict_in_blocks_writes_the_same_files(trained, tmp_path, monkeypatch):
+    import tfbinding.genomewide.predict as predict
+    import tfbinding.genomewide.tracks as tracks
+
+    root, genome = trained
+    options = dict(length=PREDICT_LENGTH, stride=20, threshold=0.5, peaks=root / "peaks.bed")
+    whole = predict_chromosome(root / "full", "full", genome, "chrB", tmp_path / "whole", **options)
+    monkeypatch.setattr(predict, "SELECT_BLOCK", 37)
+    monkeypatch.setattr(tracks, "TRACK_BLOCK", 41)
+    blocks = predict_chromosome(root / "full", "full", genome, "chrB", tmp_path / "blocks", **options)
+    assert blocks == whole and whole["skipped_windows"]["n_fraction"] > 0
+    for suffix in ("bedGraph", "bw", "sites.narrowPeak", "metrics.json"):
+        assert (tmp_path / f"blocks/chrB.{suffix}").read_bytes() == (tmp_path / f"whole/chrB.{suffix}").read_bytes()
+    with np.load(tmp_path / "whole/chrB.windows.npz") as a, np.load(tmp_path / "blocks/chrB.windows.npz") as b:
+        assert a.files == b.files and all(np.array_equal(a[key], b[key]) for key in a.files)

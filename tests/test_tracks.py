@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfbinding.genomewide.tracks import call_sites, mean_track, write_bedgraph, write_bigwig, write_sites
+from tfbinding.genomewide.tracks import (
+    _mean_track_whole,
+    call_sites,
+    mean_track,
+    write_bedgraph,
+    write_bigwig,
+    write_sites,
+)
 
 
 def test_mean_of_overlapping_windows_hand_made():
@@ -42,6 +49,49 @@ def test_mean_track_equals_per_base_brute_force(starts, length, data):
     np.testing.assert_allclose(per_base[covered], np.round(total[covered] / count[covered], 4), atol=1e-4)
     assert np.isnan(per_base[~covered]).all()
     assert np.all(track.starts[1:] >= track.ends[:-1])  # sorted, non-overlapping
+
+
+def _assert_same_track(got, expected):
+    for field in ("starts", "ends", "values"):
+        a, b = getattr(got, field), getattr(expected, field)
+        assert a.dtype == b.dtype and a.shape == b.shape, field
+        assert a.tobytes() == b.tobytes(), field  # byte-identical, NaN and -0.0 included
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 80), st.integers(1, 40), st.integers(1, 60), st.sampled_from(["tiled", "gaps", "repeats"]),
+       st.booleans(), st.integers(1, 9), st.integers(0, 2**32 - 1))
+def test_blockwise_mean_track_is_byte_identical_to_the_whole_array_one(n, length, stride, layout, few_values,
+                                                                       block, seed):
+    """Blocks of a few windows (many joins), strides below and above the length, gaps
+    between windows, repeated starts, and equal neighbouring values (joins across blocks)."""
+    rng = np.random.default_rng(seed)
+    if layout == "tiled":
+        starts = np.arange(n, dtype=np.int64) * stride
+    elif layout == "gaps":
+        starts = np.cumsum(rng.integers(1, stride + 1, n) * rng.choice([1, 1, 1, 5], n))
+    else:
+        starts = np.sort(rng.integers(0, n * stride // 3 + 1, n))
+    if few_values:
+        scores = rng.choice(np.array([0.0, -0.0, 0.25, 0.5, 1 / 3, 0.9], dtype=np.float32), n)
+    else:
+        scores = rng.random(n, dtype=np.float32)
+    expected = _mean_track_whole(starts, length, scores, 4)
+    _assert_same_track(mean_track(starts, length, scores, block=block), expected)
+    _assert_same_track(mean_track(starts, length, scores), expected)  # one block
+
+
+def test_blockwise_mean_track_on_a_long_tiling_with_an_n_gap():
+    rng = np.random.default_rng(5)
+    starts = np.arange(0, 200_000, 10, dtype=np.int64)
+    starts = starts[(starts < 50_000) | (starts > 60_000)]  # windows skipped over a gap
+    scores = np.round(rng.random(len(starts)), 1).astype(np.float32)  # many equal neighbours
+    expected = _mean_track_whole(starts, 101, scores, 4)
+    for block in (1, 1000, 4096, len(starts) - 1):
+        _assert_same_track(mean_track(starts, 101, scores, block=block), expected)
+    unsorted = rng.permutation(len(starts))  # unsorted starts take the whole-array path
+    _assert_same_track(mean_track(starts[unsorted], 101, scores[unsorted], block=10),
+                       _mean_track_whole(starts[unsorted], 101, scores[unsorted], 4))
 
 
 def test_sites_merge_touching_windows_and_keep_the_best():

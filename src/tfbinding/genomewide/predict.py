@@ -16,7 +16,7 @@ from tfbinding.atomic import save_json, save_npz
 from tfbinding.config import PREDICT_ENGINES, check_choice, is_multi_task, uses_reverse_complement
 from tfbinding.data.encoding import encode_windows
 from tfbinding.data.label_rule import LabelRule, label_windows
-from tfbinding.data.tiling import select_windows, tile
+from tfbinding.data.tiling import WindowSelection, select_windows, tile
 from tfbinding.errors import InputError
 from tfbinding.genomewide.tracks import (
     call_sites,
@@ -34,6 +34,8 @@ from tfbinding.models.inference import check_input_length, load_ensemble, predic
 from tfbinding.models.metrics import average_precision, roc_auc
 
 log = logging.getLogger(__name__)
+
+SELECT_BLOCK = 1 << 21  # tiled starts filtered at a time (:func:`select_tiled_windows`)
 
 
 def prediction_stem(out_dir: str | os.PathLike, chrom: str, task: str = "") -> Path:
@@ -112,8 +114,8 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
     check_input_length(model, length, flank, model_dir)
     genome = Genome(fasta)
     sequence = genome.sequence(chrom)
-    selection = select_windows(sequence, tile(len(sequence), length, stride), length, max_n_fraction,
-                               name=f"{fasta}: {chrom}")
+    selection = select_tiled_windows(sequence, tile(len(sequence), length, stride), length,
+                                     max_n_fraction, name=f"{fasta}: {chrom}")
     starts = selection.starts
     signals = require_signals(model, signals, "genome-wide prediction")
     names = task_names(model, model_dir, tasks)
@@ -146,6 +148,38 @@ def predict_chromosome(model_dir: str | os.PathLike, model_name: str, fasta: str
     log.info("%s: %d windows scored, %s sites", chrom, len(starts),
              ", ".join(f"{task or 'all'}: {entry['sites']}" for task, entry in per_task.items()))
     return metrics
+
+
+def select_tiled_windows(sequence: np.ndarray, starts: np.ndarray, length: int, max_n_fraction: float,
+                         name: str = "sequence", block: int | None = None) -> WindowSelection:
+    """:func:`tfbinding.data.tiling.select_windows` on sorted, unique starts, ``block`` at a
+    time (default :data:`SELECT_BLOCK`): the same kept starts, drop counts and count
+    considered, with memory bounded by one block instead of several arrays over all windows.
+
+    Every filter judges a window by itself (its end against the chromosome's, its own non-ACGT
+    bases), so blocks give the result of one call. The first block is filtered against the
+    whole sequence, which checks every byte of it (the same error as one call); later blocks
+    against the part of the sequence that their windows span.
+    """
+    block = SELECT_BLOCK if block is None else max(int(block), 1)
+    starts = np.asarray(starts, dtype=np.int64)
+    if len(starts) <= block or not np.all(starts[1:] > starts[:-1]):
+        return select_windows(sequence, starts, length, max_n_fraction, name=name)
+    kept, dropped, considered = [], {}, 0
+    for first in range(0, len(starts), block):
+        part = starts[first:first + block]
+        if first == 0:
+            selection = select_windows(sequence, part, length, max_n_fraction, name=name)
+            offset = 0
+        else:  # the bases its windows span: a window past the end still runs past it
+            offset = max(int(part[0]), 0)
+            span = sequence[offset:max(min(len(sequence), int(part[-1]) + length), offset)]
+            selection = select_windows(span, part - offset, length, max_n_fraction, name=name)
+        kept.append(selection.starts + offset if offset else selection.starts)
+        considered += selection.considered
+        for reason, count in selection.dropped.items():
+            dropped[reason] = dropped.get(reason, 0) + count
+    return WindowSelection(np.concatenate(kept), dropped, considered)
 
 
 def score_windows(models: Sequence, sequence: np.ndarray, starts: np.ndarray, length: int, flank: int,

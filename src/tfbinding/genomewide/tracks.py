@@ -21,8 +21,17 @@ class Track:
     values: np.ndarray
 
 
-def mean_track(starts: np.ndarray, length: int, scores: np.ndarray, decimals: int = 4) -> Track:
+TRACK_BLOCK = 1 << 20  # windows per block of :func:`mean_track`
+
+
+def mean_track(starts: np.ndarray, length: int, scores: np.ndarray, decimals: int = 4,
+               block: int | None = None) -> Track:
     """The per-base mean of the scores of the windows covering each base.
+
+    Sorted starts are worked through in blocks of about ``block`` windows, so memory is
+    the track plus one block (not several arrays over all ``2n`` window edges); the result
+    is byte-identical to the whole-array computation (:func:`_mean_track_whole`), which
+    serves unsorted starts.
 
     Parameters
     ----------
@@ -32,16 +41,27 @@ def mean_track(starts: np.ndarray, length: int, scores: np.ndarray, decimals: in
     scores : array of float, one per window
     decimals : int, default 4
         Adjacent segments whose means agree to this many places are joined.
+    block : int or None
+        Windows per block (default :data:`TRACK_BLOCK`; windows sharing a start stay together).
 
     Returns
     -------
     Track
         Sorted, non-overlapping segments with their mean; bases under no window are left out.
     """
+    block = TRACK_BLOCK if block is None else max(int(block), 1)
     starts = np.asarray(starts, dtype=np.int64)
+    scores = np.asarray(scores)
     if len(starts) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Track(empty, empty, np.zeros(0, dtype=np.float32))
+    if length <= 0 or len(starts) <= block or not np.all(starts[1:] >= starts[:-1]):
+        return _mean_track_whole(starts, length, scores, decimals)
+    return _mean_track_blocks(starts, length, scores, decimals, block)
+
+
+def _mean_track_whole(starts: np.ndarray, length: int, scores: np.ndarray, decimals: int) -> Track:
+    """:func:`mean_track` over all window edges at once (any order of starts)."""
     positions = np.concatenate((starts, starts + length))
     score_change = np.concatenate((scores, -scores)).astype(np.float64)
     count_change = np.concatenate((np.ones(len(starts)), -np.ones(len(starts))))
@@ -57,6 +77,73 @@ def mean_track(starts: np.ndarray, length: int, scores: np.ndarray, decimals: in
     first = np.flatnonzero(new)
     last = np.concatenate((first[1:], [len(values)])) - 1
     return Track(seg_starts[first], seg_ends[last], values[first].astype(np.float32))
+
+
+def _mean_track_blocks(starts: np.ndarray, length: int, scores: np.ndarray, decimals: int,
+                       block: int) -> Track:
+    """:func:`mean_track` for sorted starts, one range of positions at a time.
+
+    The positions are cut at the starts ``starts[0], starts[block], ...``; a range
+    ``[lo, hi)`` holds the edges of the windows starting in it and of those ending in it
+    (starting up to ``length`` bp before). Each edge's score and count changes are summed in
+    the whole-array order (a position's starts, then its ends, each in window order), and
+    the running sums carry from range to range, so every float64 sum, mean and rounding is
+    the whole-array one; segments that touch and agree across a cut are joined as there.
+    """
+    n = len(starts)
+    cuts = np.unique(starts[::block])
+    capacity = 2 * n  # at most 2n - 1 segments
+    out_starts = np.empty(capacity, dtype=np.int64)
+    out_ends = np.empty(capacity, dtype=np.int64)
+    out_values = np.empty(capacity, dtype=np.float32)
+    filled = 0
+    score_carry = count_carry = 0.0
+    last_value = 0.0
+    for index, lo in enumerate(cuts.tolist()):
+        final = index == len(cuts) - 1
+        hi = None if final else int(cuts[index + 1])
+        a = int(np.searchsorted(starts, lo, side="left"))
+        b = n if final else int(np.searchsorted(starts, hi, side="left"))
+        c = int(np.searchsorted(starts, lo - length, side="left"))
+        d = n if final else int(np.searchsorted(starts, hi - length, side="left"))
+        positions = np.concatenate((starts[a:b], starts[c:d] + length))
+        score_change = np.concatenate((scores[a:b], -scores[c:d])).astype(np.float64)
+        count_change = np.concatenate((np.ones(b - a), -np.ones(d - c)))
+        breaks, where = np.unique(positions, return_inverse=True)
+        score_delta = np.bincount(where, weights=score_change, minlength=len(breaks))
+        count_delta = np.bincount(where, weights=count_change, minlength=len(breaks))
+        score_delta[0] += score_carry  # the running sum goes on from the last range
+        count_delta[0] += count_carry
+        score_sum = np.cumsum(score_delta)
+        count = np.cumsum(count_delta)
+        score_carry, count_carry = float(score_sum[-1]), float(count[-1])
+        if final:  # the last edge closes the last segment
+            score_sum, count, seg_ends = score_sum[:-1], count[:-1], breaks[1:]
+        else:  # the next range starts with an edge at hi
+            seg_ends = np.concatenate((breaks[1:], [hi]))
+        count = np.rint(count)
+        covered = count > 0
+        values = np.round(score_sum[covered] / count[covered], decimals)
+        seg_starts, seg_ends = breaks[:len(count)][covered], seg_ends[covered]
+        if not len(values):
+            continue
+        new = np.ones(len(values), dtype=bool)
+        new[1:] = (seg_starts[1:] != seg_ends[:-1]) | (values[1:] != values[:-1])
+        if filled:
+            new[0] = (seg_starts[0] != out_ends[filled - 1]) | (values[0] != last_value)
+        first = np.flatnonzero(new)
+        last = np.concatenate((first[1:], [len(values)])) - 1
+        if not new[0]:  # the first segments extend the previous range's last one
+            out_ends[filled - 1] = seg_ends[first[0] - 1 if len(first) else len(values) - 1]
+        count_new = len(first)
+        out_starts[filled:filled + count_new] = seg_starts[first]
+        out_ends[filled:filled + count_new] = seg_ends[last]
+        out_values[filled:filled + count_new] = values[first]
+        filled += count_new
+        last_value = values[-1]
+    for array in (out_starts, out_ends, out_values):  # give the unused tail back
+        array.resize(filled, refcheck=False)
+    return Track(out_starts, out_ends, out_values)
 
 
 def write_bedgraph(path: str | os.PathLike, chrom: str, track: Track, decimals: int = 4) -> None:
