@@ -226,8 +226,8 @@ def test_sparse_and_dense_paths_write_identical_files(tmp_path, monkeypatch):
 
 
 def test_npz_memmaps_and_chrom_rows_match_np_load_and_rows_for_chrom(tmp_path):
-    from tfbinding.data.onehot import chrom_rows, npz_memmaps
-    from tfbinding.layout import rows_for_chrom
+    from tfbinding.data.onehot import chrom_rows
+    from tfbinding.layout import npz_memmaps, rows_for_chrom
 
     chrom_index = np.repeat(np.arange(4, dtype=np.int32), [3, 0, 5, 2])
     table = {"chroms": np.array(["a", "b", "c", "d"]), "chrom_index": chrom_index,

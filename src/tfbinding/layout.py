@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
+import zipfile
 from pathlib import Path
 from typing import Mapping
 
@@ -142,6 +144,35 @@ def read_arrays(path: str | os.PathLike, keys: tuple[str, ...] | None = None) ->
     with np.load(path) as archive:
         return {key: archive[key] for key in (keys or archive.files)}
 
+
+
+def npz_memmaps(path: PathLike, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """Memory maps of members of an uncompressed ``.npz`` (``np.savez``; all, or ``names``):
+    reading a genome-wide split table's columns for one chromosome then touches only that
+    chromosome's pages, not the whole table, and nothing is copied or checksummed up front.
+    A compressed member, a scalar or an object array is read as usual.
+    """
+    out = {}
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
+        for name in names or [member.removesuffix(".npy") for member in archive.namelist()]:
+            info = archive.getinfo(f"{name}.npy")
+            if info.compress_type != zipfile.ZIP_STORED:
+                with np.load(path) as loaded:
+                    out[name] = loaded[name]
+                continue
+            handle.seek(info.header_offset)
+            local = struct.unpack("<4s5H3L2H", handle.read(30))
+            handle.seek(info.header_offset + 30 + local[-2] + local[-1])
+            version = np.lib.format.read_magic(handle)
+            shape, fortran, dtype = (np.lib.format.read_array_header_1_0(handle) if version == (1, 0)
+                                     else np.lib.format.read_array_header_2_0(handle))
+            if dtype.hasobject or not shape or 0 in shape:
+                with np.load(path) as loaded:
+                    out[name] = loaded[name]
+                continue
+            out[name] = np.memmap(path, dtype=dtype, mode="r", offset=handle.tell(), shape=shape,
+                                  order="F" if fortran else "C")
+    return out
 
 #: the stems of a chromosome's onehot and signals files in its folder
 #: (``results/<name>/chromosomes/<chrom>/X.<split>.npy``, ``.../signals.S.<split>.npy``)

@@ -43,8 +43,8 @@ from tfbinding.layout import (
     SIGNALS,
     SPLITS,
     array_file,
+    npz_memmaps,
     onehot_path,
-    read_arrays,
     rows_for_chrom,
     signal_counts_path,
     signal_path,
@@ -223,7 +223,7 @@ def assemble_dataset(split_table: os.PathLike | str, onehot_prefixes: Sequence[o
     dict
         The manifest.
     """
-    table = read_arrays(split_table)
+    table = npz_memmaps(split_table)
     chroms = table[keys.CHROMS].tolist()
     if len(onehot_prefixes) != len(chroms):
         raise InputError(f"{split_table} lists {len(chroms)} chromosomes but {len(onehot_prefixes)} "

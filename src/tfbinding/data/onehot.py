@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
-import zipfile
 from pathlib import Path
 from typing import Mapping
 
@@ -28,7 +26,7 @@ from tfbinding.data.encoding import (  # noqa: F401  (re-exported: the encoders'
     one_hot,
 )
 from tfbinding.io.fasta import Genome
-from tfbinding.layout import onehot_path, part_names, read_arrays, rows_for_chrom, table_folds  # noqa: F401
+from tfbinding.layout import npz_memmaps, onehot_path, part_names, table_folds
 
 log = logging.getLogger(__name__)
 
@@ -38,34 +36,6 @@ PathLike = str | os.PathLike
 #: below this fraction of a chromosome's bases in its rows, the rows' bases are gathered
 #: straight from the FASTA's page cache instead of reading the whole chromosome first
 SPARSE_FRACTION = 0.25
-
-
-def npz_memmaps(path: PathLike, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Memory maps of members of an uncompressed ``.npz`` (``np.savez``): reading a
-    genome-wide split table's columns for one chromosome then touches only that
-    chromosome's pages, not the whole table. A compressed member is read as usual.
-    """
-    out = {}
-    with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
-        for name in names:
-            info = archive.getinfo(f"{name}.npy")
-            if info.compress_type != zipfile.ZIP_STORED:
-                with np.load(path) as loaded:
-                    out[name] = loaded[name]
-                continue
-            handle.seek(info.header_offset)
-            local = struct.unpack("<4s5H3L2H", handle.read(30))
-            handle.seek(info.header_offset + 30 + local[-2] + local[-1])
-            version = np.lib.format.read_magic(handle)
-            shape, fortran, dtype = (np.lib.format.read_array_header_1_0(handle) if version == (1, 0)
-                                     else np.lib.format.read_array_header_2_0(handle))
-            if dtype.hasobject or not shape or 0 in shape:
-                with np.load(path) as loaded:
-                    out[name] = loaded[name]
-                continue
-            out[name] = np.memmap(path, dtype=dtype, mode="r", offset=handle.tell(), shape=shape,
-                                  order="F" if fortran else "C")
-    return out
 
 
 def chrom_rows(table: Mapping[str, np.ndarray], chrom: str) -> tuple[int, int]:
