@@ -19,7 +19,7 @@ median over rounds; the machine's load average is printed before and after.
 ``--large-split-gb G`` then builds a dataset whose train split's X is G GB (memory-mapped,
 ``full``'s 101-bp rows), trains ``full`` on it with ``train_model`` and samples the process's
 resident memory (anonymous and file-backed) every 0.2 s: once as ``train_model`` runs
-(``batches.RELEASE_BYTES``: the memory maps' pages are dropped every 256 MiB read) and once
+(``batches.RELEASE_BYTES``: the memory maps' pages are dropped once 256 MiB of pages are mapped) and once
 with the release off, to show what it bounds.
 
 Usage: python benchmarks/train_throughput.py [--windows 100000] [--flank-windows 20000]
@@ -236,7 +236,7 @@ def large_split(args) -> None:
         for release in (True, False):
             result = run_child(["--large-child", str(int(release)), "--folder", str(folder), "--epochs",
                                 str(args.large_epochs), "--steps", str(args.large_steps)])
-            label = "released every 256 MiB read (default)" if release else "kept mapped (release off)"
+            label = "released once 256 MiB of pages are mapped (default)" if release else "kept mapped (release off)"
             print(f"| {label} | {result['seconds']:.0f} s | {result['peak_rss'] / 1e9:.2f} GB | "
                   f"{result['RssAnon'] / 1e9:.2f} GB | {result['RssFile'] / 1e9:.2f} GB | "
                   f"{size / result['peak_rss']:.1f}× |")

@@ -15,7 +15,9 @@ batches are the same as those of the classes' own ``keras.utils.PyDataset`` inte
 The pages of X that a batch touched stay mapped into the process, and so count towards
 its resident set, until the kernel needs the memory. To keep the resident set of a split
 larger than RAM bounded, the batches drop the mapping's pages (``madvise(MADV_DONTNEED)``;
-they stay in the page cache) after every :data:`RELEASE_BYTES` read.
+they stay in the page cache) once :data:`RELEASE_BYTES` of pages have been mapped. A
+gathered row maps whole pages (4 KiB), so rows drawn at random across the split map about
+ten times their own bytes (a 404-byte row of 101 bp): the count is of pages, not of rows.
 
 Multi-task splits (y and w of shape ``(n, T)``, T > 1) yield ``(x, [y | w])``: the masked
 loss and metrics of :mod:`tfbinding.models.architectures` read the weights from the packed targets, and
@@ -38,7 +40,7 @@ from tfbinding.models.inference import reverse_complement, with_signals
 
 #: batches gathered per Python call by :func:`batch_dataset`
 CHUNK_BATCHES = 16
-#: bytes of X read between two releases of the memory map's resident pages (0: never)
+#: bytes of X's pages mapped between two releases of the memory map's resident pages (0: never)
 RELEASE_BYTES = 256 * 2**20
 
 
@@ -57,6 +59,18 @@ def release_pages(array) -> bool:
     return True
 
 
+def pages_mapped(array: np.ndarray, rows: np.ndarray) -> int:
+    """How many pages of a memory-mapped array reading ``rows`` maps, at most: each row's
+    pages from its first byte to its last (a page two neighbouring rows share may count
+    twice).
+    """
+    row_bytes = int(array.strides[0])
+    starts = int(getattr(array, "offset", 0)) + np.asarray(rows, dtype=np.int64) * row_bytes
+    first = starts // mmap.PAGESIZE
+    last = (starts + row_bytes - 1) // mmap.PAGESIZE
+    return int(len(np.unique(first)) + np.sum(last - first))
+
+
 class SplitBatches(keras.utils.PyDataset):
     """Batches of one split: ``(x, y)`` or ``(x, y, w)``.
 
@@ -70,8 +84,8 @@ class SplitBatches(keras.utils.PyDataset):
     reverse_complement_half : replace a random half of each batch by its reverse
         complement (augmentation; default False).
     seed : seed of the shuffles and of the augmentation (default 0).
-    release_bytes : drop X's resident pages after this many bytes read (default None:
-        :data:`RELEASE_BYTES`; 0 never does).
+    release_bytes : drop X's resident pages once reads have mapped this many bytes of
+        pages (default None: :data:`RELEASE_BYTES`; 0 never does).
     """
 
     def __init__(self, arrays, batch_size: int = 1000, weighted: bool = True, shuffle: bool = False,
@@ -88,7 +102,7 @@ class SplitBatches(keras.utils.PyDataset):
         self.seed = seed
         self.resampled = False
         self.release_bytes = int(RELEASE_BYTES if release_bytes is None else release_bytes)
-        self.bytes_read = 0
+        self.mapped_bytes = 0
         self._lock = threading.Lock()
         self._plans: dict[int, object] = {}
         self.epoch = -1
@@ -140,10 +154,10 @@ class SplitBatches(keras.utils.PyDataset):
         x = self.X[rows]  # uint8; the model's float32 input casts it inside the graph
         if self.release_bytes:
             with self._lock:
-                self.bytes_read += x.nbytes
-                release = self.bytes_read >= self.release_bytes
+                self.mapped_bytes += pages_mapped(self.X, rows) * mmap.PAGESIZE
+                release = self.mapped_bytes >= self.release_bytes
                 if release:
-                    self.bytes_read = 0
+                    self.mapped_bytes = 0
             if release:
                 release_pages(self.X)
                 if self.S is not None:
