@@ -19,8 +19,8 @@ median over rounds; the machine's load average is printed before and after.
 ``--large-split-gb G`` then builds a dataset whose train split's X is G GB (memory-mapped,
 ``full``'s 101-bp rows), trains ``full`` on it with ``train_model`` and samples the process's
 resident memory (anonymous and file-backed) every 0.2 s: once as ``train_model`` runs
-(``batches.RELEASE_BYTES``: the memory maps' pages are dropped once 256 MiB of pages are mapped) and once
-with the release off, to show what it bounds.
+(rows read with ``pread``, :func:`tfbinding.io.npy.read_rows`) and once reading the rows
+through the memory map (the loop before), to show what it bounds.
 
 Usage: python benchmarks/train_throughput.py [--windows 100000] [--flank-windows 20000]
        [--epochs 4] [--rounds 2] [--large-split-gb 2]
@@ -152,18 +152,18 @@ def child(folder: Path, loop: str, model_name: str, epochs: int) -> None:
                       "samples_per_epoch": samples}))
 
 
-def large_child(folder: Path, release: bool, epochs: int, steps: int) -> None:
+def large_child(folder: Path, pread: bool, epochs: int, steps: int) -> None:
     """``train_model('full')`` on the large split, sampling the resident memory."""
     import tfbinding.models.batches as batches
-    from tfbinding.models.train import train_model
+    import tfbinding.models.train as train
 
-    if not release:
-        batches.RELEASE_BYTES = 0
+    if not pread:  # the loop before: rows gathered through the memory map
+        batches.read_rows = train.read_rows = lambda array, rows: np.asarray(array[rows])
     sampler = MemorySampler()
     sampler.start()
     start = time.perf_counter()
     config = TrainingConfig(epochs=epochs, epoch_steps=steps, early_stopping_start=0, patience=epochs)
-    summary = train_model(folder / "dataset", "full", folder / f"model-{int(release)}", config)
+    summary = train.train_model(folder / "dataset", "full", folder / f"model-{int(pread)}", config)
     sampler.running = False
     sampler.join()
     print(json.dumps({"seconds": time.perf_counter() - start, "peak_rss": peak_rss_bytes(), **sampler.peaks,
@@ -233,10 +233,10 @@ def large_split(args) -> None:
         print(f"load average {os.getloadavg()[0]:.2f}\n")
         print("| pages of X | wall | peak RSS (VmHWM) | peak anonymous | peak file-backed | split / peak RSS |")
         print("|---|---:|---:|---:|---:|---:|")
-        for release in (True, False):
-            result = run_child(["--large-child", str(int(release)), "--folder", str(folder), "--epochs",
+        for pread in (True, False):
+            result = run_child(["--large-child", str(int(pread)), "--folder", str(folder), "--epochs",
                                 str(args.large_epochs), "--steps", str(args.large_steps)])
-            label = "released once 256 MiB of pages are mapped (default)" if release else "kept mapped (release off)"
+            label = "read with pread (default)" if pread else "gathered through the memory map (before)"
             print(f"| {label} | {result['seconds']:.0f} s | {result['peak_rss'] / 1e9:.2f} GB | "
                   f"{result['RssAnon'] / 1e9:.2f} GB | {result['RssFile'] / 1e9:.2f} GB | "
                   f"{size / result['peak_rss']:.1f}× |")

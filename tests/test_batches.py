@@ -123,38 +123,15 @@ def test_the_tf_data_feed_yields_the_same_batches_epoch_after_epoch(kind):
         np.testing.assert_array_equal(a, np.concatenate(parts))
 
 
-def test_pages_mapped_counts_whole_pages_not_row_bytes(tmp_path):
-    """A 404-byte row maps a whole page: rows far apart map one page each (ten times their
-    bytes), neighbours share one, and a row across a page boundary maps two."""
-    import mmap
-
-    from tfbinding.models.batches import pages_mapped
-
-    np.save(tmp_path / "X.npy", np.zeros((4 * mmap.PAGESIZE, 101, 4), dtype=np.uint8))
-    X = np.load(tmp_path / "X.npy", mmap_mode="r")
-    row_bytes, page = 404, mmap.PAGESIZE
-
-    def brute_force(rows):
-        return len({byte // page for row in rows
-                    for byte in range(X.offset + row * row_bytes, X.offset + (row + 1) * row_bytes, 64)}
-                   | {(X.offset + (row + 1) * row_bytes - 1) // page for row in rows})
-
-    far_apart = np.arange(0, 4 * page, 50)  # 50 rows = 20,200 bytes apart
-    assert pages_mapped(X, far_apart) == brute_force(far_apart) >= len(far_apart)
-    assert pages_mapped(X, far_apart) * page >= 9 * len(far_apart) * row_bytes
-    neighbours = np.arange(3)  # the npy header and three rows fit in one page
-    assert pages_mapped(X, neighbours) == brute_force(neighbours) == 1
-    across = np.array([(page - X.offset) // row_bytes])  # starts in page 0, ends in page 1
-    assert brute_force(across) == 2 and pages_mapped(X, across) == 2
-    rows = np.sort(np.random.default_rng(0).choice(len(X), 5000, replace=False))
-    assert brute_force(rows) <= pages_mapped(X, rows) <= brute_force(rows) + len(rows)
-
-
-def test_pages_of_the_memory_map_are_released_and_reread(tiny_dataset):
-    from tfbinding.models.batches import release_pages
+def test_batches_read_with_pread_equal_those_read_through_the_map(tiny_dataset, monkeypatch):
+    """A split over MAP_BELOW_BYTES is read with pread: the same batches."""
+    import tfbinding.io.npy as npy
 
     data = load_dataset(tiny_dataset)
-    before = SplitBatches(data.train, batch_size=64, shuffle=True, seed=1)[0][0]
-    batches = SplitBatches(data.train, batch_size=64, shuffle=True, seed=1, release_bytes=1)
-    assert release_pages(data.train["X"]) and not release_pages(np.zeros(3))
-    np.testing.assert_array_equal(batches[0][0], before)  # read again after each release
+    through_map = SplitBatches(data.train, batch_size=64, shuffle=True, seed=1, reverse_complement_half=True)
+    expected = [through_map.chunk(0, 0, 3), through_map.chunk(1, 1, 2)]
+    monkeypatch.setattr(npy, "MAP_BELOW_BYTES", 0)
+    pread = SplitBatches(data.train, batch_size=64, shuffle=True, seed=1, reverse_complement_half=True)
+    for want, got in zip(expected, [pread.chunk(0, 0, 3), pread.chunk(1, 1, 2)]):
+        for a, b in zip(want, got):
+            np.testing.assert_array_equal(a, b)

@@ -12,12 +12,9 @@ memory-map gather, one crossing into TensorFlow) and cuts them apart in the grap
 batches are the same as those of the classes' own ``keras.utils.PyDataset`` interface
 (``batches[index]``, ``on_epoch_end``), which pays a fixed cost of about 2 ms per batch.
 
-The pages of X that a batch touched stay mapped into the process, and so count towards
-its resident set, until the kernel needs the memory. To keep the resident set of a split
-larger than RAM bounded, the batches drop the mapping's pages (``madvise(MADV_DONTNEED)``;
-they stay in the page cache) once :data:`RELEASE_BYTES` of pages have been mapped. A
-gathered row maps whole pages (4 KiB), so rows drawn at random across the split map about
-ten times their own bytes (a 404-byte row of 101 bp): the count is of pages, not of rows.
+The rows are read with ``pread`` (:func:`tfbinding.io.npy.read_rows`), not through the
+memory map, so that none of X's pages are mapped into the process: a split larger than
+RAM trains with a bounded resident set.
 
 Multi-task splits (y and w of shape ``(n, T)``, T > 1) yield ``(x, [y | w])``: the masked
 loss and metrics of :mod:`tfbinding.models.architectures` read the weights from the packed targets, and
@@ -29,46 +26,19 @@ only.
 from __future__ import annotations
 
 import math
-import mmap
 import threading
 
 import keras
 import numpy as np
 
+from tfbinding.io.npy import read_rows
 from tfbinding.models.architectures import pack_targets
 from tfbinding.models.inference import reverse_complement, with_signals
 
 #: batches gathered per Python call by :func:`batch_dataset`
 CHUNK_BATCHES = 16
-#: bytes of X's pages mapped between two releases of the memory map's resident pages (0: never)
-RELEASE_BYTES = 256 * 2**20
-
-
 def _index_dtype(n: int):
     return np.int32 if n < 2**31 else np.int64
-
-
-def release_pages(array) -> bool:
-    """Drop the resident pages of a memory-mapped array from this process (they stay in
-    the page cache; the next read maps them again). False when ``array`` is no memory map.
-    """
-    handle = getattr(array, "_mmap", None)
-    if handle is None or not hasattr(handle, "madvise"):
-        return False
-    handle.madvise(mmap.MADV_DONTNEED)
-    return True
-
-
-def pages_mapped(array: np.ndarray, rows: np.ndarray) -> int:
-    """How many pages of a memory-mapped array reading ``rows`` maps, at most: each row's
-    pages from its first byte to its last (a page two neighbouring rows share may count
-    twice).
-    """
-    row_bytes = int(array.strides[0])
-    starts = int(getattr(array, "offset", 0)) + np.asarray(rows, dtype=np.int64) * row_bytes
-    first = starts // mmap.PAGESIZE
-    last = (starts + row_bytes - 1) // mmap.PAGESIZE
-    return int(len(np.unique(first)) + np.sum(last - first))
 
 
 class SplitBatches(keras.utils.PyDataset):
@@ -84,12 +54,10 @@ class SplitBatches(keras.utils.PyDataset):
     reverse_complement_half : replace a random half of each batch by its reverse
         complement (augmentation; default False).
     seed : seed of the shuffles and of the augmentation (default 0).
-    release_bytes : drop X's resident pages once reads have mapped this many bytes of
-        pages (default None: :data:`RELEASE_BYTES`; 0 never does).
     """
 
     def __init__(self, arrays, batch_size: int = 1000, weighted: bool = True, shuffle: bool = False,
-                 reverse_complement_half: bool = False, seed: int = 0, release_bytes: int | None = None):
+                 reverse_complement_half: bool = False, seed: int = 0):
         # two worker threads: the next batches load while the current one trains
         super().__init__(workers=2, use_multiprocessing=False, max_queue_size=8)
         self.X, self.y, self.w = arrays["X"], arrays["y"], arrays["w"]
@@ -101,8 +69,6 @@ class SplitBatches(keras.utils.PyDataset):
         self.augment = reverse_complement_half
         self.seed = seed
         self.resampled = False
-        self.release_bytes = int(RELEASE_BYTES if release_bytes is None else release_bytes)
-        self.mapped_bytes = 0
         self._lock = threading.Lock()
         self._plans: dict[int, object] = {}
         self.epoch = -1
@@ -151,18 +117,7 @@ class SplitBatches(keras.utils.PyDataset):
         return np.asarray(self.w[rows], dtype=np.float32)
 
     def _read_x(self, rows: np.ndarray) -> np.ndarray:
-        x = self.X[rows]  # uint8; the model's float32 input casts it inside the graph
-        if self.release_bytes:
-            with self._lock:
-                self.mapped_bytes += pages_mapped(self.X, rows) * mmap.PAGESIZE
-                release = self.mapped_bytes >= self.release_bytes
-                if release:
-                    self.mapped_bytes = 0
-            if release:
-                release_pages(self.X)
-                if self.S is not None:
-                    release_pages(self.S)
-        return np.asarray(x)
+        return read_rows(self.X, rows)  # uint8; the model's float32 input casts it inside the graph
 
     def chunk(self, epoch: int, first: int, count: int) -> tuple[np.ndarray, ...]:
         """Batches ``first .. first + count - 1`` of ``epoch``, concatenated along the rows:
@@ -173,7 +128,7 @@ class SplitBatches(keras.utils.PyDataset):
         rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         x = self._read_x(rows)
         if self.S is not None:
-            x = with_signals(x, self.S[rows])
+            x = with_signals(x, read_rows(self.S, rows))
         if self.augment:
             # seeded by (epoch, batch), not by call order: batches may load out of order
             flip = np.concatenate([np.random.default_rng([self.seed, epoch, index]).random(len(part)) < 0.5
@@ -208,7 +163,7 @@ class ResampledBatches(SplitBatches):
 
     Parameters
     ----------
-    arrays, batch_size, weighted, reverse_complement_half, seed, release_bytes : as
+    arrays, batch_size, weighted, reverse_complement_half, seed : as
         :class:`SplitBatches` (single-task splits only).
     positive_share : float, default 0.25
         Share of each batch's rows that are positives.
@@ -223,7 +178,7 @@ class ResampledBatches(SplitBatches):
 
     def __init__(self, arrays, batch_size: int = 250, weighted: bool = True, positive_share: float = 0.25,
                  steps: int = 200, mode: str = "balanced_batches", reverse_complement_half: bool = False,
-                 seed: int = 0, release_bytes: int | None = None):
+                 seed: int = 0):
         y = np.asarray(arrays["y"])
         if y.ndim == 2 and y.shape[1] > 1:
             raise ValueError("resampled batches are single-task: train a multi-task split with imbalance: weights")
@@ -238,7 +193,7 @@ class ResampledBatches(SplitBatches):
         # negatives' order and cursor after the last epoch planned in sequence
         self._walk: tuple[int, np.ndarray | None, int] = (-1, None, 0)
         super().__init__(arrays, batch_size, weighted=weighted, shuffle=True,
-                         reverse_complement_half=reverse_complement_half, seed=seed, release_bytes=release_bytes)
+                         reverse_complement_half=reverse_complement_half, seed=seed)
         self.resampled = True
         w = np.asarray(arrays["w"], dtype=np.float64).reshape(-1) if weighted else np.ones(len(labels))
         # objective weight x (class share of the split / class share of the batches)

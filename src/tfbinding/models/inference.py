@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from tfbinding.errors import InputError
+from tfbinding.io.npy import read_rows
 
 log = logging.getLogger(__name__)
 
@@ -239,9 +240,10 @@ def predict_probabilities(model, X: np.ndarray, reverse_complement_average: bool
     tasks = output_tasks(model)
     out = np.empty((len(X),) if tasks == 1 else (len(X), tasks), dtype=np.float32)
     for first in range(0, len(X), batch_size):
-        block = np.asarray(X[first:first + batch_size], dtype=np.float32)
+        rows = np.arange(first, min(first + batch_size, len(X)))
+        block = read_rows(X, rows).astype(np.float32)  # pread: nothing of a memory map stays mapped
         if signals is not None:
-            block = with_signals(block, signals[first:first + batch_size])
+            block = with_signals(block, read_rows(signals, rows))
         p = np.asarray(model.predict_on_batch(block)).reshape(len(block), -1)
         if reverse_complement_average:
             p = (p + np.asarray(model.predict_on_batch(reverse_complement(block))).reshape(len(block), -1)) / 2

@@ -13,6 +13,7 @@ import numpy as np
 from tfbinding.atomic import atomic_path, save_json
 from tfbinding.config import TrainingConfig, check_model, uses_reverse_complement, uses_weights
 from tfbinding.data.loader import load_dataset
+from tfbinding.io.npy import read_rows
 from tfbinding.models.ablation import read_history, train_metric
 from tfbinding.models.architectures import build_model, fit_scan_logistic
 from tfbinding.models.inference import MODEL_FILE, configure_tensorflow, predict_probabilities
@@ -88,9 +89,9 @@ def _train_evaluation(train: dict, reverse_complement_average: bool, weighted: b
 
     n = len(train["y"])
     rows = (np.sort(np.random.default_rng(seed).choice(n, TRAIN_EVALUATION_ROWS, replace=False))
-            if n > TRAIN_EVALUATION_ROWS else slice(None))
-    X = train["X"][rows]
-    S = train["S"][rows] if train.get("S") is not None else None
+            if n > TRAIN_EVALUATION_ROWS else np.arange(n))
+    X = read_rows(train["X"], rows)  # pread: a gather through the memory map would map most of the split
+    S = read_rows(train["S"], rows) if train.get("S") is not None else None
     labels, weights = np.asarray(train["y"][rows]), np.asarray(train["w"][rows])
     objective = weights if weighted else (weights > 0).astype(np.float32)
 
