@@ -99,8 +99,9 @@ def _simulate_piece(task: tuple) -> tuple[str, int, int, bytes, np.ndarray, np.n
     from tfbinding.synthetic.simulate import GenomeSpec, simulate
 
     (seed, name, index, offset, length), counts, peaks_per_mbp = task
+    bound = round(length / 1e6 * peaks_per_mbp / (1 + GenomeSpec.peaks_without_site))
     spec = GenomeSpec(seed=seed, chromosomes={name: length}, motif_counts=counts, n_snv_sites=0,
-                      n_sites=max(1, round(length / 1e6 * peaks_per_mbp / (1 + GenomeSpec.peaks_without_site))))
+                      n_sites=max(1, bound))
     genome = simulate(spec)
     peaks, sites = genome.peaks.copy(), genome.sites.copy()
     for column in ("start", "end", "summit"):
@@ -218,8 +219,8 @@ def run_path(workdir: Path, genome: dict, negative_fraction: float, epochs: int)
     chroms = list(genome["settings"]["sizes"])
     targets = [str(predictions / f"genome.{s}") for s in ("bw", "sites.narrowPeak")]
     targets += [str(predictions / f"{c}.metrics.json") for c in chroms]
-    command = [_snakemake(), *[str(Path(t).relative_to(workdir)) for t in targets], "-s", str(REPO / "Snakefile"),
-               "-d", str(workdir), "--cores", "2", "--configfile", str(config)]
+    command = [_snakemake(), *[str(Path(t).relative_to(workdir)) for t in targets],
+               "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", "--configfile", str(config)]
     os.sync()
     load_before = os.getloadavg()
     begin = time.perf_counter()
@@ -299,25 +300,26 @@ def sanity_check(predictions: Path, genome: dict, seed: int = 0) -> dict:
     sizes = genome["settings"]["sizes"]
     rng = np.random.default_rng(seed)
     out = {}
-    for group, chroms in (("held-out (chr1, chr21)", TEST), ("other chromosomes", [c for c in sizes if c not in TEST])):
+    none = np.zeros((0, 2), np.int64)
+    others = [c for c in sizes if c not in TEST]
+    for group, chroms in (("held-out (chr1, chr21)", TEST), ("other chromosomes", others)):
         tally = {k: 0 for k in ("sites", "on_peak", "on_peak_random", "bound", "bound_random", "decoy",
                                 "decoy_random", "peaks", "peaks_hit", "peaks_hit_random", "site_bp")}
         for chrom in chroms:
-            mine, chrom_peaks = sites.get(chrom, np.zeros((0, 2), np.int64)), peaks.get(chrom, np.zeros((0, 2), np.int64))
+            mine, chrom_peaks = sites.get(chrom, none), peaks.get(chrom, none)
             width = mine[:, 1] - mine[:, 0]
             moved = rng.integers(0, np.maximum(1, sizes[chrom] - width))
             moved = np.column_stack((moved, moved + width))
             tally["sites"] += len(mine)
             tally["site_bp"] += int(width.sum())
             tally["peaks"] += len(chrom_peaks)
-            for key, targets in (("on_peak", chrom_peaks), ("bound", bound.get(chrom, np.zeros((0, 2), np.int64))),
-                                 ("decoy", decoys.get(chrom, np.zeros((0, 2), np.int64)))):
+            for key, targets in (("on_peak", chrom_peaks), ("bound", bound.get(chrom, none)),
+                                 ("decoy", decoys.get(chrom, none))):
                 tally[key] += int(overlaps(mine, targets).sum())
                 tally[f"{key}_random"] += int(overlaps(moved, targets).sum())
-            order = np.argsort(mine[:, 0]) if len(mine) else []
-            tally["peaks_hit"] += int(overlaps(chrom_peaks, _merge(mine[order])).sum()) if len(mine) else 0
-            moved_sorted = moved[np.argsort(moved[:, 0])] if len(moved) else moved
-            tally["peaks_hit_random"] += int(overlaps(chrom_peaks, _merge(moved_sorted)).sum()) if len(moved) else 0
+            for key, placed in (("peaks_hit", mine), ("peaks_hit_random", moved)):
+                placed = _merge(placed[np.argsort(placed[:, 0], kind="stable")])
+                tally[key] += int(overlaps(chrom_peaks, placed).sum())
         out[group] = tally
     return out
 
@@ -347,7 +349,8 @@ def report(args: argparse.Namespace, genome: dict, run: dict, workdir: Path) -> 
     rules, spans, rss, cpu = run["rules"], run["spans"], run["peak_rss_gb"], run["cpu_seconds"]
     for stage in STAGES:  # calibrate has no benchmark TSV: its one job's span from the log
         if stage not in rules and stage in spans:
-            rules[stage] = {"jobs": 1, "seconds": spans[stage], "max_job_seconds": spans[stage], "from_log": True}
+            rules[stage] = {"jobs": 1, "seconds": spans[stage], "max_job_seconds": spans[stage],
+                            "from_log": True}
     chroms = list(genome["settings"]["sizes"])
     metrics = {c: json.loads((predictions / f"{c}.metrics.json").read_text()) for c in chroms}
     windows = sum(int(m["windows"]) for m in metrics.values())
@@ -362,7 +365,8 @@ def report(args: argparse.Namespace, genome: dict, run: dict, workdir: Path) -> 
     print("|---|---:|---:|---:|---:|---:|---:|")
     for stage in STAGES:
         r = rules.get(stage, {})
-        print(f"| {stage}{' *' if r.get('from_log') else ''} | {r.get('jobs', 0)} | {_fmt_s(spans.get(stage))} | {_fmt_s(r.get('seconds'))} | "
+        print(f"| {stage}{' *' if r.get('from_log') else ''} | {r.get('jobs', 0)} | {_fmt_s(spans.get(stage))} | "
+              f"{_fmt_s(r.get('seconds'))} | "
               f"{_fmt_s(r.get('max_job_seconds'))} | {cpu.get(stage, 0):,.0f} | {rss.get(stage, 0):.2f} GB |")
     print("\n(* no benchmark TSV: the span in Snakemake's log instead, 1-s resolution; CPU s and peak RSS are "
           "polled every 50 ms from the stage's tfbinding processes)")
@@ -389,13 +393,14 @@ def report(args: argparse.Namespace, genome: dict, run: dict, workdir: Path) -> 
     # an epoch = a pass over train + the callbacks' passes over train and valid: scale with both
     full_epoch = per_epoch * (full_train + full_valid) / (n_train + n_valid)
     full_train_s = overhead + FULL_EPOCHS * full_epoch
-    print(f"\ntrain (improved, {epochs_run} epoch(s) of {args.epochs}, negative_fraction {args.negative_fraction}): "
+    summary = train["summary"]
+    print(f"\ntrain (improved, {epochs_run} epoch(s) of {args.epochs}, "
+          f"negative_fraction {args.negative_fraction}): "
           f"{n_train:,} train windows ({pos_train:,} positive), {n_valid:,} valid; {per_epoch:.1f} s per epoch "
           f"(Keras' log, median; its passes over train and valid included) = {rate:,.0f} train windows/s; "
           f"job {_fmt_s(train['job_seconds'])} (start-up, motif start and plots {overhead:.0f} s); "
-          f"best epoch {train['summary'].get('best_epoch')}, validation PR AUC "
-          f"{train['summary'].get('val_pr_auc', float('nan')):.3f}, ROC AUC {train['summary'].get('val_roc_auc', float('nan')):.3f}, "
-          f"status {train['summary'].get('status')}")
+          f"best epoch {summary.get('best_epoch')}, validation PR AUC {_num(summary.get('val_pr_auc'))}, "
+          f"ROC AUC {_num(summary.get('val_roc_auc'))}, status {summary.get('status')}")
     extrapolated_wall = run["wall_seconds"] - train["job_seconds"] + full_train_s
     print(f"EXTRAPOLATION, full config's training (negative_fraction {FULL_NEGATIVE_FRACTION}, improved_epochs "
           f"{FULL_EPOCHS}, no early stop): ≈ {full_train:,.0f} train + {full_valid:,.0f} valid windows, "
@@ -420,15 +425,18 @@ def report(args: argparse.Namespace, genome: dict, run: dict, workdir: Path) -> 
     on_16 = sum(stage_16(s) for s in STAGES)
     on_cluster = sum(stage_cluster(s) for s in STAGES)
     print("\nEXTRAPOLATION from the measured per-job seconds (not measured on 16 cores or a cluster; "
-          "assumes each job keeps its 2-core speed, no queueing, I/O or memory-bandwidth limit):")
+          "assumes each job keeps its 2-core speed, no queueing, I/O or memory-bandwidth limit; "
+          "Snakemake's start-up and scheduling not included):")
     print(f"  16 cores (--cores 16; 2-thread jobs 8 at a time, 1-thread jobs 16; train, calibrate, merge "
           f"and prepare_genome unchanged): predict {_fmt_s(stage_16('predict'))} (max of sum/8 and the largest "
-          f"job), path ≈ {on_16 / 60:.0f} min with this training, ≈ {(on_16 - measured_train + full_train_s) / 60:.0f} "
-          f"min with the full config's; 8 predict jobs at once need 8 × {rss.get('predict', 0):.1f} GB")
+          f"job), path ≈ {on_16 / 60:.0f} min with this training, "
+          f"≈ {(on_16 - measured_train + full_train_s) / 60:.0f} min with the full config's; 8 predict jobs at "
+          f"once need 8 × {rss.get('predict', 0):.1f} GB")
     print(f"  cluster (every per-chromosome job its own node): critical path = the largest job of each stage = "
           f"… + train + calibrate + predict {biggest} {_fmt_s(stage_cluster('predict'))} + merge "
           f"{_fmt_s(stage_cluster('merge_predictions'))} ≈ {on_cluster / 60:.0f} min with this training, "
-          f"≈ {(on_cluster - measured_train + full_train_s) / 60:.0f} min with the full config's (plus scheduler latency)")
+          f"≈ {(on_cluster - measured_train + full_train_s) / 60:.0f} min with the full config's "
+          "(plus scheduler latency)")
 
     # held-out metrics (predict's, on the test chromosomes)
     print("\nheld-out chromosomes (predict's metrics, every window at stride 50, threshold at 10% FDR on chr8):")
@@ -438,7 +446,8 @@ def report(args: argparse.Namespace, genome: dict, run: dict, workdir: Path) -> 
     for chrom in TEST:
         m = metrics[chrom]
         print(f"| {chrom} | {int(m['windows']):,} | {m.get('positive_windows', '–')} | {m.get('peaks', '–')} | "
-              f"{_num(m.get('roc_auc'))} | {_num(m.get('pr_auc'))} | {_num(m.get('threshold'))} | {m.get('sites', '–')} | {_num(m.get('site_precision'))} | "
+              f"{_num(m.get('roc_auc'))} | {_num(m.get('pr_auc'))} | {_num(m.get('threshold'))} | "
+              f"{m.get('sites', '–')} | {_num(m.get('site_precision'))} | "
               f"{_num(m.get('site_recall'))} |")
     if args.negative_fraction < 1:
         print(f"(the threshold is calibrated on chr8's validation windows, whose negatives are downsampled to "
@@ -450,14 +459,17 @@ def report(args: argparse.Namespace, genome: dict, run: dict, workdir: Path) -> 
           "| hold a decoy site (chance) | planted peaks touched (chance) |")
     print("|---|---:|---:|---:|---:|---:|")
     for group, t in check.items():
-        share = (lambda k: f"{t[k] / t['sites']:.1%} ({t[k + '_random'] / t['sites']:.1%})") if t["sites"] else (lambda k: "–")
+        def share(key: str, t: dict = t) -> str:
+            return f"{t[key] / t['sites']:.1%} ({t[key + '_random'] / t['sites']:.1%})" if t["sites"] else "–"
+
         print(f"| {group} | {t['sites']:,} | {share('on_peak')} | {share('bound')} | {share('decoy')} | "
               f"{t['peaks_hit'] / max(1, t['peaks']):.1%} ({t['peaks_hit_random'] / max(1, t['peaks']):.1%}) |")
     return {"windows": windows, "predict_windows_per_s": windows / predict_s, "training": {
         "epochs_run": epochs_run, "per_epoch_seconds": per_epoch, "train_windows": n_train,
         "valid_windows": n_valid, "train_windows_per_s": rate, "full_config_train_seconds": full_train_s,
         "summary": train["summary"]}, "extrapolated_wall_seconds_full_training": extrapolated_wall,
-        "sixteen_cores_seconds": on_16, "cluster_seconds": on_cluster, "held_out": {c: metrics[c] for c in TEST},
+        "sixteen_cores_seconds": on_16, "cluster_seconds": on_cluster,
+        "held_out": {c: metrics[c] for c in TEST},
         "sanity": check}
 
 
@@ -469,7 +481,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", help="scratch folder; the simulated genome is kept there "
                                           "(default: a new temporary folder)")
-    parser.add_argument("--scale", type=float, default=1.0, help="chromosome lengths times this (a quick try: 0.02)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="chromosome lengths times this (a quick try: 0.02)")
     parser.add_argument("--peaks-per-mbp", type=float, default=10.0)
     parser.add_argument("--negative-fraction", type=float, default=FULL_NEGATIVE_FRACTION,
                         help="split.negative_fraction (config/jund_hg19_genome.yaml: 0.05)")
@@ -483,7 +496,8 @@ def main() -> None:
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
     begin = time.perf_counter()
     genome = write_planted_genome(workdir / "inputs", args.scale, args.peaks_per_mbp)
-    print(f"genome: {len(genome['settings']['sizes'])} autosomes, {genome['bp'] / 1e9:.3f} Gbp (hg19 × {args.scale}), "
+    print(f"genome: {len(genome['settings']['sizes'])} autosomes, {genome['bp'] / 1e9:.3f} Gbp "
+          f"(hg19 × {args.scale}), "
           f"{genome['peaks']:,} peaks, planted sites {genome['sites']} (JUND {JASPAR_RELEASE} {JASPAR_ID}); "
           + (f"found in the workdir ({time.perf_counter() - begin:.1f} s; simulated in {genome['seconds']:.0f} s "
              "when first made)" if genome["reused"] else f"simulated in {genome['seconds']:.0f} s"))

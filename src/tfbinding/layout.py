@@ -145,7 +145,6 @@ def read_arrays(path: str | os.PathLike, keys: tuple[str, ...] | None = None) ->
         return {key: archive[key] for key in (keys or archive.files)}
 
 
-
 def npz_memmaps(path: PathLike, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
     """Memory maps of members of an uncompressed ``.npz`` (``np.savez``; all, or ``names``):
     reading a genome-wide split table's columns for one chromosome then touches only that
@@ -173,6 +172,7 @@ def npz_memmaps(path: PathLike, names: tuple[str, ...] | None = None) -> dict[st
             out[name] = np.memmap(path, dtype=dtype, mode="r", offset=handle.tell(), shape=shape,
                                   order="F" if fortran else "C")
     return out
+
 
 #: the stems of a chromosome's onehot and signals files in its folder
 #: (``results/<name>/chromosomes/<chrom>/X.<split>.npy``, ``.../signals.S.<split>.npy``)

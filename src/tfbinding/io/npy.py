@@ -8,8 +8,8 @@ gigabyte-sized split: the resident set grows to the size of the file, whatever i
 ``pread`` copies the rows out of the page cache without mapping anything, so a process
 that trains on or scores a split larger than RAM keeps a bounded resident set. Runs of
 consecutive rows are read with one call each, so a sequential pass costs a few calls per
-block; rows drawn at random cost one call each (about 4 µs, against 0.5 µs through the
-map), so arrays under :data:`MAP_BELOW_BYTES` are still read through the map: what they
+block; rows drawn at random cost one call each (2–3 µs a row from the page cache, against
+1–2 µs through the map), so arrays under :data:`MAP_BELOW_BYTES` are still read through the map: what they
 can add to the resident set is bounded by their size.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ MAP_BELOW_BYTES = 512 * 2**20
 
 def _file_position(array: np.memmap) -> int | None:
     """Where ``array``'s first byte lies in its file, or None when it is not a C-contiguous
-    view of a read-only memory map (then it is indexed as usual).
+    view of a memory map (then it is indexed as usual).
     """
     handle = getattr(array, "_mmap", None)
     if handle is None or getattr(array, "filename", None) is None or not array.flags.c_contiguous:
