@@ -26,6 +26,7 @@ import logging
 import os
 import platform
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -252,26 +253,32 @@ def _write_dataset(folder: Path, parts_table: Mapping[str, np.ndarray], table: M
     span = length + 2 * flank
     summaries = {}
     finder = ChromRows(parts_table)
-    for name, members in parts.items():
-        split_folder = folder / name
-        split_folder.mkdir(parents=True)
-        pieces, signal_pieces, rows = [], [], []
-        for index, chrom in enumerate(chroms):
-            for value, part in members:
-                pieces += _split_pieces(parts_table, [chrom], value, [onehot_path(onehot_prefixes[index], part)],
-                                        span, 4, 1, finder)
-                if signal_prefixes:
-                    signal_pieces += _split_pieces(parts_table, [chrom], value,
-                                                   [signal_path(signal_prefixes[index], part)], span,
-                                                   len(signals) if signals else None, 4, finder)
-                rows.append(finder(chrom, value))
-        rows = np.concatenate(rows)
-        _write_split_X(split_folder / array_file("X"), pieces, len(rows), span)
-        if signal_prefixes:
-            channels = len(signals) if signals else np.load(signal_pieces[0][0], mmap_mode="r").shape[-1]
-            _write_split_X(split_folder / array_file(SIGNALS), signal_pieces, len(rows), span, channels,
-                           np.float32)
-        summaries[name] = _write_labels(split_folder, table, rows, chroms, length)
+    # the kernel copies X (copy_file_range, without the GIL) while this thread writes the
+    # labels and formats the ids: on a genome-size split each takes seconds
+    with ThreadPoolExecutor(max_workers=1) as copier:
+        copies = []
+        for name, members in parts.items():
+            split_folder = folder / name
+            split_folder.mkdir(parents=True)
+            pieces, signal_pieces, rows = [], [], []
+            for index, chrom in enumerate(chroms):
+                for value, part in members:
+                    pieces += _split_pieces(parts_table, [chrom], value,
+                                            [onehot_path(onehot_prefixes[index], part)], span, 4, 1, finder)
+                    if signal_prefixes:
+                        signal_pieces += _split_pieces(parts_table, [chrom], value,
+                                                       [signal_path(signal_prefixes[index], part)], span,
+                                                       len(signals) if signals else None, 4, finder)
+                    rows.append(finder(chrom, value))
+            rows = np.concatenate(rows)
+            copies.append(copier.submit(_write_split_X, split_folder / array_file("X"), pieces, len(rows), span))
+            if signal_prefixes:
+                channels = len(signals) if signals else np.load(signal_pieces[0][0], mmap_mode="r").shape[-1]
+                copies.append(copier.submit(_write_split_X, split_folder / array_file(SIGNALS), signal_pieces,
+                                            len(rows), span, channels, np.float32))
+            summaries[name] = _write_labels(split_folder, table, rows, chroms, length)
+        for copy in copies:
+            copy.result()  # a failed copy raises here
     manifest = _manifest(table, summaries, provenance)
     if signal_prefixes:
         manifest["signals"] = _signals_summary(chroms, signal_prefixes, signals)
