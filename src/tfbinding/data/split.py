@@ -265,8 +265,8 @@ class LabelledWindows:
         per_chrom = {}
         tasks = None
         for index, (chrom, path) in enumerate(zip(chroms, label_files)):
-            with np.load(path) as loaded:  # not the overlaps, which the split does not use
-                archive = {key: loaded[key] for key in loaded.files if key != keys.OVERLAP}
+            # memory maps: the columns are read once, by the concatenations below
+            archive = keys.npz_memmaps(path)
             starts, labels = archive[keys.STARTS], archive[keys.LABELS]
             mine = archive[keys.TASKS].tolist() if keys.TASKS in archive else None
             if index and mine != tasks:
