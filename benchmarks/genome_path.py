@@ -224,7 +224,8 @@ def run_path(workdir: Path, genome: dict, negative_fraction: float, epochs: int)
     os.sync()
     load_before = os.getloadavg()
     begin = time.perf_counter()
-    done, watch = run_watched(command)
+    with LoadWatch() as load:
+        done, watch = run_watched(command)
     wall = time.perf_counter() - begin
     (workdir / "snakemake.log").write_text(done.stdout + done.stderr)
     if done.returncode:
@@ -233,7 +234,33 @@ def run_path(workdir: Path, genome: dict, negative_fraction: float, epochs: int)
     return {"wall_seconds": wall, "command": command, "rules": read_benchmark_tsvs(results, workdir),
             "spans": {r: (s["end"] - s["start"]).total_seconds() for r, s in rule_spans(done.stderr).items()},
             "peak_rss_gb": watch.per_step(), "cpu_seconds": watch.cpu_per_step(),
-            "predict_jobs": predict_jobs(results), "load_before": load_before, "load_after": os.getloadavg()}
+            "predict_jobs": predict_jobs(results), "load_before": load_before, "load_after": os.getloadavg(),
+            "load_during": load.samples}
+
+
+class LoadWatch:
+    """The 1-min load average every ``interval`` s while the run lasts (the path's jobs use
+    at most 2 threads: a load well above 2 on 2 cores means other work on the machine)."""
+
+    def __init__(self, interval: float = 15.0):
+        import threading
+
+        self.interval, self.samples = interval, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append(os.getloadavg()[0])
+            self._stop.wait(self.interval)
 
 
 # --- figures from the run's outputs -------------------------------------------------------------
@@ -359,8 +386,10 @@ def report(args: argparse.Namespace, genome: dict, run: dict, workdir: Path) -> 
     biggest = max(jobs, key=jobs.get)
 
     print(f"\nwhole path (snakemake --cores 2, start-up included): **{_fmt_s(run['wall_seconds'])}** "
-          f"({run['wall_seconds'] / 60:.1f} min); load average before {run['load_before'][0]:.2f}, "
-          f"after {run['load_after'][0]:.2f} (1 min)")
+          f"({run['wall_seconds'] / 60:.1f} min); 1-min load average before {run['load_before'][0]:.2f}, "
+          f"after {run['load_after'][0]:.2f}" + (f", during: mean {np.mean(run['load_during']):.2f}, max "
+                                                 f"{max(run['load_during']):.2f} (2 cores; the path's jobs use at most 2)"
+                                                 if run.get("load_during") else ""))
     print("\n| stage | jobs | span (first start → last end) | job seconds, sum | largest job | CPU s | peak RSS |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for stage in STAGES:
@@ -445,9 +474,9 @@ def report(args: argparse.Namespace, genome: dict, run: dict, workdir: Path) -> 
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for chrom in TEST:
         m = metrics[chrom]
-        print(f"| {chrom} | {int(m['windows']):,} | {m.get('positive_windows', '–')} | {m.get('peaks', '–')} | "
+        print(f"| {chrom} | {int(m['windows']):,} | {_int(m.get('positive_windows'))} | {_int(m.get('peaks'))} | "
               f"{_num(m.get('roc_auc'))} | {_num(m.get('pr_auc'))} | {_num(m.get('threshold'))} | "
-              f"{m.get('sites', '–')} | {_num(m.get('site_precision'))} | "
+              f"{_int(m.get('sites'))} | {_num(m.get('site_precision'))} | "
               f"{_num(m.get('site_recall'))} |")
     if args.negative_fraction < 1:
         print(f"(the threshold is calibrated on chr8's validation windows, whose negatives are downsampled to "
@@ -475,6 +504,10 @@ def report(args: argparse.Namespace, genome: dict, run: dict, workdir: Path) -> 
 
 def _num(value) -> str:
     return "–" if value is None else f"{float(value):.3f}"
+
+
+def _int(value) -> str:
+    return "–" if value is None else f"{int(value):,}"
 
 
 def main() -> None:
