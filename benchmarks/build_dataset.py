@@ -342,15 +342,14 @@ def genome_config(fasta: Path, peaks: Path) -> str:
             "models: [no_dropout, no_weights, full, improved, motif_baseline]\n")
 
 
-class RssWatch:
-    """Poll the process tree under ``root`` every ``interval`` s; keep each
-    ``tfbinding <step>`` process's peak RSS (VmHWM, the kernel's own high-water mark, so a
-    short peak between polls still counts). Other users' processes are not looked at."""
+class PollingThread:
+    """A context manager that runs ``self._run`` in a daemon thread while the block lasts
+    (``self._stop`` is set at its end); subclasses poll every ``interval`` s."""
 
-    def __init__(self, root: int, interval: float = 0.05):
+    def __init__(self, interval: float):
         import threading
 
-        self.root, self.interval, self.peaks, self.cpu = root, interval, {}, {}
+        self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -361,6 +360,19 @@ class RssWatch:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class RssWatch(PollingThread):
+    """Poll the process tree under ``root`` every ``interval`` s; keep each
+    ``tfbinding <step>`` process's peak RSS (VmHWM, the kernel's own high-water mark, so a
+    short peak between polls still counts). Other users' processes are not looked at."""
+
+    def __init__(self, root: int, interval: float = 0.05):
+        self.root, self.peaks, self.cpu = root, {}, {}
+        super().__init__(interval)
 
     def _run(self) -> None:
         import psutil

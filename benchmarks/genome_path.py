@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from build_dataset import HG19_AUTOSOMES, machine, read_benchmark_tsvs, run_watched  # noqa: E402
+from build_dataset import HG19_AUTOSOMES, PollingThread, machine, read_benchmark_tsvs, run_watched  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 NAME = "hg19_synthetic_path"
@@ -238,24 +238,13 @@ def run_path(workdir: Path, genome: dict, negative_fraction: float, epochs: int)
             "load_during": load.samples}
 
 
-class LoadWatch:
+class LoadWatch(PollingThread):
     """The 1-min load average every ``interval`` s while the run lasts (the path's jobs use
     at most 2 threads: a load well above 2 on 2 cores means other work on the machine)."""
 
     def __init__(self, interval: float = 15.0):
-        import threading
-
-        self.interval, self.samples = interval, []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+        self.samples = []
+        super().__init__(interval)
 
     def _run(self) -> None:
         while not self._stop.is_set():
